@@ -1,0 +1,4 @@
+//! The validated, immutable model the engine runs.
+
+pub mod rule;
+pub mod variable;
