@@ -1,6 +1,18 @@
 //! hsctsim: Monte Carlo discrete-event microsimulation of treatment strategies after a
 //! failed first haematopoietic stem cell transplant.
+//!
+//! The pipeline, one module each:
+//! [`scenario`] (read and check a TOML file) → [`model`] (the validated model) →
+//! [`engine`] (patients' lives, in parallel, on their own random streams) →
+//! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files).
+//! [`markov`] computes the exact answer for all-exponential models, used to test the engine.
 
+pub mod aggregate;
 pub mod duration;
+pub mod engine;
+pub mod markov;
 pub mod model;
+pub mod output;
+pub mod scenario;
+pub mod stats;
 pub mod suggest;

@@ -49,9 +49,15 @@ mod tests {
     #[test]
     fn finds_typos_but_not_strangers() {
         assert_eq!(edit_distance("patiens", "patients"), 1);
-        assert_eq!(closest("patiens", ["seed", "patients", "horizon"]), Some("patients"));
+        assert_eq!(
+            closest("patiens", ["seed", "patients", "horizon"]),
+            Some("patients")
+        );
         assert_eq!(closest("Salvage", ["salvage", "hsct2"]), Some("salvage"));
         assert_eq!(closest("zzz", ["salvage", "hsct2"]), None);
-        assert_eq!(did_you_mean("hsct", ["hsct2", "hsct3"]), " Did you mean `hsct2`?");
+        assert_eq!(
+            did_you_mean("hsct", ["hsct2", "hsct3"]),
+            " Did you mean `hsct2`?"
+        );
     }
 }

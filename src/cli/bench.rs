@@ -1,0 +1,77 @@
+//! `hsctsim bench`: patients per second, against a bare loop of the same random draws.
+
+use std::path::Path;
+use std::time::Instant;
+
+use hsctsim::aggregate::results::Results;
+use hsctsim::engine::baseline::{BareVariate, bare_loop};
+use hsctsim::engine::{self, Control};
+
+use super::run::effective_threads;
+use super::{Failure, Overrides, load};
+
+/// Runs the scenario `repeat` times with all outputs computed, then the bare loops.
+pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<(), Failure> {
+    let mut model = load(scenario, overrides)?;
+    if overrides.patients.is_none() {
+        model.settings.patients = model.settings.patients.max(10_000_000);
+    }
+    let threads = effective_threads(model.settings.threads);
+    let n = model.settings.patients;
+    let repeat = repeat.max(1);
+    let mut best = f64::INFINITY;
+    let mut draws = 0;
+    for _ in 0..repeat {
+        let started = Instant::now();
+        let tally = engine::simulate(
+            &model,
+            &Control {
+                threads,
+                ..Control::default()
+            },
+        )
+        .map_err(Failure::run)?;
+        let results = Results::from_tally(&model, &tally);
+        std::hint::black_box(&results);
+        best = best.min(started.elapsed().as_secs_f64());
+        draws = tally.draws;
+    }
+    let time_bare = |variate| {
+        (0..repeat)
+            .map(|_| {
+                let started = Instant::now();
+                std::hint::black_box(bare_loop(model.settings.seed, n, draws, variate, threads));
+                started.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let bare_uniform = time_bare(BareVariate::Uniform);
+    let bare_exponential = time_bare(BareVariate::Exponential);
+    println!("scenario          {}", model.name);
+    println!(
+        "patients          {n} × {} strategies, {threads} threads, best of {repeat}",
+        model.strategies.len()
+    );
+    println!(
+        "random draws      {draws} ({:.2} per patient)",
+        draws as f64 / n as f64
+    );
+    println!(
+        "engine            {:>12.0} patients/s  ({:.3} s, all outputs)",
+        n as f64 / best,
+        best
+    );
+    println!(
+        "bare uniforms     {:>12.0} patients/s  ({:.3} s)  engine/bare = {:.2}",
+        n as f64 / bare_uniform,
+        bare_uniform,
+        best / bare_uniform
+    );
+    println!(
+        "bare exponentials {:>12.0} patients/s  ({:.3} s)  engine/bare = {:.2}",
+        n as f64 / bare_exponential,
+        bare_exponential,
+        best / bare_exponential
+    );
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! One patient's life under one strategy.
+//!
+//! Like hesim's `patient::jump`: in each state, draw a time for every competing exit, take
+//! the earliest, move the clock, repeat until an absorbing state or the end of follow-up.
+//! Decisions are resolved instantly on the way into a state. The result is the list of
+//! states entered with their entry times, which the aggregator turns into curves.
+
+use crate::model::rule::RuleContext;
+use crate::model::{
+    Choice, Clock, Effect, Exits, Model, StateId, Strategy, Target, Timing, Transition,
+};
+
+use super::rng::Stream;
+
+/// A state entered at a time (months since cohort entry).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    /// The state.
+    pub state: StateId,
+    /// When it was entered.
+    pub time: f64,
+}
+
+/// The states a patient went through. The last state lasts beyond the end of follow-up
+/// (absorbing, or still there when follow-up ended).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trajectory {
+    /// States entered, in order; the first is the entry state at time 0.
+    pub steps: Vec<Step>,
+    /// Index in `steps` of the first entry into an HSCT2 state within the horizon.
+    pub hsct2_step: Option<usize>,
+}
+
+/// Why a life could not be simulated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TooManyEvents {
+    /// Transitions made before giving up.
+    pub events: u32,
+    /// The last states visited, most recent last (names), to show the loop.
+    pub recent: Vec<String>,
+    /// Time reached.
+    pub time: f64,
+}
+
+/// Per-thread buffers, reused for every patient so the hot loop does not allocate.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    /// Attribute values drawn for the current patient (by variable index).
+    pub attributes: Vec<f64>,
+    /// Variable values during the current life.
+    pub values: Vec<f64>,
+    /// Entries into each state so far.
+    pub visits: Vec<u32>,
+    /// Time of the last entry into each state (NaN if never).
+    pub last_entry: Vec<f64>,
+    /// The life being built.
+    pub trajectory: Trajectory,
+}
+
+impl Scratch {
+    /// Buffers sized for a model.
+    pub fn new(model: &Model) -> Scratch {
+        Scratch {
+            attributes: vec![0.0; model.variables.len()],
+            values: vec![0.0; model.variables.len()],
+            visits: vec![0; model.states.len()],
+            last_entry: vec![f64::NAN; model.states.len()],
+            trajectory: Trajectory {
+                steps: Vec::with_capacity(64),
+                hsct2_step: None,
+            },
+        }
+    }
+}
+
+/// Simulates one life. `entry` is the patient's entry target (drawn with the attributes);
+/// `scratch.attributes` must hold the patient's attributes.
+pub fn live(
+    model: &Model,
+    strategy: &Strategy,
+    entry: Target,
+    rng: &mut Stream,
+    scratch: &mut Scratch,
+) -> Result<(), TooManyEvents> {
+    let settings = &model.settings;
+    let horizon = settings.horizon;
+    let Scratch {
+        attributes,
+        values,
+        visits,
+        last_entry,
+        trajectory,
+    } = scratch;
+    values.copy_from_slice(attributes);
+    for &(variable, value) in &strategy.policy {
+        values[variable] = value;
+    }
+    if model.uses_history {
+        visits.fill(0);
+        last_entry.fill(f64::NAN);
+    }
+    trajectory.steps.clear();
+    trajectory.hsct2_step = None;
+
+    let mut time = 0.0;
+    // Follow-up ends at the horizon, or later for patients transplanted within it, so that
+    // curves "since HSCT2" have full follow-up too.
+    let mut follow_up_end = horizon;
+    let mut state = match entry {
+        Target::State(state) => state,
+        decision => resolve(strategy, decision, time, rng, values, visits, last_entry),
+    };
+    let mut events = 0u32;
+    loop {
+        // Enter the state.
+        trajectory.steps.push(Step { state, time });
+        if model.uses_history {
+            visits[state] += 1;
+            last_entry[state] = time;
+        }
+        let info = &model.states[state];
+        if info.hsct2 && trajectory.hsct2_step.is_none() && time <= horizon {
+            trajectory.hsct2_step = Some(trajectory.steps.len() - 1);
+            follow_up_end = follow_up_end.max(time + horizon);
+        }
+        if info.absorbing {
+            return Ok(());
+        }
+
+        // The earliest of the competing exits.
+        let (next_time, target) = next_exit(
+            &strategy.exits[state],
+            time,
+            rng,
+            values,
+            visits,
+            last_entry,
+        );
+        if next_time > follow_up_end {
+            return Ok(()); // still in this state at the end of follow-up
+        }
+
+        events += 1;
+        if events > settings.max_events {
+            let recent = trajectory
+                .steps
+                .iter()
+                .rev()
+                .take(8)
+                .rev()
+                .map(|s| model.states[s.state].name.clone())
+                .collect();
+            return Err(TooManyEvents {
+                events: events - 1,
+                recent,
+                time,
+            });
+        }
+        time = next_time;
+        state = match target {
+            Target::State(state) => state,
+            decision => resolve(strategy, decision, time, rng, values, visits, last_entry),
+        };
+    }
+}
+
+/// Time and target of the first exit from a state entered at `time`; `+∞` if none fires.
+#[inline]
+fn next_exit(
+    exits: &Exits,
+    time: f64,
+    rng: &mut Stream,
+    values: &[f64],
+    visits: &[u32],
+    last_entry: &[f64],
+) -> (f64, Target) {
+    if let Some(constant) = &exits.constant {
+        // Constant hazards: one exponential with the total rate, the exit chosen in
+        // proportion to its rate (the same law as the minimum of the separate times).
+        if constant.total <= 0.0 {
+            return (f64::INFINITY, exits.transitions[0].to);
+        }
+        // Counting thresholds reached instead of searching: no data-dependent branch.
+        let u = rng.uniform();
+        let which: usize = constant
+            .thresholds
+            .iter()
+            .map(|c| usize::from(u >= *c))
+            .sum();
+        let wait = rng.exponential() * constant.mean_wait;
+        return (time + wait, exits.transitions[which].to);
+    }
+    let context = &RuleContext {
+        values,
+        time,
+        visits,
+        last_entry,
+    };
+    let mut best = f64::INFINITY;
+    let mut target = exits.transitions.first().map_or(Target::State(0), |t| t.to);
+    for transition in &exits.transitions {
+        // Draw for every exit, enabled or not, so streams stay aligned across strategies.
+        let e = rng.exponential();
+        if let Some(condition) = &transition.condition {
+            if !condition.eval_bool(context) {
+                continue;
+            }
+        }
+        let at = exit_time(transition, time, e, context);
+        if at < best {
+            best = at;
+            target = transition.to;
+        }
+    }
+    (best, target)
+}
+
+/// When one transition would fire, given the standard exponential `e`.
+#[inline]
+fn exit_time(transition: &Transition, time: f64, e: f64, context: &RuleContext) -> f64 {
+    match &transition.timing {
+        Timing::Hazard(hazard) => {
+            let m = multiplier(transition, context);
+            if m <= 0.0 {
+                return f64::INFINITY;
+            }
+            match transition.clock {
+                Clock::Reset => time + hazard.sample_after(0.0, m, e),
+                Clock::Forward => hazard.sample_after(time, m, e),
+                Clock::Age { variable } => {
+                    let age_at_entry = context.values[variable] * 12.0;
+                    (hazard.sample_after(age_at_entry + time, m, e) - age_at_entry).max(time)
+                }
+            }
+        }
+        Timing::After(delay) => time + delay,
+        Timing::At(at) => {
+            if *at >= time {
+                *at
+            } else {
+                f64::INFINITY
+            }
+        }
+    }
+}
+
+/// The hazard multiplier of a transition for this patient now: strategy HR times effects.
+#[inline]
+fn multiplier(transition: &Transition, context: &RuleContext) -> f64 {
+    let mut m = transition.hr;
+    for effect in &transition.effects {
+        match effect {
+            Effect::When { condition, hr } => {
+                if condition.eval_bool(context) {
+                    m *= hr;
+                }
+            }
+            Effect::PerUnit {
+                value,
+                reference,
+                log_hr,
+            } => {
+                let factor = (log_hr * (value.eval_number(context) - reference)).exp();
+                if !factor.is_nan() {
+                    m *= factor;
+                }
+            }
+        }
+    }
+    m
+}
+
+/// Follows decisions from `target` to a state, applying branch assignments.
+#[inline(never)]
+fn resolve(
+    strategy: &Strategy,
+    mut target: Target,
+    time: f64,
+    rng: &mut Stream,
+    values: &mut [f64],
+    visits: &[u32],
+    last_entry: &[f64],
+) -> StateId {
+    // The loader rejects decision loops, so this ends within one pass over the decisions.
+    for _ in 0..=strategy.decisions.len() {
+        let decision = match target {
+            Target::State(state) => return state,
+            Target::Decision(k) => &strategy.decisions[k],
+        };
+        let branch = match &decision.choice {
+            Choice::Rules(rules) => {
+                let context = RuleContext {
+                    values,
+                    time,
+                    visits,
+                    last_entry,
+                };
+                let chosen = rules.iter().find(|(condition, _)| {
+                    condition.as_ref().is_none_or(|c| c.eval_bool(&context))
+                });
+                match chosen.or(rules.last()) {
+                    Some((_, branch)) => branch,
+                    None => return 0,
+                }
+            }
+            Choice::Chance(branches) => {
+                let u = rng.uniform();
+                let k = branches
+                    .iter()
+                    .position(|(c, _)| u < *c)
+                    .unwrap_or(branches.len() - 1);
+                &branches[k].1
+            }
+        };
+        for &(variable, value) in &branch.set {
+            values[variable] = value;
+        }
+        target = branch.to;
+    }
+    // Unreachable for validated models.
+    0
+}

@@ -1,0 +1,206 @@
+//! The simulation engine: patients in parallel, each on its own random stream.
+//!
+//! Patients are split into fixed chunks; rayon workers take chunks and record lives into
+//! per-worker [`Tally`] accumulators, which are merged at the end. Because a patient's
+//! random numbers depend only on (seed, PSA draw, patient index) and accumulators are
+//! integers, the result does not depend on the number of threads or the order of work.
+
+pub mod baseline;
+pub mod life;
+pub mod rng;
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::aggregate::{Layout, Tally};
+use crate::model::{Model, Target};
+use life::{Scratch, TooManyEvents, live};
+use rng::{Purpose, Stream};
+
+/// Patients per unit of parallel work (and per progress update).
+pub const CHUNK: u64 = 4096;
+
+/// How to run: which patients, how many threads, and hooks for progress and Ctrl-C.
+#[derive(Clone, Copy, Default)]
+pub struct Control<'a> {
+    /// Worker threads; 0 takes the scenario's setting (0 there: all cores).
+    pub threads: usize,
+    /// Patient indices to simulate; `None`: all of the scenario's patients.
+    pub patients: Option<(u64, u64)>,
+    /// PSA draw (0 for a deterministic run).
+    pub draw: u64,
+    /// Called with the number of patients finished, after each chunk.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Set to stop early (e.g. on Ctrl-C); the run then returns [`EngineError::Cancelled`].
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// Why a run stopped without a result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// A patient made more transitions than `max_events`: the model loops without escape.
+    #[error(
+        "patient {patient} under strategy `{strategy}` made more than {events} transitions by month {time:.3} (last states: {}); the model seems to loop without end. Add an exit from the loop, or raise [simulation] max_events if such long lives are real",
+        recent.join(" → ")
+    )]
+    TooManyEvents {
+        /// Patient index.
+        patient: u64,
+        /// Strategy name.
+        strategy: String,
+        /// The bound.
+        events: u32,
+        /// Time reached.
+        time: f64,
+        /// Recent states.
+        recent: Vec<String>,
+    },
+    /// The run was cancelled.
+    #[error("cancelled after {done} of {total} patients")]
+    Cancelled {
+        /// Patients finished.
+        done: u64,
+        /// Patients asked for.
+        total: u64,
+    },
+    /// The thread pool could not start.
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads {
+        /// Threads asked for.
+        threads: usize,
+        /// The system's reason.
+        message: String,
+    },
+}
+
+/// Runs the model and returns its accumulators.
+pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> {
+    let threads = match control.threads {
+        0 => model.settings.threads,
+        t => t,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("hsctsim-worker-{i}"))
+        .build()
+        .map_err(|e| EngineError::Threads {
+            threads,
+            message: e.to_string(),
+        })?;
+    let (first, last) = control.patients.unwrap_or((0, model.settings.patients));
+    let layout = Layout::new(model);
+    let chunks = (last.saturating_sub(first)).div_ceil(CHUNK) as usize;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let result = pool.install(|| {
+        (0..chunks)
+            .into_par_iter()
+            .with_min_len(2)
+            .try_fold(
+                || -> (Tally, Scratch, Vec<f64>) {
+                    (
+                        Tally::new(&layout),
+                        Scratch::new(model),
+                        vec![0.0; layout.strategies],
+                    )
+                },
+                |(mut tally, mut scratch, mut deaths), chunk| {
+                    if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                        return Err(EngineError::Cancelled {
+                            done: done.load(Ordering::Relaxed),
+                            total: last - first,
+                        });
+                    }
+                    let start = first + chunk as u64 * CHUNK;
+                    let range = start..(start + CHUNK).min(last);
+                    let count = range.end - range.start;
+                    simulate_patients(
+                        model,
+                        &layout,
+                        control.draw,
+                        range,
+                        &mut tally,
+                        &mut scratch,
+                        &mut deaths,
+                    )?;
+                    done.fetch_add(count, Ordering::Relaxed);
+                    if let Some(progress) = control.progress {
+                        progress(count);
+                    }
+                    Ok((tally, scratch, deaths))
+                },
+            )
+            .map(|r| r.map(|(tally, _, _)| tally))
+            .try_reduce(
+                || Tally::new(&layout),
+                |mut a, b| {
+                    a.merge(&b);
+                    Ok(a)
+                },
+            )
+    });
+    result
+}
+
+/// Simulates a range of patients under every strategy into `tally`.
+pub fn simulate_patients(
+    model: &Model,
+    layout: &Layout,
+    draw: u64,
+    patients: Range<u64>,
+    tally: &mut Tally,
+    scratch: &mut Scratch,
+    deaths: &mut [f64],
+) -> Result<(), EngineError> {
+    let seed = model.settings.seed;
+    let random_entry = model.entry.cumulative.len() > 1;
+    let needs_attribute_stream = random_entry || !model.cohort.attributes.is_empty();
+    let paired = model.strategies.len() > 1;
+    for patient in patients {
+        // Who the patient is: the same under every strategy.
+        let mut entry = model.entry.cumulative[0].1;
+        if needs_attribute_stream {
+            let mut attributes = Stream::new(seed, draw, patient, Purpose::Attributes);
+            model.cohort.draw(&mut attributes, &mut scratch.attributes);
+            if random_entry {
+                entry = pick_entry(model, attributes.uniform());
+            }
+            tally.draws += attributes.draws();
+        }
+        // What happens to them: the same stream restarted for each strategy.
+        let events = Stream::new(seed, draw, patient, Purpose::Events);
+        for (s, strategy) in model.strategies.iter().enumerate() {
+            let mut rng = events.clone();
+            live(model, strategy, entry, &mut rng, scratch).map_err(
+                |TooManyEvents {
+                     events,
+                     recent,
+                     time,
+                 }| EngineError::TooManyEvents {
+                    patient,
+                    strategy: strategy.name.clone(),
+                    events,
+                    time,
+                    recent,
+                },
+            )?;
+            deaths[s] = tally.record(layout, s, &scratch.trajectory);
+            tally.draws += rng.draws();
+        }
+        if paired {
+            tally.record_paired(layout, deaths);
+        }
+        tally.patients += 1;
+    }
+    Ok(())
+}
+
+fn pick_entry(model: &Model, u: f64) -> Target {
+    let cumulative: &[(f64, Target)] = &model.entry.cumulative;
+    let index = cumulative
+        .iter()
+        .position(|(c, _)| u < *c)
+        .unwrap_or(cumulative.len() - 1);
+    cumulative[index].1
+}

@@ -1,0 +1,1558 @@
+//! Compiles a parsed scenario file into a validated [`Model`].
+//!
+//! Every check that can be made before simulating is made here, and each failure names the
+//! exact place in the file and a fix: unknown names (with suggestions), parameters out of
+//! range, probabilities that do not sum to 1, states without exits, unreachable states,
+//! decision loops that take no time. What passes cannot make the engine panic.
+
+use std::collections::BTreeMap;
+
+use super::error::{BuildError, Path, Segment};
+use super::format::*;
+use crate::model::cohort::{Attribute, AttributeDistribution, Cohort, Numeric};
+use crate::model::hazard::{Family, Hazard};
+use crate::model::rule::{Rule, RuleError, RuleScope};
+use crate::model::variable::{VarKind, VarSource, Variable, quote_list};
+use crate::model::*;
+use crate::suggest::did_you_mean;
+use crate::toml_path;
+
+type Result<T> = std::result::Result<T, BuildError>;
+
+/// Tolerance on probabilities summing to 1 (printed values are often rounded).
+const PROBABILITY_TOLERANCE: f64 = 1e-6;
+/// Largest number of patients a run may ask for.
+pub const MAX_PATIENTS: u64 = 1_000_000_000_000;
+/// Largest number of grid points (memory per strategy grows with it).
+pub const MAX_GRID_POINTS: usize = 100_000;
+/// Largest number of states (the aggregator tracks visited states in a 64-bit mask).
+pub const MAX_STATES: usize = 64;
+/// Names rules reserve.
+const RESERVED: [&str; 7] = ["time", "true", "false", "and", "or", "not", "in"];
+
+fn path_with(base: &Path, tail: &[Segment]) -> Path {
+    let mut p = base.clone();
+    p.extend_from_slice(tail);
+    p
+}
+
+fn key(k: &str) -> Segment {
+    Segment::Key(k.to_string())
+}
+
+/// Checks a name used in CSV columns and rules.
+fn check_identifier(name: &str, what: &str, path: Path) -> Result<()> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            BuildError::new(path, format!("{what} name `{name}` is not a valid name")).help(
+                "use letters, digits and underscores, starting with a letter (e.g. `relapse2`)",
+            ),
+        )
+    }
+}
+
+fn check_probability(p: f64, path: Path, what: &str) -> Result<f64> {
+    if p.is_finite() && (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(BuildError::new(
+            path,
+            format!("{what} must be a probability in [0, 1], got {p}"),
+        ))
+    }
+}
+
+/// Running sums of probabilities that must sum to 1; the last is set to exactly 1.
+fn cumulative_probabilities(ps: &[(f64, Path)], whole: Path, what: &str) -> Result<Vec<f64>> {
+    let mut total = 0.0;
+    let mut out = Vec::with_capacity(ps.len());
+    for (p, path) in ps {
+        total += check_probability(*p, path.clone(), what)?;
+        out.push(total);
+    }
+    if (total - 1.0).abs() > PROBABILITY_TOLERANCE {
+        return Err(BuildError::new(
+            whole,
+            format!("the probabilities of {what} sum to {total}, not 1"),
+        )
+        .help("adjust them so they add up to 1 (rounding within 1e-6 is accepted)"));
+    }
+    if let Some(last) = out.last_mut() {
+        *last = 1.0;
+    }
+    Ok(out)
+}
+
+fn rule_error(path: Path, source: &str, e: RuleError) -> BuildError {
+    BuildError {
+        path,
+        inner: Some(e.offset.min(source.len())..(e.offset + e.len.max(1)).min(source.len().max(1))),
+        message: format!("in rule `{source}`: {}", e.message),
+        help: None,
+    }
+}
+
+/// Compiles a scenario file. `default_name` names the scenario when the file does not.
+pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
+    let mut b = Builder::default();
+    b.states(&file.states)?;
+    b.variables(&file.cohort.attributes, &file.variables)?;
+    b.decision_names(&file.decisions)?;
+    let cohort = b.cohort(&file.cohort.attributes)?;
+    let entry = b.entry(&file.cohort.entry)?;
+    let background = match &file.background_mortality {
+        Some(bg) => Some(b.background(bg)?),
+        None => None,
+    };
+    let base_decisions = b.decisions(&file.decisions)?;
+    let strategies = b.strategies(file, &base_decisions, background.as_ref())?;
+    let settings = b.settings(&file.simulation, &strategies)?;
+    let model = Model {
+        name: file
+            .scenario
+            .name
+            .clone()
+            .unwrap_or_else(|| default_name.to_string()),
+        description: file.scenario.description.clone().unwrap_or_default(),
+        states: b.states,
+        variables: b.variables,
+        cohort,
+        entry,
+        strategies,
+        settings,
+        uses_history: b.uses_history,
+    };
+    check_graph(&model, file)?;
+    Ok(model)
+}
+
+#[derive(Default)]
+struct Builder {
+    states: Vec<State>,
+    state_names: Vec<String>,
+    variables: Vec<Variable>,
+    decision_names: Vec<String>,
+    uses_history: bool,
+}
+
+impl Builder {
+    fn scope(&self) -> RuleScope<'_> {
+        RuleScope {
+            variables: &self.variables,
+            states: &self.state_names,
+        }
+    }
+
+    fn states(&mut self, defs: &[StateDef]) -> Result<()> {
+        if defs.is_empty() {
+            return Err(
+                BuildError::new(toml_path!["states"], "the scenario has no states")
+                    .help("add [[states]] tables, e.g. name = \"relapse\""),
+            );
+        }
+        if defs.len() > MAX_STATES {
+            return Err(BuildError::new(
+                toml_path!["states", MAX_STATES],
+                format!(
+                    "the scenario has {} states; at most {MAX_STATES} are supported",
+                    defs.len()
+                ),
+            )
+            .help(
+                "merge states that share their transitions, or carry detail in patient variables",
+            ));
+        }
+        for (i, d) in defs.iter().enumerate() {
+            let path = toml_path!["states", i, "name"];
+            check_identifier(&d.name, "state", path.clone())?;
+            if self.state_names.contains(&d.name) {
+                return Err(
+                    BuildError::new(path, format!("state `{}` is declared twice", d.name))
+                        .help("state names must be unique; rename or remove one"),
+                );
+            }
+            let death = match d.death.as_deref() {
+                None => None,
+                Some("relapse") => Some(DeathCause::Relapse),
+                Some("nrm") => Some(DeathCause::NonRelapse),
+                Some(other) => {
+                    return Err(BuildError::new(
+                        toml_path!["states", i, "death"],
+                        format!("unknown cause of death `{other}`"),
+                    )
+                    .help("use death = \"relapse\" (death from disease) or death = \"nrm\" (non-relapse mortality)"));
+                }
+            };
+            self.state_names.push(d.name.clone());
+            self.states.push(State {
+                name: d.name.clone(),
+                label: d.label.clone().unwrap_or_else(|| d.name.clone()),
+                absorbing: d.absorbing || death.is_some(),
+                death,
+                relapse: d.relapse,
+                hsct2: d.hsct2,
+            });
+        }
+        Ok(())
+    }
+
+    fn add_variable(
+        &mut self,
+        name: &str,
+        kind: VarKind,
+        source: VarSource,
+        path: Path,
+    ) -> Result<()> {
+        check_identifier(name, "variable", path.clone())?;
+        if RESERVED.contains(&name) {
+            return Err(
+                BuildError::new(path, format!("`{name}` is reserved in rules"))
+                    .help("choose another name for the variable"),
+            );
+        }
+        if self.variables.iter().any(|v| v.name == name) {
+            return Err(
+                BuildError::new(path, format!("variable `{name}` is declared twice"))
+                    .help("attribute and policy variable names must be unique"),
+            );
+        }
+        self.variables.push(Variable {
+            name: name.to_string(),
+            kind,
+            source,
+        });
+        Ok(())
+    }
+
+    fn variables(&mut self, attributes: &[AttributeDef], policy: &[VariableDef]) -> Result<()> {
+        for (i, a) in attributes.iter().enumerate() {
+            let path = toml_path!["cohort", "attributes", i];
+            let kind = match (&a.levels, a.probability, &a.distribution) {
+                (Some(levels), None, None) => VarKind::Category(levels.keys().cloned().collect()),
+                (None, Some(_), None) => VarKind::Bool,
+                (None, None, Some(_)) => VarKind::Number,
+                _ => {
+                    return Err(BuildError::new(
+                        path,
+                        format!("attribute `{}` needs exactly one of `levels`, `probability` or `distribution`", a.name),
+                    )
+                    .help("categorical: levels = { AML = 0.6, ALL = 0.4 }; yes/no: probability = 0.3; numeric: distribution = \"normal\", mean = 50, sd = 12"));
+                }
+            };
+            self.add_variable(
+                &a.name,
+                kind,
+                VarSource::Attribute,
+                path_with(&path, &[key("name")]),
+            )?;
+        }
+        for (i, v) in policy.iter().enumerate() {
+            let path = toml_path!["variables", i];
+            let kind = match (v.kind.as_deref(), &v.levels) {
+                (None | Some("category"), Some(levels)) => {
+                    if levels.is_empty() {
+                        return Err(BuildError::new(
+                            path_with(&path, &[key("levels")]),
+                            "a categorical variable needs at least one level",
+                        ));
+                    }
+                    VarKind::Category(levels.clone())
+                }
+                (Some("number"), None) => VarKind::Number,
+                (Some("bool"), None) => VarKind::Bool,
+                _ => {
+                    return Err(BuildError::new(
+                        path,
+                        format!(
+                            "variable `{}` needs `levels = [...]`, or type = \"number\" or \"bool\"",
+                            v.name
+                        ),
+                    ));
+                }
+            };
+            self.add_variable(
+                &v.name,
+                kind,
+                VarSource::Policy,
+                path_with(&path, &[key("name")]),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn decision_names(&mut self, decisions: &[DecisionDef]) -> Result<()> {
+        for (i, d) in decisions.iter().enumerate() {
+            let path = toml_path!["decisions", i, "name"];
+            check_identifier(&d.name, "decision", path.clone())?;
+            if self.state_names.contains(&d.name) || self.decision_names.contains(&d.name) {
+                return Err(BuildError::new(
+                    path,
+                    format!("`{}` is already the name of a state or decision", d.name),
+                )
+                .help("states and decisions share one namespace; rename the decision"));
+            }
+            self.decision_names.push(d.name.clone());
+        }
+        Ok(())
+    }
+
+    /// Value of a variable from a TOML value, type-checked.
+    fn value_of(&self, var: usize, value: &toml::Value, path: Path) -> Result<f64> {
+        let v = &self.variables[var];
+        let bad = || {
+            BuildError::new(
+                path.clone(),
+                format!("`{}` is {}, got {}", v.name, v.kind.describe(), value),
+            )
+        };
+        match (&v.kind, value) {
+            (VarKind::Number, toml::Value::Integer(i)) => Ok(*i as f64),
+            (VarKind::Number, toml::Value::Float(f)) if f.is_finite() => Ok(*f),
+            (VarKind::Number, toml::Value::String(s)) => crate::duration::parse_months(s)
+                .map_err(|e| BuildError::new(path.clone(), e.to_string())),
+            (VarKind::Bool, toml::Value::Boolean(b)) => Ok(f64::from(*b)),
+            (VarKind::Category(levels), toml::Value::String(s)) => {
+                match levels.iter().position(|l| l == s) {
+                    Some(i) => Ok(i as f64),
+                    None => Err(BuildError::new(
+                        path.clone(),
+                        format!(
+                            "`{s}` is not a level of `{}`.{}",
+                            v.name,
+                            did_you_mean(s, levels.iter().map(String::as_str))
+                        ),
+                    )
+                    .help(format!("levels are {}", quote_list(levels)))),
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    fn variable_index(&self, name: &str, path: Path) -> Result<usize> {
+        self.variables
+            .iter()
+            .position(|v| v.name == name)
+            .ok_or_else(|| {
+                BuildError::new(
+                    path,
+                    format!(
+                        "unknown variable `{name}`.{}",
+                        did_you_mean(name, self.variables.iter().map(|v| v.name.as_str()))
+                    ),
+                )
+                .help("variables are declared as [[cohort.attributes]] or [[variables]]")
+            })
+    }
+
+    /// `set = { var = value }` tables of strategies and branches.
+    fn assignments(
+        &self,
+        set: &BTreeMap<String, toml::Value>,
+        path: &Path,
+    ) -> Result<Vec<(usize, f64)>> {
+        let mut out = Vec::new();
+        for (name, value) in set {
+            let p = path_with(path, &[key(name)]);
+            let var = self.variable_index(name, p.clone())?;
+            if self.variables[var].source == VarSource::Attribute {
+                return Err(BuildError::new(p, format!("`{name}` is a patient attribute; strategies and decisions cannot change who the patient is"))
+                    .help("declare a policy variable in [[variables]] for what a strategy decides"));
+            }
+            out.push((var, self.value_of(var, value, p)?));
+        }
+        Ok(out)
+    }
+
+    fn cohort(&self, defs: &[AttributeDef]) -> Result<Cohort> {
+        let mut attributes = Vec::new();
+        for (i, a) in defs.iter().enumerate() {
+            let path = toml_path!["cohort", "attributes", i];
+            let variable = i; // attributes are the first variables, in order
+            let distribution = if let Some(levels) = &a.levels {
+                let mut ps = Vec::new();
+                for (level, p) in levels {
+                    let lp = path_with(&path, &[key("levels"), key(level)]);
+                    check_identifier(level, "level", lp.clone())?;
+                    let p = p
+                        .as_float()
+                        .or_else(|| p.as_integer().map(|i| i as f64))
+                        .ok_or_else(|| {
+                            BuildError::new(
+                                lp.clone(),
+                                format!("the probability of level `{level}` must be a number"),
+                            )
+                        })?;
+                    ps.push((p, lp));
+                }
+                if ps.is_empty() {
+                    return Err(BuildError::new(
+                        path_with(&path, &[key("levels")]),
+                        "a categorical attribute needs at least one level",
+                    ));
+                }
+                let cumulative = cumulative_probabilities(
+                    &ps,
+                    path_with(&path, &[key("levels")]),
+                    &format!("`{}`'s levels", a.name),
+                )?;
+                AttributeDistribution::Category { cumulative }
+            } else if let Some(p) = a.probability {
+                AttributeDistribution::Bool {
+                    probability: check_probability(
+                        p,
+                        path_with(&path, &[key("probability")]),
+                        "`probability`",
+                    )?,
+                }
+            } else {
+                self.numeric_attribute(a, &path)?
+            };
+            attributes.push(Attribute {
+                variable,
+                distribution,
+            });
+        }
+        Ok(Cohort { attributes })
+    }
+
+    fn numeric_attribute(&self, a: &AttributeDef, path: &Path) -> Result<AttributeDistribution> {
+        let name = a.distribution.as_deref().unwrap_or("");
+        let p = |k: &str| path_with(path, &[key(k)]);
+        let need = |v: Option<Quantity>, k: &str| -> Result<f64> {
+            match v {
+                Some(Quantity(x)) if x.is_finite() => Ok(x),
+                Some(Quantity(x)) => Err(BuildError::new(
+                    p(k),
+                    format!("`{k}` must be finite, got {x}"),
+                )),
+                None => Err(BuildError::new(
+                    p("distribution"),
+                    format!("a {name} distribution needs `{k}`"),
+                )),
+            }
+        };
+        let positive = |x: f64, k: &str| -> Result<f64> {
+            if x > 0.0 {
+                Ok(x)
+            } else {
+                Err(BuildError::new(
+                    p(k),
+                    format!("`{k}` must be positive, got {x}"),
+                ))
+            }
+        };
+        let distribution = match name {
+            "fixed" => Numeric::Fixed(need(a.value, "value")?),
+            "normal" => Numeric::Normal {
+                mean: need(a.mean, "mean")?,
+                sd: positive(need(a.sd, "sd")?, "sd")?,
+            },
+            "lognormal" => {
+                let meanlog = match (a.meanlog, a.median) {
+                    (Some(m), None) => m,
+                    (None, Some(_)) => positive(need(a.median, "median")?, "median")?.ln(),
+                    _ => {
+                        return Err(BuildError::new(
+                            p("distribution"),
+                            "a lognormal distribution needs exactly one of `meanlog` or `median`",
+                        ));
+                    }
+                };
+                let sdlog = a.sdlog.ok_or_else(|| {
+                    BuildError::new(p("distribution"), "a lognormal distribution needs `sdlog`")
+                })?;
+                Numeric::LogNormal {
+                    meanlog,
+                    sdlog: positive(sdlog, "sdlog")?,
+                }
+            }
+            "uniform" => {
+                let (min, max) = (need(a.min, "min")?, need(a.max, "max")?);
+                if !(max > min) {
+                    return Err(BuildError::new(
+                        p("max"),
+                        format!("`max` ({max}) must exceed `min` ({min})"),
+                    ));
+                }
+                Numeric::Uniform { min, max }
+            }
+            "gamma" => {
+                let mean = positive(need(a.mean, "mean")?, "mean")?;
+                let sd = positive(need(a.sd, "sd")?, "sd")?;
+                let shape = (mean / sd).powi(2);
+                Numeric::Gamma {
+                    shape,
+                    scale: mean / shape,
+                }
+            }
+            "discrete" => {
+                let values = a.values.as_ref().ok_or_else(|| {
+                    BuildError::new(p("distribution"), "a discrete distribution needs `values`")
+                })?;
+                let probs = a.probabilities.as_ref().ok_or_else(|| {
+                    BuildError::new(
+                        p("distribution"),
+                        "a discrete distribution needs `probabilities`",
+                    )
+                })?;
+                if values.len() != probs.len() || values.is_empty() {
+                    return Err(BuildError::new(
+                        p("probabilities"),
+                        format!(
+                            "`values` and `probabilities` must have the same, non-zero length (got {} and {})",
+                            values.len(),
+                            probs.len()
+                        ),
+                    ));
+                }
+                let ps: Vec<(f64, Path)> = probs
+                    .iter()
+                    .enumerate()
+                    .map(|(k, x)| {
+                        (
+                            *x,
+                            path_with(path, &[key("probabilities"), Segment::Index(k)]),
+                        )
+                    })
+                    .collect();
+                let cumulative =
+                    cumulative_probabilities(&ps, p("probabilities"), &format!("`{}`", a.name))?;
+                Numeric::Discrete {
+                    values: values.iter().map(|q| q.0).collect(),
+                    cumulative,
+                }
+            }
+            other => {
+                return Err(BuildError::new(
+                    p("distribution"),
+                    format!(
+                        "unknown distribution `{other}`.{}",
+                        did_you_mean(
+                            other,
+                            [
+                                "fixed",
+                                "normal",
+                                "lognormal",
+                                "uniform",
+                                "gamma",
+                                "discrete"
+                            ]
+                        )
+                    ),
+                )
+                .help(
+                    "use one of `fixed`, `normal`, `lognormal`, `uniform`, `gamma`, `discrete`",
+                ));
+            }
+        };
+        // For uniform, min/max are the bounds themselves; elsewhere they truncate.
+        let (min, max) = match distribution {
+            Numeric::Uniform { .. } => (f64::NEG_INFINITY, f64::INFINITY),
+            _ => (
+                a.min.map_or(f64::NEG_INFINITY, |q| q.0),
+                a.max.map_or(f64::INFINITY, |q| q.0),
+            ),
+        };
+        if min.is_nan() || max.is_nan() || !(max >= min) {
+            return Err(BuildError::new(
+                p("max"),
+                format!("truncation range [{min}, {max}] is empty"),
+            ));
+        }
+        let mass = distribution.probability_between(min, max);
+        if mass < 1e-3 {
+            return Err(BuildError::new(
+                p("min"),
+                format!(
+                    "the range [{min}, {max}] has probability {mass:.2e} under this distribution"
+                ),
+            )
+            .help(
+                "widen min/max or move the distribution: fewer than 1 in 1000 draws would be kept",
+            ));
+        }
+        Ok(AttributeDistribution::Number {
+            distribution,
+            min,
+            max,
+        })
+    }
+
+    fn target(&self, name: &str, path: Path) -> Result<Target> {
+        if let Some(i) = self.state_names.iter().position(|s| s == name) {
+            return Ok(Target::State(i));
+        }
+        if let Some(i) = self.decision_names.iter().position(|s| s == name) {
+            return Ok(Target::Decision(i));
+        }
+        let all = self
+            .state_names
+            .iter()
+            .chain(&self.decision_names)
+            .map(String::as_str);
+        Err(BuildError::new(
+            path,
+            format!(
+                "unknown state or decision `{name}`.{}",
+                did_you_mean(name, all)
+            ),
+        )
+        .help(format!("states are {}", quote_list(&self.state_names))))
+    }
+
+    fn entry(&self, value: &toml::Value) -> Result<Entry> {
+        let path = toml_path!["cohort", "entry"];
+        match value {
+            toml::Value::String(s) => Ok(Entry {
+                cumulative: vec![(1.0, self.target(s, path)?)],
+            }),
+            toml::Value::Table(t) if !t.is_empty() => {
+                let mut ps = Vec::new();
+                let mut targets = Vec::new();
+                for (name, p) in t {
+                    let p_path = path_with(&path, &[key(name)]);
+                    targets.push(self.target(name, p_path.clone())?);
+                    let p = p
+                        .as_float()
+                        .or_else(|| p.as_integer().map(|i| i as f64))
+                        .ok_or_else(|| {
+                            BuildError::new(p_path.clone(), "entry probabilities must be numbers")
+                        })?;
+                    ps.push((p, p_path));
+                }
+                let cumulative = cumulative_probabilities(&ps, path, "entry states")?;
+                Ok(Entry {
+                    cumulative: cumulative.into_iter().zip(targets).collect(),
+                })
+            }
+            _ => Err(BuildError::new(
+                path,
+                "`entry` must be a state name or a table of probabilities",
+            )
+            .help("entry = \"relapse1\", or entry = { relapse1 = 0.8, graft_failure = 0.2 }")),
+        }
+    }
+
+    fn condition(&mut self, text: &str, path: Path) -> Result<Rule> {
+        let rule =
+            Rule::parse_condition(text, &self.scope()).map_err(|e| rule_error(path, text, e))?;
+        self.uses_history |= rule.uses_history();
+        Ok(rule)
+    }
+
+    fn number_rule(&mut self, text: &str, path: Path) -> Result<Rule> {
+        let rule =
+            Rule::parse_number(text, &self.scope()).map_err(|e| rule_error(path, text, e))?;
+        self.uses_history |= rule.uses_history();
+        Ok(rule)
+    }
+
+    /// A hazard family from `{ family = …, … }`, with parameter-level errors.
+    fn family(&self, def: &HazardDef, path: &Path) -> Result<Family> {
+        let p = |k: &str| path_with(path, &[key(k)]);
+        const PARAMS: [&str; 12] = [
+            "rate", "median", "mean", "shape", "scale", "meanlog", "sdlog", "min", "max", "starts",
+            "rates", "family",
+        ];
+        let given: Vec<&str> = [
+            ("rate", def.rate.is_some()),
+            ("median", def.median.is_some()),
+            ("mean", def.mean.is_some()),
+            ("shape", def.shape.is_some()),
+            ("scale", def.scale.is_some()),
+            ("meanlog", def.meanlog.is_some()),
+            ("sdlog", def.sdlog.is_some()),
+            ("min", def.min.is_some()),
+            ("max", def.max.is_some()),
+            ("starts", def.starts.is_some()),
+            ("rates", def.rates.is_some()),
+        ]
+        .iter()
+        .filter(|(_, g)| *g)
+        .map(|(k, _)| *k)
+        .collect();
+        let (family_name, allowed): (&str, &[&str]) = match def.family.as_str() {
+            "exponential" => ("exponential", &["rate", "median", "mean"]),
+            "weibull" => ("weibull", &["shape", "scale"]),
+            "gompertz" => ("gompertz", &["shape", "rate"]),
+            "loglogistic" => ("loglogistic", &["shape", "scale"]),
+            "lognormal" => ("lognormal", &["meanlog", "median", "sdlog"]),
+            "uniform" => ("uniform", &["min", "max"]),
+            "piecewise" => ("piecewise", &["starts", "rates"]),
+            other => {
+                let families = [
+                    "exponential",
+                    "weibull",
+                    "gompertz",
+                    "loglogistic",
+                    "lognormal",
+                    "piecewise",
+                    "uniform",
+                ];
+                return Err(BuildError::new(
+                    p("family"),
+                    format!(
+                        "unknown hazard family `{other}`.{}",
+                        did_you_mean(other, families)
+                    ),
+                )
+                .help(format!("families are {}", quote_list(&families))));
+            }
+        };
+        debug_assert!(allowed.iter().all(|a| PARAMS.contains(a)));
+        if let Some(extra) = given.iter().find(|g| !allowed.contains(g)) {
+            return Err(BuildError::new(
+                p(extra),
+                format!("`{extra}` is not a parameter of the {family_name} family"),
+            )
+            .help(format!("{family_name} takes {}", quote_list(allowed))));
+        }
+        let missing = |k: &str| {
+            BuildError::new(p("family"), format!("the {family_name} family needs `{k}`"))
+                .help(format!("{family_name} takes {}", quote_list(allowed)))
+        };
+        let months = |q: Option<Quantity>, k: &str| q.map(|q| q.0).ok_or_else(|| missing(k));
+        let one_of = |a: Option<f64>, b: Option<f64>, names: &str| -> Result<f64> {
+            match (a, b) {
+                (Some(x), None) | (None, Some(x)) => Ok(x),
+                _ => Err(BuildError::new(
+                    p("family"),
+                    format!("the {family_name} family needs exactly one of {names}"),
+                )),
+            }
+        };
+        let family = match family_name {
+            "exponential" => {
+                let rate = match (def.rate, def.median, def.mean) {
+                    (Some(r), None, None) => r,
+                    (None, Some(m), None) => std::f64::consts::LN_2 / m.0,
+                    (None, None, Some(m)) => 1.0 / m.0,
+                    _ => {
+                        return Err(BuildError::new(
+                            p("family"),
+                            "the exponential family needs exactly one of `rate`, `median` or `mean`",
+                        ));
+                    }
+                };
+                Family::Exponential { rate }
+            }
+            "weibull" => Family::Weibull {
+                shape: def.shape.ok_or_else(|| missing("shape"))?,
+                scale: months(def.scale, "scale")?,
+            },
+            "loglogistic" => Family::LogLogistic {
+                shape: def.shape.ok_or_else(|| missing("shape"))?,
+                scale: months(def.scale, "scale")?,
+            },
+            "gompertz" => Family::Gompertz {
+                shape: def.shape.ok_or_else(|| missing("shape"))?,
+                rate: def.rate.ok_or_else(|| missing("rate"))?,
+            },
+            "lognormal" => {
+                let meanlog = one_of(
+                    def.meanlog,
+                    def.median.map(|m| m.0.ln()),
+                    "`meanlog` or `median`",
+                )?;
+                Family::LogNormal {
+                    meanlog,
+                    sdlog: def.sdlog.ok_or_else(|| missing("sdlog"))?,
+                }
+            }
+            "uniform" => Family::Uniform {
+                min: months(def.min, "min")?,
+                max: months(def.max, "max")?,
+            },
+            _ => {
+                let starts: Vec<f64> = def
+                    .starts
+                    .as_ref()
+                    .ok_or_else(|| missing("starts"))?
+                    .iter()
+                    .map(|q| q.0)
+                    .collect();
+                let rates = def.rates.clone().ok_or_else(|| missing("rates"))?;
+                Family::piecewise(starts, rates)
+                    .map_err(|e| BuildError::new(p(e.parameter), e.message))?
+            }
+        };
+        family
+            .validate()
+            .map_err(|e| BuildError::new(p(e.parameter), e.message))?;
+        Ok(family)
+    }
+
+    /// Compiles one transition; `field` gives the path of each field (base or override).
+    fn transition(
+        &mut self,
+        def: &TransitionDef,
+        from: &str,
+        field: &dyn Fn(&str) -> Path,
+    ) -> Result<Transition> {
+        let to = self.target(&def.to, field("to"))?;
+        let timings = [
+            def.rate.is_some(),
+            def.hazard.is_some(),
+            def.after.is_some(),
+            def.at.is_some(),
+        ];
+        let name = format!("{from}->{}", def.to);
+        if timings.iter().filter(|t| **t).count() != 1 {
+            return Err(BuildError::new(field("to"), format!("transition {name} needs exactly one of `rate`, `hazard`, `after` or `at`"))
+                .help("rate = 0.1 (per month); hazard = { family = \"weibull\", shape = 1.2, scale = \"12m\" }; after = \"3m\"; at = \"24m\""));
+        }
+        let cure = def.cure.unwrap_or(0.0);
+        let with_cure = |family: Family, at: Path| -> Result<Timing> {
+            Hazard::new(family, cure).map(Timing::Hazard).map_err(|e| {
+                BuildError::new(
+                    if e.parameter == "cure" {
+                        field("cure")
+                    } else {
+                        at
+                    },
+                    e.message,
+                )
+            })
+        };
+        let timing = if let Some(rate) = def.rate {
+            with_cure(Family::Exponential { rate }, field("rate"))?
+        } else if let Some(h) = &def.hazard {
+            let hazard_path = field("hazard");
+            let family = self.family(h, &hazard_path)?;
+            with_cure(family, hazard_path)?
+        } else {
+            if def.cure.is_some() {
+                return Err(BuildError::new(
+                    field("cure"),
+                    "`cure` applies to hazards, not to fixed `after`/`at` times",
+                ));
+            }
+            let (q, k) = if let Some(q) = def.after {
+                (q, "after")
+            } else {
+                (def.at.unwrap_or(Quantity(f64::NAN)), "at")
+            };
+            if !(q.0.is_finite() && q.0 >= 0.0) {
+                return Err(BuildError::new(
+                    field(k),
+                    format!("`{k}` must be a non-negative duration, got {}", q.0),
+                ));
+            }
+            if k == "after" {
+                Timing::After(q.0)
+            } else {
+                Timing::At(q.0)
+            }
+        };
+        let clock = match def.clock.as_deref() {
+            None | Some("reset") => Clock::Reset,
+            Some("forward") => Clock::Forward,
+            Some(other) => return Err(BuildError::new(field("clock"), format!("unknown clock `{other}`"))
+                .help("clock = \"reset\" (time since entering the state) or \"forward\" (time since cohort entry)")),
+        };
+        let condition = match &def.condition {
+            Some(text) => Some(self.condition(text, field("if"))?),
+            None => None,
+        };
+        let mut effects = Vec::new();
+        for (k, e) in def.effects.iter().flatten().enumerate() {
+            let ep = |f: &str| path_with(&field("effects"), &[Segment::Index(k), key(f)]);
+            if !(e.hr.is_finite() && e.hr > 0.0) {
+                return Err(BuildError::new(
+                    ep("hr"),
+                    format!("a hazard ratio must be positive and finite, got {}", e.hr),
+                ));
+            }
+            effects.push(match (&e.condition, &e.per) {
+                (Some(c), None) => {
+                    if e.reference.is_some() {
+                        return Err(BuildError::new(
+                            ep("reference"),
+                            "`reference` goes with `per`, not with `if`",
+                        ));
+                    }
+                    Effect::When {
+                        condition: self.condition(c, ep("if"))?,
+                        hr: e.hr,
+                    }
+                }
+                (None, Some(v)) => Effect::PerUnit {
+                    value: self.number_rule(v, ep("per"))?,
+                    reference: e.reference.unwrap_or(0.0),
+                    log_hr: e.hr.ln(),
+                },
+                _ => {
+                    return Err(BuildError::new(
+                        path_with(&field("effects"), &[Segment::Index(k)]),
+                        "an effect needs exactly one of `if` (a condition) or `per` (a number)",
+                    )
+                    .help("{ if = \"cgvhd\", hr = 2.9 } or { per = \"hct_ci\", hr = 1.32 }"));
+                }
+            });
+        }
+        if !effects.is_empty() && !matches!(timing, Timing::Hazard(_)) {
+            return Err(BuildError::new(
+                field("effects"),
+                "covariate effects need a hazard; fixed `after`/`at` times have none",
+            ));
+        }
+        let hr = def.hr.unwrap_or(1.0);
+        if !(hr.is_finite() && hr > 0.0) {
+            return Err(BuildError::new(
+                field("hr"),
+                format!("`hr` must be positive and finite, got {hr}"),
+            ));
+        }
+        Ok(Transition {
+            to,
+            timing,
+            clock,
+            condition,
+            effects,
+            hr,
+            name,
+            source: def.source.clone(),
+        })
+    }
+
+    fn branches(&mut self, defs: &[BranchDef], decision: &str, path: &Path) -> Result<Choice> {
+        if defs.is_empty() {
+            return Err(BuildError::new(
+                path.clone(),
+                format!("decision `{decision}` has no branches"),
+            ));
+        }
+        let chance = defs.iter().any(|b| b.p.is_some());
+        let mut compiled = Vec::new();
+        for (k, b) in defs.iter().enumerate() {
+            let bp = path_with(path, &[Segment::Index(k)]);
+            let to = self.target(&b.to, path_with(&bp, &[key("to")]))?;
+            let set = match &b.set {
+                Some(s) => self.assignments(s, &path_with(&bp, &[key("set")]))?,
+                None => Vec::new(),
+            };
+            let branch = Branch { to, set };
+            if chance {
+                if b.condition.is_some() || b.p.is_none() {
+                    return Err(BuildError::new(bp, format!("decision `{decision}` mixes probabilities and rules"))
+                        .help("give every branch a `p` (chance), or none (rules); to combine, let a rule branch lead to a chance decision"));
+                }
+                compiled.push((Some(b.p.unwrap_or(0.0)), None, branch));
+            } else {
+                let condition = match &b.condition {
+                    Some(text) => Some(self.condition(text, path_with(&bp, &[key("if")]))?),
+                    None => None,
+                };
+                if condition.is_none() && k + 1 < defs.len() {
+                    return Err(BuildError::new(bp, format!("branch {k} of `{decision}` has no `if`, so the branches after it can never be taken"))
+                        .help("only the last branch may omit `if` (it is the `else`)"));
+                }
+                compiled.push((None, condition, branch));
+            }
+        }
+        if chance {
+            let ps: Vec<(f64, Path)> = compiled
+                .iter()
+                .enumerate()
+                .map(|(k, (p, _, _))| {
+                    (
+                        p.unwrap_or(0.0),
+                        path_with(path, &[Segment::Index(k), key("p")]),
+                    )
+                })
+                .collect();
+            let cumulative =
+                cumulative_probabilities(&ps, path.clone(), &format!("decision `{decision}`"))?;
+            Ok(Choice::Chance(
+                cumulative
+                    .into_iter()
+                    .zip(compiled.into_iter().map(|(_, _, b)| b))
+                    .collect(),
+            ))
+        } else {
+            if compiled.last().is_some_and(|(_, c, _)| c.is_some()) {
+                return Err(BuildError::new(path_with(path, &[Segment::Index(defs.len() - 1)]), format!("the last branch of `{decision}` has an `if`, so some patients may match no branch"))
+                    .help("add a final branch without `if`, e.g. { to = \"palliative\" }"));
+            }
+            Ok(Choice::Rules(
+                compiled.into_iter().map(|(_, c, b)| (c, b)).collect(),
+            ))
+        }
+    }
+
+    fn decisions(&mut self, defs: &[DecisionDef]) -> Result<Vec<Decision>> {
+        let mut out = Vec::new();
+        for (i, d) in defs.iter().enumerate() {
+            let choice = self.branches(
+                &d.branches,
+                &d.name,
+                &toml_path!["decisions", i, "branches"],
+            )?;
+            out.push(Decision {
+                name: d.name.clone(),
+                choice,
+            });
+        }
+        Ok(out)
+    }
+
+    fn background(&self, bg: &BackgroundDef) -> Result<Transition> {
+        let path = toml_path!["background_mortality"];
+        let p = |k: &str| path_with(&path, &[key(k)]);
+        let to = self.target(&bg.to, p("to"))?;
+        match to {
+            Target::State(s) if self.states[s].death.is_some() => {}
+            _ => {
+                return Err(BuildError::new(
+                    p("to"),
+                    format!(
+                        "background mortality must lead to a death state, and `{}` is not one",
+                        bg.to
+                    ),
+                )
+                .help("use the non-relapse death state, e.g. to = \"death_nrm\""));
+            }
+        }
+        let variable = self.variable_index(&bg.age, p("age"))?;
+        if self.variables[variable].kind != VarKind::Number
+            || self.variables[variable].source != VarSource::Attribute
+        {
+            return Err(BuildError::new(
+                p("age"),
+                format!(
+                    "`{}` must be a numeric cohort attribute (age in years)",
+                    bg.age
+                ),
+            ));
+        }
+        let rates: Vec<f64> = match (&bg.annual_probability, &bg.annual_rate) {
+            (Some(q), None) => {
+                if let Some((k, bad)) = q
+                    .iter()
+                    .enumerate()
+                    .find(|(_, x)| !(x.is_finite() && **x >= 0.0 && **x < 1.0))
+                {
+                    return Err(BuildError::new(
+                        path_with(&path, &[key("annual_probability"), Segment::Index(k)]),
+                        format!("an annual probability of death must be in [0, 1), got {bad}"),
+                    ));
+                }
+                q.iter().map(|x| -(-x).ln_1p() / 12.0).collect()
+            }
+            (None, Some(r)) => r.iter().map(|x| x / 12.0).collect(),
+            _ => {
+                return Err(BuildError::new(
+                    path.clone(),
+                    "give exactly one of `annual_probability` (qx) or `annual_rate`",
+                ));
+            }
+        };
+        let starts: Vec<f64> = bg.ages.iter().map(|a| a * 12.0).collect();
+        let family = Family::piecewise(starts, rates).map_err(|e| {
+            let k = if e.parameter == "starts" {
+                "ages"
+            } else if bg.annual_rate.is_some() {
+                "annual_rate"
+            } else {
+                "annual_probability"
+            };
+            BuildError::new(
+                p(k),
+                e.message
+                    .replace("starts", "ages")
+                    .replace("rates", "values"),
+            )
+        })?;
+        let hazard =
+            Hazard::new(family, 0.0).map_err(|e| BuildError::new(path.clone(), e.message))?;
+        Ok(Transition {
+            to,
+            timing: Timing::Hazard(hazard),
+            clock: Clock::Age { variable },
+            condition: None,
+            effects: Vec::new(),
+            hr: 1.0,
+            name: format!("background->{}", bg.to),
+            source: bg.source.clone(),
+        })
+    }
+
+    fn strategies(
+        &mut self,
+        file: &ScenarioFile,
+        base_decisions: &[Decision],
+        background: Option<&Transition>,
+    ) -> Result<Vec<Strategy>> {
+        // Validate base transitions' endpoints and duplicates once, with their own paths.
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for (i, t) in file.transitions.iter().enumerate() {
+            self.transition_source(&t.from, toml_path!["transitions", i, "from"])?;
+            if seen.contains(&(t.from.as_str(), t.to.as_str())) {
+                return Err(BuildError::new(toml_path!["transitions", i], format!("transition {}->{} is declared twice", t.from, t.to))
+                    .help("competing causes of the same move are one transition with one hazard; add the rates or use effects"));
+            }
+            if t.enabled.is_some() {
+                return Err(BuildError::new(
+                    toml_path!["transitions", i, "enabled"],
+                    "`enabled` belongs in a strategy's transitions, to switch a base transition off",
+                ));
+            }
+            seen.push((&t.from, &t.to));
+        }
+        let defs: Vec<StrategyDef> = if file.strategies.is_empty() {
+            vec![StrategyDef {
+                name: "default".into(),
+                label: Some("Default".into()),
+                description: None,
+                set: None,
+                decisions: None,
+                transitions: Vec::new(),
+            }]
+        } else {
+            file.strategies.clone()
+        };
+        let mut out = Vec::new();
+        for (si, sd) in defs.iter().enumerate() {
+            let spath = toml_path!["strategies", si];
+            check_identifier(&sd.name, "strategy", path_with(&spath, &[key("name")]))?;
+            if out.iter().any(|s: &Strategy| s.name == sd.name) {
+                return Err(BuildError::new(
+                    path_with(&spath, &[key("name")]),
+                    format!("strategy `{}` is declared twice", sd.name),
+                ));
+            }
+            // Policy variables: defaults, then the strategy's values.
+            let mut policy = Vec::new();
+            for (vi, v) in file.variables.iter().enumerate() {
+                let var = self.variable_index(&v.name, toml_path!["variables", vi, "name"])?;
+                let value = match &v.default {
+                    Some(d) => self.value_of(var, d, toml_path!["variables", vi, "default"])?,
+                    None => 0.0,
+                };
+                policy.push((var, value));
+            }
+            if let Some(set) = &sd.set {
+                for (var, value) in self.assignments(set, &path_with(&spath, &[key("set")]))? {
+                    if let Some(slot) = policy.iter_mut().find(|(v, _)| *v == var) {
+                        slot.1 = value;
+                    }
+                }
+            }
+            // Decisions: base, with replacements.
+            let mut decisions = base_decisions.to_vec();
+            for (name, branches) in sd.decisions.iter().flatten() {
+                let dpath = path_with(&spath, &[key("decisions"), key(name)]);
+                let Some(index) = decisions.iter().position(|d| &d.name == name) else {
+                    return Err(BuildError::new(
+                        dpath,
+                        format!(
+                            "strategy `{}` replaces unknown decision `{name}`.{}",
+                            sd.name,
+                            did_you_mean(name, self.decision_names.iter().map(String::as_str))
+                        ),
+                    ));
+                };
+                decisions[index].choice = self.branches(branches, name, &dpath)?;
+            }
+            // Transitions: base merged with overrides.
+            let mut merged: Vec<(TransitionDef, Option<usize>, Option<usize>)> = file
+                .transitions
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, t)| (t, Some(i), None))
+                .collect();
+            for (oi, o) in sd.transitions.iter().enumerate() {
+                let opath = path_with(&spath, &[key("transitions"), Segment::Index(oi)]);
+                self.transition_source(&o.from, path_with(&opath, &[key("from")]))?;
+                match merged
+                    .iter()
+                    .position(|(t, _, _)| t.from == o.from && t.to == o.to)
+                {
+                    Some(k) if o.enabled == Some(false) => {
+                        merged.remove(k);
+                    }
+                    Some(k) => {
+                        let base = &mut merged[k];
+                        merge_override(&mut base.0, o);
+                        base.2 = Some(oi);
+                    }
+                    None if o.enabled == Some(false) => {
+                        return Err(BuildError::new(
+                            opath,
+                            format!(
+                                "strategy `{}` disables {}->{}, which is not a transition of the model",
+                                sd.name, o.from, o.to
+                            ),
+                        ));
+                    }
+                    None => merged.push((o.clone(), None, Some(oi))),
+                }
+            }
+            let mut exits: Vec<Vec<Transition>> = vec![Vec::new(); self.states.len()];
+            for (def, base_index, override_index) in &merged {
+                let field = |f: &str| -> Path {
+                    let from_override =
+                        override_index.is_some_and(|oi| field_is_set(&sd.transitions[oi], f));
+                    match (from_override, override_index, base_index) {
+                        (true, Some(oi), _) | (false, Some(oi), None) => {
+                            path_with(&spath, &[key("transitions"), Segment::Index(*oi), key(f)])
+                        }
+                        (_, _, Some(bi)) => toml_path!["transitions", *bi, f],
+                        _ => path_with(&spath, &[key("transitions")]),
+                    }
+                };
+                let from = self
+                    .state_names
+                    .iter()
+                    .position(|s| s == &def.from)
+                    .unwrap_or(0);
+                let t = self.transition(def, &def.from, &field)?;
+                exits[from].push(t);
+            }
+            if let Some(bg) = background {
+                for (s, e) in exits.iter_mut().enumerate() {
+                    if !self.states[s].absorbing {
+                        e.push(bg.clone());
+                    }
+                }
+            }
+            out.push(Strategy {
+                name: sd.name.clone(),
+                label: sd.label.clone().unwrap_or_else(|| sd.name.clone()),
+                policy,
+                exits: exits.into_iter().map(Exits::new).collect(),
+                decisions,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A transition's `from` must be a non-absorbing state.
+    fn transition_source(&self, from: &str, path: Path) -> Result<usize> {
+        match self.target(from, path.clone())? {
+            Target::State(s) if self.states[s].absorbing => Err(BuildError::new(path, format!("`{from}` is absorbing (a death or end state) and cannot have exits"))
+                .help("remove the transition, or drop `absorbing`/`death` from the state")),
+            Target::State(s) => Ok(s),
+            Target::Decision(_) => Err(BuildError::new(path, format!("`{from}` is a decision; decisions leave through their branches, not transitions"))
+                .help("move this into the decision's `branches`")),
+        }
+    }
+
+    fn settings(&self, sim: &SimulationDef, strategies: &[Strategy]) -> Result<Settings> {
+        let p = |k: &str| toml_path!["simulation", k];
+        let patients = sim.patients.unwrap_or(100_000);
+        if patients < 1 || patients as u64 > MAX_PATIENTS {
+            return Err(BuildError::new(
+                p("patients"),
+                format!("`patients` must be between 1 and {MAX_PATIENTS}, got {patients}"),
+            ));
+        }
+        let seed = sim.seed.unwrap_or(1);
+        if seed < 0 {
+            return Err(BuildError::new(
+                p("seed"),
+                format!("`seed` must be ≥ 0, got {seed}"),
+            ));
+        }
+        let horizon = sim.horizon.map_or(60.0, |q| q.0);
+        if !(horizon.is_finite() && horizon > 0.0) {
+            return Err(BuildError::new(
+                p("horizon"),
+                format!("`horizon` must be a positive duration, got {horizon}"),
+            )
+            .help("e.g. horizon = \"5y\""));
+        }
+        let grid_step = sim.grid.map_or(1.0, |q| q.0);
+        if !(grid_step.is_finite() && grid_step > 0.0) {
+            return Err(BuildError::new(
+                p("grid"),
+                format!("`grid` must be a positive duration, got {grid_step}"),
+            ));
+        }
+        let steps = horizon / grid_step;
+        if (steps - steps.round()).abs() > 1e-9 * steps.max(1.0) {
+            return Err(BuildError::new(p("grid"), format!("the horizon ({horizon} months) is not a whole number of grid steps ({grid_step} months)"))
+                .help("choose a step that divides the horizon, e.g. \"1m\" or \"3m\""));
+        }
+        if steps.round() as usize + 1 > MAX_GRID_POINTS {
+            return Err(BuildError::new(
+                p("grid"),
+                format!(
+                    "the grid would have {} points; the limit is {MAX_GRID_POINTS}",
+                    steps.round() as usize + 1
+                ),
+            )
+            .help("use a coarser grid step"));
+        }
+        let landmarks = match &sim.landmarks {
+            Some(l) => {
+                let mut out = Vec::new();
+                for (k, q) in l.iter().enumerate() {
+                    let lp = toml_path!["simulation", "landmarks", k];
+                    let x = q.0;
+                    let on_grid = ((x / grid_step) - (x / grid_step).round()).abs() < 1e-9;
+                    if !(x.is_finite() && x > 0.0 && x <= horizon + 1e-9 && on_grid) {
+                        return Err(BuildError::new(lp, format!("landmark {x} months must be a grid time in (0, {horizon}]"))
+                            .help("landmarks are read off the grid; pick multiples of the grid step within the horizon"));
+                    }
+                    out.push((x / grid_step).round() * grid_step);
+                }
+                out
+            }
+            None => (1..)
+                .map(|k| k as f64 * 12.0)
+                .take_while(|x| *x <= horizon + 1e-9)
+                .filter(|x| ((x / grid_step) - (x / grid_step).round()).abs() < 1e-9)
+                .collect(),
+        };
+        let threads = sim.threads.unwrap_or(0);
+        if !(0..=4096).contains(&threads) {
+            return Err(BuildError::new(
+                p("threads"),
+                format!("`threads` must be between 0 (all cores) and 4096, got {threads}"),
+            ));
+        }
+        let max_events = sim.max_events.unwrap_or(10_000);
+        if !(1..=100_000_000).contains(&max_events) {
+            return Err(BuildError::new(
+                p("max_events"),
+                format!("`max_events` must be between 1 and 1e8, got {max_events}"),
+            ));
+        }
+        let reference = match &sim.reference {
+            Some(name) => strategies
+                .iter()
+                .position(|s| &s.name == name)
+                .ok_or_else(|| {
+                    BuildError::new(
+                        p("reference"),
+                        format!(
+                            "unknown strategy `{name}`.{}",
+                            did_you_mean(name, strategies.iter().map(|s| s.name.as_str()))
+                        ),
+                    )
+                })?,
+            None => 0,
+        };
+        Ok(Settings {
+            patients: patients as u64,
+            seed: seed as u64,
+            horizon,
+            grid_step,
+            landmarks,
+            threads: threads as usize,
+            max_events: max_events as u32,
+            reference,
+        })
+    }
+}
+
+/// True if the override sets this field itself (so errors point at the override).
+fn field_is_set(o: &TransitionDef, field: &str) -> bool {
+    match field {
+        "to" | "from" => true,
+        "rate" => o.rate.is_some(),
+        "hazard" => o.hazard.is_some(),
+        "cure" => o.cure.is_some(),
+        "clock" => o.clock.is_some(),
+        "after" => o.after.is_some(),
+        "at" => o.at.is_some(),
+        "if" => o.condition.is_some(),
+        "effects" => o.effects.is_some(),
+        "hr" => o.hr.is_some(),
+        _ => false,
+    }
+}
+
+/// Applies a strategy's override to a base transition: given fields replace; a new timing
+/// (rate, hazard, after or at) replaces the whole old timing.
+fn merge_override(base: &mut TransitionDef, o: &TransitionDef) {
+    if o.rate.is_some() || o.hazard.is_some() || o.after.is_some() || o.at.is_some() {
+        base.rate = o.rate;
+        base.hazard = o.hazard.clone();
+        base.after = o.after;
+        base.at = o.at;
+    }
+    if o.cure.is_some() {
+        base.cure = o.cure;
+    }
+    if o.clock.is_some() {
+        base.clock = o.clock.clone();
+    }
+    if o.condition.is_some() {
+        base.condition = o.condition.clone();
+    }
+    if o.effects.is_some() {
+        base.effects = o.effects.clone();
+    }
+    if o.hr.is_some() {
+        base.hr = o.hr;
+    }
+    if o.source.is_some() {
+        base.source = o.source.clone();
+    }
+}
+
+/// Structural checks on each strategy's graph.
+fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
+    let n = model.states.len();
+    let mut reachable_any = vec![false; n];
+    for strategy in &model.strategies {
+        let d = strategy.decisions.len();
+        let branch_targets = |k: usize| -> Vec<Target> {
+            match &strategy.decisions[k].choice {
+                Choice::Rules(r) => r.iter().map(|(_, b)| b.to).collect(),
+                Choice::Chance(c) => c.iter().map(|(_, b)| b.to).collect(),
+            }
+        };
+        // Decision loops that take no time.
+        let mut colour = vec![0u8; d];
+        fn visit(
+            k: usize,
+            colour: &mut [u8],
+            next: &dyn Fn(usize) -> Vec<Target>,
+            stack: &mut Vec<usize>,
+        ) -> Option<Vec<usize>> {
+            colour[k] = 1;
+            stack.push(k);
+            for t in next(k) {
+                if let Target::Decision(j) = t {
+                    if colour[j] == 1 {
+                        let start = stack.iter().position(|x| *x == j).unwrap_or(0);
+                        return Some(stack[start..].to_vec());
+                    }
+                    if colour[j] == 0 {
+                        if let Some(c) = visit(j, colour, next, stack) {
+                            return Some(c);
+                        }
+                    }
+                }
+            }
+            stack.pop();
+            colour[k] = 2;
+            None
+        }
+        for k in 0..d {
+            if colour[k] == 0 {
+                if let Some(cycle) = visit(k, &mut colour, &branch_targets, &mut Vec::new()) {
+                    let names: Vec<&str> = cycle
+                        .iter()
+                        .map(|c| strategy.decisions[*c].name.as_str())
+                        .collect();
+                    let pos = file
+                        .decisions
+                        .iter()
+                        .position(|x| x.name == names[0])
+                        .unwrap_or(0);
+                    return Err(BuildError::new(
+                        toml_path!["decisions", pos],
+                        format!(
+                            "decisions {} → {} form a loop that takes no time (strategy `{}`)",
+                            names.join(" → "),
+                            names[0],
+                            strategy.name
+                        ),
+                    )
+                    .help("a decision must eventually lead to a state"));
+                }
+            }
+        }
+        // States a target can lead to instantly (through decisions).
+        let resolve = |t: Target| -> Vec<usize> {
+            let mut out = Vec::new();
+            let mut stack = vec![t];
+            let mut seen = vec![false; d];
+            while let Some(t) = stack.pop() {
+                match t {
+                    Target::State(s) => out.push(s),
+                    Target::Decision(k) if !seen[k] => {
+                        seen[k] = true;
+                        stack.extend(branch_targets(k));
+                    }
+                    Target::Decision(_) => {}
+                }
+            }
+            out
+        };
+        let successors: Vec<Vec<usize>> = (0..n)
+            .map(|s| {
+                strategy.exits[s]
+                    .transitions
+                    .iter()
+                    .flat_map(|t| resolve(t.to))
+                    .collect()
+            })
+            .collect();
+        let mut reachable = vec![false; n];
+        let mut stack: Vec<usize> = model
+            .entry
+            .cumulative
+            .iter()
+            .flat_map(|(_, t)| resolve(*t))
+            .collect();
+        while let Some(s) = stack.pop() {
+            if !reachable[s] {
+                reachable[s] = true;
+                stack.extend(&successors[s]);
+            }
+        }
+        // Which states can reach an absorbing state.
+        let mut can_end = vec![false; n];
+        for (s, st) in model.states.iter().enumerate() {
+            can_end[s] = st.absorbing;
+        }
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for s in 0..n {
+                if !can_end[s] && successors[s].iter().any(|t| can_end[*t]) {
+                    can_end[s] = true;
+                    changed = true;
+                }
+            }
+        }
+        for s in 0..n {
+            let st = &model.states[s];
+            if !reachable[s] {
+                continue;
+            }
+            if !st.absorbing && strategy.exits[s].transitions.is_empty() {
+                return Err(BuildError::new(toml_path!["states", s], format!("state `{}` has no exits under strategy `{}` but is not absorbing", st.name, strategy.name))
+                    .help("add a transition out of it, or mark it absorbing = true (or death = \"relapse\"/\"nrm\")"));
+            }
+            if !can_end[s] {
+                return Err(BuildError::new(toml_path!["states", s], format!("patients who enter `{}` can never reach an absorbing state under strategy `{}`: they would loop for ever", st.name, strategy.name))
+                    .help("add a path to a death or other absorbing state (e.g. a death hazard)"));
+            }
+            reachable_any[s] = true;
+        }
+    }
+    for (s, st) in model.states.iter().enumerate() {
+        if !reachable_any[s] {
+            let kind = if st.absorbing {
+                "absorbing state"
+            } else {
+                "state"
+            };
+            return Err(BuildError::new(
+                toml_path!["states", s, "name"],
+                format!(
+                    "{kind} `{}` cannot be reached from the entry state under any strategy",
+                    st.name
+                ),
+            )
+            .help("add a transition into it, or remove it"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,337 @@
+//! The scenario file as written: TOML tables deserialised with serde.
+//!
+//! These types mirror the file one to one and check only syntax and types; unknown keys are
+//! errors (with a suggestion) so a typo never silently falls back to a default. Meaning is
+//! checked when [`super::build`] compiles them into a [`crate::model::Model`]. The README's
+//! "Scenario format" section documents every key.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, de};
+
+use crate::duration;
+
+/// A number, or a duration text such as `"18m"` converted to months.
+///
+/// Used wherever a time (or any parameter that is naturally a time, like a Weibull scale)
+/// may be written with a unit. Plain numbers may be negative or non-finite here; the
+/// builder checks ranges where they matter so the message names the parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quantity(pub f64);
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of months or a duration such as \"30d\", \"18m\", \"2y\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
+                Ok(Quantity(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
+                Ok(Quantity(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Quantity, E> {
+                Ok(Quantity(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
+                duration::parse_months(v)
+                    .map(Quantity)
+                    .map_err(|e| E::custom(e.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name and description.
+    #[serde(default)]
+    pub scenario: Meta,
+    /// Patients, seed, horizon, grid, threads.
+    #[serde(default)]
+    pub simulation: SimulationDef,
+    /// Clinical states, in the order figures and tables show them.
+    pub states: Vec<StateDef>,
+    /// Policy variables (set by strategies and decision branches).
+    #[serde(default)]
+    pub variables: Vec<VariableDef>,
+    /// Who the patients are and where they start.
+    pub cohort: CohortDef,
+    /// Transitions between states.
+    #[serde(default)]
+    pub transitions: Vec<TransitionDef>,
+    /// Decision nodes.
+    #[serde(default)]
+    pub decisions: Vec<DecisionDef>,
+    /// Strategies compared (none: one strategy called `default`).
+    #[serde(default)]
+    pub strategies: Vec<StrategyDef>,
+    /// Age-dependent mortality from other causes.
+    pub background_mortality: Option<BackgroundDef>,
+}
+
+/// `[scenario]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Output folder name (default: the file name without extension).
+    pub name: Option<String>,
+    /// One paragraph on the clinical question.
+    pub description: Option<String>,
+}
+
+/// `[simulation]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationDef {
+    /// Patients (default 100 000).
+    pub patients: Option<i64>,
+    /// Master seed (default 1).
+    pub seed: Option<i64>,
+    /// Follow-up from each time origin (default 60 months).
+    pub horizon: Option<Quantity>,
+    /// Output grid step (default 1 month).
+    pub grid: Option<Quantity>,
+    /// Landmarks for the summary (default every 12 months).
+    pub landmarks: Option<Vec<Quantity>>,
+    /// Worker threads, 0 = all cores (default 0).
+    pub threads: Option<i64>,
+    /// Bound on transitions per patient and strategy (default 10 000).
+    pub max_events: Option<i64>,
+    /// Strategy the others are compared with (default: the first).
+    pub reference: Option<String>,
+}
+
+/// `[[states]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateDef {
+    /// Short stable name.
+    pub name: String,
+    /// Label for figures.
+    pub label: Option<String>,
+    /// No exits (implied by `death`).
+    #[serde(default)]
+    pub absorbing: bool,
+    /// `"relapse"` or `"nrm"`: a death state and its cause.
+    pub death: Option<String>,
+    /// Entering it is a relapse event.
+    #[serde(default)]
+    pub relapse: bool,
+    /// First entry starts the time origin "since HSCT2".
+    #[serde(default)]
+    pub hsct2: bool,
+}
+
+/// `[[variables]]`: a policy variable.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariableDef {
+    /// Name used in rules.
+    pub name: String,
+    /// `"number"`, `"bool"` or omitted when `levels` is given.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Levels of a categorical variable.
+    pub levels: Option<Vec<String>>,
+    /// Value before any strategy or branch sets it.
+    pub default: Option<toml::Value>,
+}
+
+/// `[cohort]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CohortDef {
+    /// A state or decision name, or a table `{ state = probability, … }`.
+    pub entry: toml::Value,
+    /// Patient attributes.
+    #[serde(default)]
+    pub attributes: Vec<AttributeDef>,
+}
+
+/// `[[cohort.attributes]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeDef {
+    /// Name used in rules.
+    pub name: String,
+    /// Categorical: `{ level = probability, … }`.
+    pub levels: Option<toml::Table>,
+    /// Yes/no: probability of yes.
+    pub probability: Option<f64>,
+    /// Numeric: `fixed`, `normal`, `lognormal`, `uniform`, `gamma`, `discrete`.
+    pub distribution: Option<String>,
+    /// `fixed`.
+    pub value: Option<Quantity>,
+    /// `normal`, `gamma`.
+    pub mean: Option<Quantity>,
+    /// `normal`, `gamma`.
+    pub sd: Option<Quantity>,
+    /// `lognormal` (alternative to `meanlog`).
+    pub median: Option<Quantity>,
+    /// `lognormal`.
+    pub meanlog: Option<f64>,
+    /// `lognormal`.
+    pub sdlog: Option<f64>,
+    /// Truncation (and `uniform` bounds).
+    pub min: Option<Quantity>,
+    /// Truncation (and `uniform` bounds).
+    pub max: Option<Quantity>,
+    /// `discrete`.
+    pub values: Option<Vec<Quantity>>,
+    /// `discrete`.
+    pub probabilities: Option<Vec<f64>>,
+}
+
+/// A hazard: `{ family = "weibull", shape = 1.3, scale = "14m" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HazardDef {
+    /// `exponential`, `weibull`, `gompertz`, `loglogistic`, `lognormal`, `piecewise`, `uniform`.
+    pub family: String,
+    /// Rate per month (exponential, gompertz).
+    pub rate: Option<f64>,
+    /// Exponential: median time (alternative to `rate`); log-normal: median (alternative to `meanlog`).
+    pub median: Option<Quantity>,
+    /// Exponential: mean time (alternative to `rate`).
+    pub mean: Option<Quantity>,
+    /// Weibull, log-logistic, Gompertz shape.
+    pub shape: Option<f64>,
+    /// Weibull, log-logistic scale (a time).
+    pub scale: Option<Quantity>,
+    /// Log-normal.
+    pub meanlog: Option<f64>,
+    /// Log-normal.
+    pub sdlog: Option<f64>,
+    /// Uniform.
+    pub min: Option<Quantity>,
+    /// Uniform.
+    pub max: Option<Quantity>,
+    /// Piecewise: interval starts (first 0).
+    pub starts: Option<Vec<Quantity>>,
+    /// Piecewise: rates per month.
+    pub rates: Option<Vec<f64>>,
+}
+
+/// A covariate effect: `{ if = "cgvhd", hr = 2.9 }` or `{ per = "hct_ci", hr = 1.32 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectDef {
+    /// Condition under which the hazard is multiplied by `hr`.
+    #[serde(rename = "if")]
+    pub condition: Option<String>,
+    /// Numeric expression; the hazard is multiplied by `hr^(value − reference)`.
+    pub per: Option<String>,
+    /// Value of `per` at which the multiplier is 1 (default 0).
+    pub reference: Option<f64>,
+    /// Hazard ratio.
+    pub hr: f64,
+}
+
+/// `[[transitions]]`, and the overrides in `[[strategies.transitions]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionDef {
+    /// Source state.
+    pub from: String,
+    /// Target state or decision.
+    pub to: String,
+    /// Shorthand for an exponential hazard, per month.
+    pub rate: Option<f64>,
+    /// Parametric hazard.
+    pub hazard: Option<HazardDef>,
+    /// Fraction who never make this transition.
+    pub cure: Option<f64>,
+    /// `reset` (time in state, default) or `forward` (time since entry).
+    pub clock: Option<String>,
+    /// Fixed delay after entering the source state.
+    pub after: Option<Quantity>,
+    /// Fixed time since cohort entry.
+    pub at: Option<Quantity>,
+    /// Only for patients meeting this rule.
+    #[serde(rename = "if")]
+    pub condition: Option<String>,
+    /// Covariate effects.
+    pub effects: Option<Vec<EffectDef>>,
+    /// Extra hazard ratio (what-if analyses).
+    pub hr: Option<f64>,
+    /// In a strategy: `false` removes the transition.
+    pub enabled: Option<bool>,
+    /// Where the number comes from (studies, assumptions); carried for reports.
+    pub source: Option<String>,
+}
+
+/// A branch: `{ to = "hsct2", if = "…", p = 0.4, set = { donor = "HID" } }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BranchDef {
+    /// Target state or decision.
+    pub to: String,
+    /// Rule (rule-based decisions).
+    #[serde(rename = "if")]
+    pub condition: Option<String>,
+    /// Probability (chance decisions).
+    pub p: Option<f64>,
+    /// Variables assigned when taking the branch.
+    pub set: Option<BTreeMap<String, toml::Value>>,
+}
+
+/// `[[decisions]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionDef {
+    /// Name (shares the namespace of states).
+    pub name: String,
+    /// Branches in order.
+    pub branches: Vec<BranchDef>,
+    /// Where the rule or numbers come from.
+    pub source: Option<String>,
+}
+
+/// `[[strategies]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyDef {
+    /// Short name (CSV).
+    pub name: String,
+    /// Label for figures.
+    pub label: Option<String>,
+    /// What the strategy does, in words.
+    pub description: Option<String>,
+    /// Policy variable values.
+    pub set: Option<BTreeMap<String, toml::Value>>,
+    /// Decisions whose branches this strategy replaces.
+    pub decisions: Option<BTreeMap<String, Vec<BranchDef>>>,
+    /// Transitions this strategy adds, changes or disables.
+    #[serde(default)]
+    pub transitions: Vec<TransitionDef>,
+}
+
+/// `[background_mortality]`: a life table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackgroundDef {
+    /// Death state it leads to (usually the NRM death).
+    pub to: String,
+    /// Variable holding age in years at entry.
+    #[serde(default = "default_age_variable")]
+    pub age: String,
+    /// Ages (years) at which each row starts; the first must be 0.
+    pub ages: Vec<f64>,
+    /// Annual probability of death (qx) from each age.
+    pub annual_probability: Option<Vec<f64>>,
+    /// Annual death rate from each age (alternative to `annual_probability`).
+    pub annual_rate: Option<Vec<f64>>,
+    /// Where the table comes from.
+    pub source: Option<String>,
+}
+
+fn default_age_variable() -> String {
+    "age".into()
+}

@@ -1,0 +1,94 @@
+//! Scenario files: reading, checking and compiling them into a [`Model`].
+//!
+//! ```no_run
+//! let model = hsctsim::scenario::load("scenarios/reference_markov.toml")?;
+//! println!("{} states, {} strategies", model.states.len(), model.strategies.len());
+//! # Ok::<(), hsctsim::scenario::ScenarioError>(())
+//! ```
+
+pub mod build;
+pub mod error;
+pub mod format;
+
+use std::path::Path;
+
+pub use error::ScenarioError;
+pub use format::ScenarioFile;
+
+use crate::model::Model;
+
+/// Largest scenario file accepted; real ones are a few kilobytes.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a file as UTF-8 text with errors a user can act on.
+pub fn read_text(path: impl AsRef<Path>) -> Result<String, ScenarioError> {
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        let help = match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Some("check the path; scenarios shipped with hsctsim are in scenarios/".to_string())
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                Some("check the file's permissions".to_string())
+            }
+            _ => None,
+        };
+        ScenarioError::whole_file(&shown, format!("cannot read the file: {e}"), help)
+    })?;
+    if meta.is_dir() {
+        return Err(ScenarioError::whole_file(
+            &shown,
+            "is a folder, not a scenario file",
+            Some("give the path of a .toml file".into()),
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ScenarioError::whole_file(
+            &shown,
+            format!(
+                "is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes",
+                meta.len()
+            ),
+            Some("is this the right file? scenario files are small TOML texts".into()),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        ScenarioError::whole_file(&shown, format!("cannot read the file: {e}"), None)
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
+        let line = valid.matches('\n').count() + 1;
+        let col = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let mut err = ScenarioError::whole_file(
+            &shown,
+            "is not valid UTF-8 text",
+            Some("save the file as UTF-8".into()),
+        );
+        err.location = Some((line, col));
+        err
+    })
+}
+
+/// Loads and compiles a scenario file.
+pub fn load(path: impl AsRef<Path>) -> Result<Model, ScenarioError> {
+    let path = path.as_ref();
+    let source = read_text(path)?;
+    let default_name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    parse(&source, &path.display().to_string(), &default_name)
+}
+
+/// Parses and compiles scenario text; `file` is used in messages.
+pub fn parse(source: &str, file: &str, default_name: &str) -> Result<Model, ScenarioError> {
+    let raw = parse_file(source, file)?;
+    build::build(&raw, default_name).map_err(|e| ScenarioError::from_build(file, source, e))
+}
+
+/// Parses scenario text into the file structure without compiling it.
+pub fn parse_file(source: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
+    toml::from_str(source).map_err(|e| ScenarioError::from_toml(file, source, &e))
+}
