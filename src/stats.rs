@@ -17,7 +17,18 @@ pub fn wilson(k: f64, n: f64) -> (f64, f64) {
     let denominator = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denominator;
     let half = Z95 / denominator * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // At k = 0 and k = n the limits are exactly 0 and 1; rounding would leave 1e-18.
+    let lower = if k <= 0.0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let upper = if k >= n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    (lower, upper)
 }
 
 /// Mean, its standard error and a 95 % interval from a count, a sum and a sum of squares.

@@ -398,8 +398,9 @@ mod tests {
         for (i, x) in xs.iter().rev().enumerate() {
             halves[i % 2].add(*x);
         }
-        halves[0].merge(&halves[1]);
-        assert_eq!(forward, halves[0]);
+        let [mut first, second] = halves;
+        first.merge(&second);
+        assert_eq!(forward, first);
         let float_sum: f64 = xs.iter().sum();
         assert!((forward.value() - float_sum).abs() < 1e-5);
     }

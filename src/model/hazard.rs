@@ -180,7 +180,12 @@ impl Family {
                     return 0.0;
                 }
                 let z = (t.ln() - meanlog) / sdlog;
-                -normal_upper_tail(z).ln()
+                if z < 0.0 {
+                    // S close to 1: −ln(1 − Φ(z)) with Φ(z) small and accurate.
+                    -(-normal_upper_tail(-z)).ln_1p()
+                } else {
+                    -normal_upper_tail(z).ln()
+                }
             }
             Family::Uniform { min, max } => {
                 if t <= *min {

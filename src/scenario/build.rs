@@ -27,8 +27,6 @@ pub const MAX_PATIENTS: u64 = 1_000_000_000_000;
 pub const MAX_GRID_POINTS: usize = 100_000;
 /// Largest number of states (the aggregator tracks visited states in a 64-bit mask).
 pub const MAX_STATES: usize = 64;
-/// Names rules reserve.
-const RESERVED: [&str; 7] = ["time", "true", "false", "and", "or", "not", "in"];
 
 fn path_with(base: &Path, tail: &[Segment]) -> Path {
     let mut p = base.clone();
@@ -81,7 +79,10 @@ fn cumulative_probabilities(ps: &[(f64, Path)], whole: Path, what: &str) -> Resu
     if (total - 1.0).abs() > PROBABILITY_TOLERANCE {
         return Err(BuildError::new(
             whole,
-            format!("the probabilities of {what} sum to {total}, not 1"),
+            format!(
+                "the probabilities of {what} sum to {}, not 1",
+                (total * 1e9).round() / 1e9
+            ),
         )
         .help("adjust them so they add up to 1 (rounding within 1e-6 is accepted)"));
     }
@@ -212,7 +213,7 @@ impl Builder {
         path: Path,
     ) -> Result<()> {
         check_identifier(name, "variable", path.clone())?;
-        if RESERVED.contains(&name) {
+        if crate::model::rule::RESERVED_NAMES.contains(&name) {
             return Err(
                 BuildError::new(path, format!("`{name}` is reserved in rules"))
                     .help("choose another name for the variable"),

@@ -90,5 +90,14 @@ pub fn parse(source: &str, file: &str, default_name: &str) -> Result<Model, Scen
 
 /// Parses scenario text into the file structure without compiling it.
 pub fn parse_file(source: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
+    // Syntax first, so a syntax error is reported as one rather than as a type error.
+    if let Err(e) = toml::de::DeTable::parse(source) {
+        let mut error = ScenarioError::from_toml(file, source, &e);
+        error.message = format!("TOML syntax error: {}", error.message);
+        error.help.get_or_insert_with(|| {
+            "TOML is `key = value` lines under [table] headers; strings need quotes, e.g. horizon = \"5y\"".to_string()
+        });
+        return Err(error);
+    }
     toml::from_str(source).map_err(|e| ScenarioError::from_toml(file, source, &e))
 }
