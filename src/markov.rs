@@ -65,18 +65,15 @@ impl Generator {
             let mut k = 0usize;
             while remaining > 1e-17 && k < 10_000 {
                 k += 1;
-                let mut next = vec![0.0; n];
-                for i in 0..n {
-                    if term[i] == 0.0 {
+                // next = term · P with P = I + Q/Λ.
+                let mut next = term.clone();
+                for (i, &mass) in term.iter().enumerate() {
+                    if mass == 0.0 {
                         continue;
                     }
-                    for j in 0..n {
-                        let pij = if i == j {
-                            1.0 + self.q[i * n + i] / lambda
-                        } else {
-                            self.q[i * n + j] / lambda
-                        };
-                        next[j] += term[i] * pij;
+                    let row = &self.q[i * n..(i + 1) * n];
+                    for (slot, q) in next.iter_mut().zip(row) {
+                        *slot += mass * q / lambda;
                     }
                 }
                 term = next;

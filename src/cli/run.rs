@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use hsctsim::aggregate::results::Results;
 use hsctsim::engine::{self, Control};
-use hsctsim::output::{self, Manifest, manifest::sha256_hex};
+use hsctsim::output::{self, Manifest};
 
 use super::{Failure, Overrides, load, progress};
 
@@ -40,24 +40,14 @@ pub fn run(
 
     let bytes = std::fs::read(scenario)
         .map_err(|e| Failure::input(format!("{}: {e}", scenario.display())))?;
-    let manifest = Manifest {
-        program: "hsctsim".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        scenario_path: scenario.display().to_string(),
-        scenario_name: model.name.clone(),
-        scenario_sha256: sha256_hex(&bytes),
-        seed: model.settings.seed,
-        patients: tally.patients,
+    let manifest = Manifest::new(
+        &model,
+        &scenario.display().to_string(),
+        &bytes,
+        &tally,
         threads,
-        strategies: model.strategies.iter().map(|s| s.name.clone()).collect(),
-        reference_strategy: model.strategies[model.settings.reference].name.clone(),
-        horizon_months: model.settings.horizon,
-        grid_step_months: model.settings.grid_step,
-        events: tally.events,
-        random_draws: tally.draws,
-        wall_seconds: wall,
-        patients_per_second: tally.patients as f64 / wall.max(1e-9),
-    };
+        wall,
+    );
     output::write_run(&dir, &results, &manifest, force).map_err(Failure::run)?;
     if !quiet {
         eprintln!(

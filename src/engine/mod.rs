@@ -93,7 +93,7 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
     let layout = Layout::new(model);
     let chunks = (last.saturating_sub(first)).div_ceil(CHUNK) as usize;
     let done = std::sync::atomic::AtomicU64::new(0);
-    let result = pool.install(|| {
+    pool.install(|| {
         (0..chunks)
             .into_par_iter()
             .with_min_len(2)
@@ -139,8 +139,7 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
                     Ok(a)
                 },
             )
-    });
-    result
+    })
 }
 
 /// Simulates a range of patients under every strategy into `tally`.

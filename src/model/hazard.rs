@@ -95,10 +95,7 @@ impl Family {
         if starts[0] != 0.0 {
             return Err(err("the first interval must start at 0".into()));
         }
-        if starts
-            .windows(2)
-            .any(|w| !(w[1] > w[0]) || !w[1].is_finite())
-        {
+        if starts.windows(2).any(|w| w[1] <= w[0] || !w[1].is_finite()) {
             return Err(err(
                 "interval starts must be finite and strictly increasing".into(),
             ));

@@ -1,10 +1,13 @@
 //! `manifest.json`: everything needed to reproduce a run and judge its cost.
 
 use serde::Serialize;
+
+use crate::aggregate::Tally;
+use crate::model::Model;
 use sha2::{Digest, Sha256};
 
 /// The run's provenance.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Manifest {
     /// Always "hsctsim".
     pub program: String,
@@ -22,8 +25,10 @@ pub struct Manifest {
     pub patients: u64,
     /// Worker threads used.
     pub threads: usize,
-    /// Strategy names, in output order.
-    pub strategies: Vec<String>,
+    /// Strategies, in output order.
+    pub strategies: Vec<NamedItem>,
+    /// States, in clinical order (the order of `state:` measures).
+    pub states: Vec<NamedItem>,
     /// Strategy the `delta_*` statistics compare with.
     pub reference_strategy: String,
     /// Horizon in months.
@@ -40,12 +45,70 @@ pub struct Manifest {
     pub patients_per_second: f64,
 }
 
+/// A strategy or state: its short name (CSV) and its label (figures).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct NamedItem {
+    /// Short stable name.
+    pub name: String,
+    /// Human-readable label.
+    pub label: String,
+}
+
 impl Manifest {
     /// Pretty JSON with a final newline.
     pub fn to_json(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
         bytes.push(b'\n');
         bytes
+    }
+}
+
+impl Manifest {
+    /// The manifest of a finished run of `model` (as loaded from `scenario_bytes`).
+    pub fn new(
+        model: &Model,
+        scenario_path: &str,
+        scenario_bytes: &[u8],
+        tally: &Tally,
+        threads: usize,
+        wall_seconds: f64,
+    ) -> Manifest {
+        let item = |name: &str, label: &str| NamedItem {
+            name: name.to_string(),
+            label: label.to_string(),
+        };
+        Manifest {
+            program: "hsctsim".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            scenario_path: scenario_path.to_string(),
+            scenario_name: model.name.clone(),
+            scenario_sha256: sha256_hex(scenario_bytes),
+            seed: model.settings.seed,
+            patients: tally.patients,
+            threads,
+            strategies: model
+                .strategies
+                .iter()
+                .map(|s| item(&s.name, &s.label))
+                .collect(),
+            states: model
+                .states
+                .iter()
+                .map(|s| item(&s.name, &s.label))
+                .collect(),
+            reference_strategy: model.strategies[model.settings.reference].name.clone(),
+            horizon_months: model.settings.horizon,
+            grid_step_months: model.settings.grid_step,
+            events: tally.events,
+            random_draws: tally.draws,
+            wall_seconds,
+            patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
+        }
+    }
+
+    /// Reads a manifest back (for re-plotting and merging).
+    pub fn from_json(bytes: &[u8]) -> Result<Manifest, serde_json::Error> {
+        serde_json::from_slice(bytes)
     }
 }
 

@@ -478,7 +478,7 @@ impl Builder {
             }
             "uniform" => {
                 let (min, max) = (need(a.min, "min")?, need(a.max, "max")?);
-                if !(max > min) {
+                if max <= min {
                     return Err(BuildError::new(
                         p("max"),
                         format!("`max` ({max}) must exceed `min` ({min})"),
@@ -563,7 +563,7 @@ impl Builder {
                 a.max.map_or(f64::INFINITY, |q| q.0),
             ),
         };
-        if min.is_nan() || max.is_nan() || !(max >= min) {
+        if min.is_nan() || max.is_nan() || max < min {
             return Err(BuildError::new(
                 p("max"),
                 format!("truncation range [{min}, {max}] is empty"),

@@ -124,7 +124,7 @@ pub struct ScenarioError {
     /// 1-based line and column, when the error has a place in the file.
     pub location: Option<(usize, usize)>,
     /// The source line and the span to underline on it (columns, 0-based).
-    pub snippet: Option<(String, Range<usize>)>,
+    pub snippet: Option<Box<(String, Range<usize>)>>,
     /// What is wrong.
     pub message: String,
     /// How to fix it.
@@ -137,7 +137,8 @@ impl fmt::Display for ScenarioError {
             Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message)?,
             None => write!(f, "{}: {}", self.file, self.message)?,
         }
-        if let (Some((line, _)), Some((text, cols))) = (self.location, &self.snippet) {
+        if let (Some((line, _)), Some(snippet)) = (self.location, &self.snippet) {
+            let (text, cols) = snippet.as_ref();
             let number = line.to_string();
             let pad = " ".repeat(number.len());
             let width = cols.end.saturating_sub(cols.start).max(1);
@@ -180,7 +181,7 @@ impl ScenarioError {
         let (location, snippet) = match span {
             Some(span) => {
                 let (line, col, text, cols) = line_and_column(source, span);
-                (Some((line, col)), Some((text, cols)))
+                (Some((line, col)), Some(Box::new((text, cols))))
             }
             None => (None, None),
         };
@@ -294,11 +295,23 @@ mod tests {
 
     #[test]
     fn locates_nested_values() {
-        let span = locate(DOC, &toml_path!["transitions", 1, "hazard", "shape"]).unwrap();
+        let span = locate(DOC, &{
+            let p: Path = toml_path!["transitions", 1, "hazard", "shape"];
+            p
+        })
+        .unwrap();
         assert_eq!(&DOC[span], "-1");
-        let span = locate(DOC, &toml_path!["transitions", 1, "to"]).unwrap();
+        let span = locate(DOC, &{
+            let p: Path = toml_path!["transitions", 1, "to"];
+            p
+        })
+        .unwrap();
         assert_eq!(&DOC[span], "\"c\"");
-        let span = locate(DOC, &toml_path!["simulation", "patients"]).unwrap();
+        let span = locate(DOC, &{
+            let p: Path = toml_path!["simulation", "patients"];
+            p
+        })
+        .unwrap();
         assert_eq!(&DOC[span.clone()], "10");
         let (line, col, text, _) = line_and_column(DOC, span);
         assert_eq!((line, col, text.as_str()), (2, 12, "patients = 10"));
@@ -307,7 +320,11 @@ mod tests {
     #[test]
     fn missing_path_falls_back_to_the_enclosing_value() {
         // An array-of-tables element is located by its `[[...]]` header.
-        let span = locate(DOC, &toml_path!["transitions", 1, "nothing"]).unwrap();
+        let span = locate(DOC, &{
+            let p: Path = toml_path!["transitions", 1, "nothing"];
+            p
+        })
+        .unwrap();
         assert_eq!(&DOC[span.clone()], "[[transitions]]");
         assert_eq!(line_and_column(DOC, span).0, 8);
     }

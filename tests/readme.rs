@@ -1,0 +1,38 @@
+//! Claims of the README, checked.
+
+mod common;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+}
+
+/// The complete commented example of the scenario format loads and runs.
+#[test]
+fn scenario_format_example_is_valid() {
+    let text = readme();
+    let start = text
+        .find("```toml\n")
+        .expect("a TOML example in the README")
+        + "```toml\n".len();
+    let end = start + text[start..].find("```").unwrap();
+    let model = hsctsim::scenario::parse(&text[start..end], "README.md", "example")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(model.strategies.len(), 3);
+    let (tally, results) = common::run(&model, 20_000, 2);
+    assert_eq!(tally.patients, 20_000);
+    assert!(!results.curves.is_empty());
+}
+
+/// The README's two commands are the ones CI runs.
+#[test]
+fn ci_runs_the_readme_commands() {
+    let text = readme();
+    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
+    assert!(text.contains("    cargo run --release -- run scenarios/reference_markov.toml\n"));
+    assert!(text.contains("    cargo test\n"));
+    assert!(
+        ci.contains("\ncargo test\n"),
+        ".ci/run must call `cargo test`"
+    );
+    assert!(ci.contains("cargo run --release -- run scenarios/reference_markov.toml"));
+}
