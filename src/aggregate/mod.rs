@@ -8,11 +8,14 @@
 //!
 //! Curves are built from difference arrays: a sojourn in state `s` over `[a, b)` adds 1 at
 //! the first grid point ≥ a and removes 1 at the first grid point ≥ b, so recording a life
-//! costs O(states visited), not O(grid points).
+//! costs O(states visited), not O(grid points). A [`Recorder`] does this as the life
+//! unfolds (it is the engine's [`Observer`]), once from cohort entry and once from HSCT2.
 
 pub mod results;
 
-use crate::engine::life::{Step, Trajectory};
+use std::hint::select_unpredictable;
+
+use crate::engine::life::Observer;
 use crate::model::{DeathCause, Model};
 
 /// Fine bins per grid step for the death-time histogram (median survival to ~1/16 step).
@@ -57,6 +60,10 @@ pub type SquareSum = ExactSum<24>;
 const RELAPSE_EVENT: u8 = 1;
 const DEATH_RELAPSE: u8 = 2;
 const DEATH_NRM: u8 = 4;
+const HSCT2_ORIGIN: u8 = 8;
+/// Entering a state with one of these flags ends leukaemia-free survival.
+const FIRST_EVENT: u8 = RELAPSE_EVENT | DEATH_RELAPSE | DEATH_NRM;
+const DEATH: u8 = DEATH_RELAPSE | DEATH_NRM;
 
 /// What the accumulators need to know about the model, computed once.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,6 +105,9 @@ impl Layout {
                     Some(DeathCause::Relapse) => f |= DEATH_RELAPSE,
                     Some(DeathCause::NonRelapse) => f |= DEATH_NRM,
                     None => {}
+                }
+                if s.hsct2 {
+                    f |= HSCT2_ORIGIN;
                 }
                 f
             })
@@ -170,13 +180,6 @@ pub struct OriginTally {
     pub lfs_time_sq: SquareSum,
 }
 
-/// What recording one life from one origin found (for paired comparisons).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LifeSummary {
-    /// Time of death from the origin (`+∞` if alive at the end of the window).
-    pub death: f64,
-}
-
 impl OriginTally {
     fn new(layout: &Layout) -> OriginTally {
         let cells = layout.grid_len + 1;
@@ -193,74 +196,6 @@ impl OriginTally {
             lfs_time: TimeSum::default(),
             lfs_time_sq: SquareSum::default(),
         }
-    }
-
-    /// Records a life from `steps[first]`, whose entry time is the origin.
-    ///
-    /// Each sojourn boundary's grid cell is computed once (the end of one sojourn is the
-    /// start of the next, and the first event and death are sojourn starts), and event
-    /// detection is written as selects rather than branches: this is the hot loop.
-    #[inline]
-    pub fn record(&mut self, layout: &Layout, steps: &[Step], first: usize) -> LifeSummary {
-        let lived = &steps[first..];
-        let origin = lived[0].time;
-        let cells = layout.grid_len + 1;
-        // The first relapse event or death after the origin: time, grid cell, state flags.
-        let (mut event_at, mut event_cell, mut event_flags) = (f64::INFINITY, layout.grid_len, 0u8);
-        let mut reached: u64 = 0;
-        let mut start_cell = 0;
-        let mut visited = 0;
-        for (k, step) in lived.iter().enumerate() {
-            let start = step.time - origin;
-            if start > layout.horizon {
-                break;
-            }
-            visited = k + 1;
-            let end_cell = lived
-                .get(k + 1)
-                .map_or(layout.grid_len, |s| layout.cell(s.time - origin));
-            // A sojourn within one grid cell adds and removes in the same cell: no branch.
-            let row = step.state * cells;
-            self.occupancy[row + start_cell] += 1;
-            self.occupancy[row + end_cell] -= 1;
-            // Keep the first event with masks rather than a branch (events are random).
-            let flags = layout.flags[step.state];
-            let take = (k > 0) & (flags != 0) & (event_flags == 0);
-            let mask = u64::from(take).wrapping_neg();
-            event_at = f64::from_bits((start.to_bits() & mask) | (event_at.to_bits() & !mask));
-            event_cell = (start_cell & mask as usize) | (event_cell & !mask as usize);
-            event_flags |= flags & mask as u8;
-            let bit = 1u64 << (step.state & 63);
-            self.reached[step.state] += u64::from(reached & bit == 0);
-            reached |= bit;
-            start_cell = end_cell;
-        }
-        self.patients += 1;
-        let relapse = event_flags & (RELAPSE_EVENT | DEATH_RELAPSE) != 0;
-        let sink = layout.grid_len;
-        self.relapses[if relapse { event_cell } else { sink }] += 1;
-        self.nrm[if relapse { sink } else { event_cell }] += 1;
-        // Death is the last state entered within the window, if it is a death state.
-        let last = lived[visited - 1];
-        let dead = visited > 1 && layout.flags[last.state] & (DEATH_RELAPSE | DEATH_NRM) != 0;
-        let death_at = if dead {
-            last.time - origin
-        } else {
-            f64::INFINITY
-        };
-        self.deaths[if dead { layout.cell(death_at) } else { sink }] += 1;
-        if dead {
-            let bin = ((death_at * layout.inverse_fine_width) as i64 as usize)
-                .min(self.death_fine.len() - 1);
-            self.death_fine[bin] += 1;
-        }
-        let os = death_at.min(layout.horizon);
-        self.os_time.add(os);
-        self.os_time_sq.add(os * os);
-        let lfs = event_at.min(layout.horizon);
-        self.lfs_time.add(lfs);
-        self.lfs_time_sq.add(lfs * lfs);
-        LifeSummary { death: death_at }
     }
 
     fn merge(&mut self, other: &OriginTally) {
@@ -329,16 +264,16 @@ impl Tally {
         }
     }
 
-    /// Records one patient's life under one strategy; returns the death time from entry.
+    /// A recorder for one patient's life under one strategy.
     #[inline]
-    pub fn record(&mut self, layout: &Layout, strategy: usize, trajectory: &Trajectory) -> f64 {
-        let tally = &mut self.strategies[strategy];
-        let life = tally.entry.record(layout, &trajectory.steps, 0);
-        if let Some(first) = trajectory.hsct2_step {
-            tally.hsct2.record(layout, &trajectory.steps, first);
+    pub fn recorder<'a>(&'a mut self, layout: &'a Layout, strategy: usize) -> Recorder<'a> {
+        Recorder {
+            layout,
+            tally: &mut self.strategies[strategy],
+            entry: None,
+            hsct2: None,
+            entries: 0,
         }
-        self.events += trajectory.steps.len() as u64 - 1;
-        life.death
     }
 
     /// Records paired comparisons of one patient across strategies (death times from entry).
@@ -380,6 +315,149 @@ impl Tally {
         self.patients += other.patients;
         self.events += other.events;
         self.draws += other.draws;
+    }
+}
+
+/// A conditional move of a float through its bits: LLVM turns float selects into branches.
+#[inline]
+fn select_f64(condition: bool, if_true: f64, if_false: f64) -> f64 {
+    f64::from_bits(select_unpredictable(
+        condition,
+        if_true.to_bits(),
+        if_false.to_bits(),
+    ))
+}
+
+/// One time origin's view of a life in progress.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Time of the origin (months since cohort entry).
+    origin: f64,
+    /// The state the patient is in.
+    state: usize,
+    /// First relapse event or death after the origin: time, grid cell, state flags.
+    event_at: f64,
+    event_cell: usize,
+    event_flags: u64,
+    /// Death: time and grid cell.
+    death_at: f64,
+    death_cell: usize,
+    /// States entered so far (bit per state).
+    reached: u64,
+}
+
+impl Window {
+    /// Opens a window on entering `state` at `origin`.
+    #[inline]
+    fn open(tally: &mut OriginTally, layout: &Layout, state: usize, origin: f64) -> Window {
+        tally.patients += 1;
+        tally.occupancy[state * (layout.grid_len + 1)] += 1;
+        tally.reached[state] += 1;
+        Window {
+            origin,
+            state,
+            event_at: f64::INFINITY,
+            event_cell: layout.grid_len,
+            event_flags: 0,
+            death_at: f64::INFINITY,
+            death_cell: layout.grid_len,
+            reached: 1 << state,
+        }
+    }
+
+    /// The patient moves to `state` at `time`.
+    #[inline]
+    fn enter(&mut self, tally: &mut OriginTally, layout: &Layout, state: usize, time: f64) {
+        let at = time - self.origin;
+        if at > layout.horizon {
+            return; // beyond the window: the current sojourn runs past the grid
+        }
+        // The sojourn in the old state ends, the new one starts, in the same grid cell.
+        let cells = layout.grid_len + 1;
+        let cell = layout.cell(at);
+        tally.occupancy[self.state * cells + cell] -= 1;
+        tally.occupancy[state * cells + cell] += 1;
+        // Events are random, so these are selects rather than branches (a mispredicted
+        // branch costs more than the rest of this function).
+        let flags = layout.flags[state];
+        let first = (flags & FIRST_EVENT != 0) & (self.event_flags == 0);
+        self.event_at = select_f64(first, at, self.event_at);
+        self.event_cell = select_unpredictable(first, cell, self.event_cell);
+        self.event_flags = select_unpredictable(first, u64::from(flags), self.event_flags);
+        let death = flags & DEATH != 0;
+        self.death_at = select_f64(death, at, self.death_at);
+        self.death_cell = select_unpredictable(death, cell, self.death_cell);
+        let bit = 1u64 << (state & 63);
+        tally.reached[state] += u64::from(self.reached & bit == 0);
+        self.reached |= bit;
+        self.state = state;
+    }
+
+    /// Adds the life's events and times to the counts; returns the death time.
+    #[inline]
+    fn close(&self, tally: &mut OriginTally, layout: &Layout) -> f64 {
+        let sink = layout.grid_len;
+        let relapse = self.event_flags & u64::from(RELAPSE_EVENT | DEATH_RELAPSE) != 0;
+        tally.relapses[if relapse { self.event_cell } else { sink }] += 1;
+        tally.nrm[if relapse { sink } else { self.event_cell }] += 1;
+        tally.deaths[self.death_cell] += 1;
+        if self.death_at < layout.horizon {
+            let bin = ((self.death_at * layout.inverse_fine_width) as i64 as usize)
+                .min(tally.death_fine.len() - 1);
+            tally.death_fine[bin] += 1;
+        }
+        let os = self.death_at.min(layout.horizon);
+        tally.os_time.add(os);
+        tally.os_time_sq.add(os * os);
+        let lfs = self.event_at.min(layout.horizon);
+        tally.lfs_time.add(lfs);
+        tally.lfs_time_sq.add(lfs * lfs);
+        self.death_at
+    }
+}
+
+/// Records one life into a strategy's accumulators as the engine reports it: from cohort
+/// entry, and from the first HSCT2 within the horizon.
+pub struct Recorder<'a> {
+    layout: &'a Layout,
+    tally: &'a mut StrategyTally,
+    entry: Option<Window>,
+    hsct2: Option<Window>,
+    entries: u64,
+}
+
+impl Observer for Recorder<'_> {
+    #[inline]
+    fn enter(&mut self, state: usize, time: f64) {
+        self.entries += 1;
+        let layout = self.layout;
+        match &mut self.entry {
+            Some(window) => window.enter(&mut self.tally.entry, layout, state, time),
+            None => self.entry = Some(Window::open(&mut self.tally.entry, layout, state, time)),
+        }
+        match &mut self.hsct2 {
+            Some(window) => window.enter(&mut self.tally.hsct2, layout, state, time),
+            None if layout.flags[state] & HSCT2_ORIGIN != 0 && time <= layout.horizon => {
+                self.hsct2 = Some(Window::open(&mut self.tally.hsct2, layout, state, time));
+            }
+            None => {}
+        }
+    }
+}
+
+impl Recorder<'_> {
+    /// Closes the life: returns the death time from entry (`+∞` if alive at the horizon)
+    /// and the number of transitions made.
+    #[inline]
+    pub fn finish(self) -> (f64, u64) {
+        let death = match &self.entry {
+            Some(window) => window.close(&mut self.tally.entry, self.layout),
+            None => f64::INFINITY,
+        };
+        if let Some(window) = &self.hsct2 {
+            window.close(&mut self.tally.hsct2, self.layout);
+        }
+        (death, self.entries.saturating_sub(1))
     }
 }
 

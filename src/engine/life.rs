@@ -2,8 +2,10 @@
 //!
 //! Like hesim's `patient::jump`: in each state, draw a time for every competing exit, take
 //! the earliest, move the clock, repeat until an absorbing state or the end of follow-up.
-//! Decisions are resolved instantly on the way into a state. The result is the list of
-//! states entered with their entry times, which the aggregator turns into curves.
+//! Decisions are resolved instantly on the way into a state. Each state entry is reported
+//! to an [`Observer`] as it happens: the aggregator's recorder updates the curves' counts
+//! on the fly (no stored path, no second pass), a [`Trajectory`] keeps the path for export
+//! and tests.
 
 use crate::model::rule::RuleContext;
 use crate::model::{
@@ -11,6 +13,23 @@ use crate::model::{
 };
 
 use super::rng::Stream;
+
+/// Receives a life as it unfolds.
+pub trait Observer {
+    /// The patient enters `state` at `time` (months since cohort entry). The first call is
+    /// the entry state at time 0; the last state entered lasts beyond the end of follow-up
+    /// (it is absorbing, or the patient is still there when follow-up ends).
+    fn enter(&mut self, state: StateId, time: f64);
+}
+
+/// Both observers see every entry (e.g. the aggregator and a patient-level export).
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    #[inline]
+    fn enter(&mut self, state: StateId, time: f64) {
+        self.0.enter(state, time);
+        self.1.enter(state, time);
+    }
+}
 
 /// A state entered at a time (months since cohort entry).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,14 +40,23 @@ pub struct Step {
     pub time: f64,
 }
 
-/// The states a patient went through. The last state lasts beyond the end of follow-up
-/// (absorbing, or still there when follow-up ended).
+/// The states a patient went through, kept in memory (for export and tests).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trajectory {
     /// States entered, in order; the first is the entry state at time 0.
     pub steps: Vec<Step>,
-    /// Index in `steps` of the first entry into an HSCT2 state within the horizon.
-    pub hsct2_step: Option<usize>,
+}
+
+impl Observer for Trajectory {
+    fn enter(&mut self, state: StateId, time: f64) {
+        self.steps.push(Step { state, time });
+    }
+}
+
+impl Observer for &mut Trajectory {
+    fn enter(&mut self, state: StateId, time: f64) {
+        (**self).enter(state, time);
+    }
 }
 
 /// Why a life could not be simulated.
@@ -36,8 +64,6 @@ pub struct Trajectory {
 pub struct TooManyEvents {
     /// Transitions made before giving up.
     pub events: u32,
-    /// The last states visited, most recent last (names), to show the loop.
-    pub recent: Vec<String>,
     /// Time reached.
     pub time: f64,
 }
@@ -53,8 +79,6 @@ pub struct Scratch {
     pub visits: Vec<u32>,
     /// Time of the last entry into each state (NaN if never).
     pub last_entry: Vec<f64>,
-    /// The life being built.
-    pub trajectory: Trajectory,
 }
 
 impl Scratch {
@@ -65,22 +89,20 @@ impl Scratch {
             values: vec![0.0; model.variables.len()],
             visits: vec![0; model.states.len()],
             last_entry: vec![f64::NAN; model.states.len()],
-            trajectory: Trajectory {
-                steps: Vec::with_capacity(64),
-                hsct2_step: None,
-            },
         }
     }
 }
 
-/// Simulates one life. `entry` is the patient's entry target (drawn with the attributes);
-/// `scratch.attributes` must hold the patient's attributes.
-pub fn live(
+/// Simulates one life, reporting each state entry to `observer`. `entry` is the patient's
+/// entry target (drawn with the attributes); `scratch.attributes` must hold the patient's
+/// attributes.
+pub fn live<O: Observer>(
     model: &Model,
     strategy: &Strategy,
     entry: Target,
     rng: &mut Stream,
     scratch: &mut Scratch,
+    observer: &mut O,
 ) -> Result<(), TooManyEvents> {
     let settings = &model.settings;
     let horizon = settings.horizon;
@@ -89,7 +111,6 @@ pub fn live(
         values,
         visits,
         last_entry,
-        trajectory,
     } = scratch;
     values.copy_from_slice(attributes);
     for &(variable, value) in &strategy.policy {
@@ -99,13 +120,12 @@ pub fn live(
         visits.fill(0);
         last_entry.fill(f64::NAN);
     }
-    trajectory.steps.clear();
-    trajectory.hsct2_step = None;
 
     let mut time = 0.0;
     // Follow-up ends at the horizon, or later for patients transplanted within it, so that
     // curves "since HSCT2" have full follow-up too.
     let mut follow_up_end = horizon;
+    let mut transplanted = false;
     let mut state = match entry {
         Target::State(state) => state,
         decision => resolve(strategy, decision, time, rng, values, visits, last_entry),
@@ -113,14 +133,14 @@ pub fn live(
     let mut events = 0u32;
     loop {
         // Enter the state.
-        trajectory.steps.push(Step { state, time });
+        observer.enter(state, time);
         if model.uses_history {
             visits[state] += 1;
             last_entry[state] = time;
         }
         let info = &model.states[state];
-        if info.hsct2 && trajectory.hsct2_step.is_none() && time <= horizon {
-            trajectory.hsct2_step = Some(trajectory.steps.len() - 1);
+        if info.hsct2 && !transplanted && time <= horizon {
+            transplanted = true;
             follow_up_end = follow_up_end.max(time + horizon);
         }
         if info.absorbing {
@@ -142,17 +162,8 @@ pub fn live(
 
         events += 1;
         if events > settings.max_events {
-            let recent = trajectory
-                .steps
-                .iter()
-                .rev()
-                .take(8)
-                .rev()
-                .map(|s| model.states[s.state].name.clone())
-                .collect();
             return Err(TooManyEvents {
                 events: events - 1,
-                recent,
                 time,
             });
         }

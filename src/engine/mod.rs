@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::aggregate::{Layout, Tally};
 use crate::model::{Model, Target};
-use life::{Scratch, TooManyEvents, live};
+use life::{Scratch, TooManyEvents, Trajectory, live};
 use rng::{Purpose, Stream};
 
 /// Patients per unit of parallel work (and per progress update).
@@ -171,20 +171,37 @@ pub fn simulate_patients(
         let events = Stream::new(seed, draw, patient, Purpose::Events);
         for (s, strategy) in model.strategies.iter().enumerate() {
             let mut rng = events.clone();
-            live(model, strategy, entry, &mut rng, scratch).map_err(
-                |TooManyEvents {
-                     events,
-                     recent,
-                     time,
-                 }| EngineError::TooManyEvents {
+            let mut recorder = tally.recorder(layout, s);
+            let lived = live(model, strategy, entry, &mut rng, scratch, &mut recorder);
+            if let Err(TooManyEvents {
+                events: bound,
+                time,
+            }) = lived
+            {
+                // Replay the same life (same stream) to show where it loops.
+                let mut path = Trajectory::default();
+                let _ = live(
+                    model,
+                    strategy,
+                    entry,
+                    &mut events.clone(),
+                    scratch,
+                    &mut path,
+                );
+                let recent = path.steps.iter().rev().take(8).rev();
+                return Err(EngineError::TooManyEvents {
                     patient,
                     strategy: strategy.name.clone(),
-                    events,
+                    events: bound,
                     time,
-                    recent,
-                },
-            )?;
-            deaths[s] = tally.record(layout, s, &scratch.trajectory);
+                    recent: recent
+                        .map(|step| model.states[step.state].name.clone())
+                        .collect(),
+                });
+            }
+            let (death, transitions) = recorder.finish();
+            deaths[s] = death;
+            tally.events += transitions;
             tally.draws += rng.draws();
         }
         if paired {
