@@ -212,10 +212,10 @@ fn next_exit(
     for transition in &exits.transitions {
         // Draw for every exit, enabled or not, so streams stay aligned across strategies.
         let e = rng.exponential();
-        if let Some(condition) = &transition.condition {
-            if !condition.eval_bool(context) {
-                continue;
-            }
+        if let Some(condition) = &transition.condition
+            && !condition.eval_bool(context)
+        {
+            continue;
         }
         let at = exit_time(transition, time, e, context);
         if at < best {

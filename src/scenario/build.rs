@@ -1432,10 +1432,10 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
                         let start = stack.iter().position(|x| *x == j).unwrap_or(0);
                         return Some(stack[start..].to_vec());
                     }
-                    if colour[j] == 0 {
-                        if let Some(c) = visit(j, colour, next, stack) {
-                            return Some(c);
-                        }
+                    if colour[j] == 0
+                        && let Some(c) = visit(j, colour, next, stack)
+                    {
+                        return Some(c);
                     }
                 }
             }
@@ -1444,28 +1444,28 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
             None
         }
         for k in 0..d {
-            if colour[k] == 0 {
-                if let Some(cycle) = visit(k, &mut colour, &branch_targets, &mut Vec::new()) {
-                    let names: Vec<&str> = cycle
-                        .iter()
-                        .map(|c| strategy.decisions[*c].name.as_str())
-                        .collect();
-                    let pos = file
-                        .decisions
-                        .iter()
-                        .position(|x| x.name == names[0])
-                        .unwrap_or(0);
-                    return Err(BuildError::new(
-                        toml_path!["decisions", pos],
-                        format!(
-                            "decisions {} → {} form a loop that takes no time (strategy `{}`)",
-                            names.join(" → "),
-                            names[0],
-                            strategy.name
-                        ),
-                    )
-                    .help("a decision must eventually lead to a state"));
-                }
+            if colour[k] == 0
+                && let Some(cycle) = visit(k, &mut colour, &branch_targets, &mut Vec::new())
+            {
+                let names: Vec<&str> = cycle
+                    .iter()
+                    .map(|c| strategy.decisions[*c].name.as_str())
+                    .collect();
+                let pos = file
+                    .decisions
+                    .iter()
+                    .position(|x| x.name == names[0])
+                    .unwrap_or(0);
+                return Err(BuildError::new(
+                    toml_path!["decisions", pos],
+                    format!(
+                        "decisions {} → {} form a loop that takes no time (strategy `{}`)",
+                        names.join(" → "),
+                        names[0],
+                        strategy.name
+                    ),
+                )
+                .help("a decision must eventually lead to a state"));
             }
         }
         // States a target can lead to instantly (through decisions).
