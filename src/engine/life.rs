@@ -9,7 +9,8 @@
 
 use crate::model::rule::RuleContext;
 use crate::model::{
-    Choice, Clock, Effect, Exits, Model, StateId, Strategy, Target, Timing, Transition,
+    Choice, Clock, ConstantExits, Effect, Exits, Model, StateId, Strategy, Target, Timing,
+    Transition,
 };
 
 use super::rng::Stream;
@@ -148,14 +149,11 @@ pub fn live<O: Observer>(
         }
 
         // The earliest of the competing exits.
-        let (next_time, target) = next_exit(
-            &strategy.exits[state],
-            time,
-            rng,
-            values,
-            visits,
-            last_entry,
-        );
+        let exits = &strategy.exits[state];
+        let (next_time, target) = match &exits.constant {
+            Some(constant) => constant_exit(constant, time, rng),
+            None => next_exit(exits, time, rng, values, visits, last_entry),
+        };
         if next_time > follow_up_end {
             return Ok(()); // still in this state at the end of follow-up
         }
@@ -175,8 +173,28 @@ pub fn live<O: Observer>(
     }
 }
 
+/// Exit from a state whose exits are all constant hazards: one exponential with the total
+/// rate, the exit chosen in proportion to its rate (the same law as the minimum of the
+/// separate times, for two draws instead of one per exit).
+#[inline(always)]
+fn constant_exit(constant: &ConstantExits, time: f64, rng: &mut Stream) -> (f64, Target) {
+    if constant.total <= 0.0 {
+        return (f64::INFINITY, constant.targets[0]);
+    }
+    // Count the thresholds the uniform reaches, four at a time: no data-dependent branch.
+    let u = rng.uniform();
+    let mut which = 0;
+    for four in constant.thresholds.chunks_exact(4) {
+        which += usize::from(u >= four[0])
+            + usize::from(u >= four[1])
+            + usize::from(u >= four[2])
+            + usize::from(u >= four[3]);
+    }
+    let wait = rng.exponential() * constant.mean_wait;
+    (time + wait, constant.targets[which])
+}
+
 /// Time and target of the first exit from a state entered at `time`; `+∞` if none fires.
-#[inline]
 fn next_exit(
     exits: &Exits,
     time: f64,
@@ -185,22 +203,6 @@ fn next_exit(
     visits: &[u32],
     last_entry: &[f64],
 ) -> (f64, Target) {
-    if let Some(constant) = &exits.constant {
-        // Constant hazards: one exponential with the total rate, the exit chosen in
-        // proportion to its rate (the same law as the minimum of the separate times).
-        if constant.total <= 0.0 {
-            return (f64::INFINITY, exits.transitions[0].to);
-        }
-        // Counting thresholds reached instead of searching: no data-dependent branch.
-        let u = rng.uniform();
-        let which: usize = constant
-            .thresholds
-            .iter()
-            .map(|c| usize::from(u >= *c))
-            .sum();
-        let wait = rng.exponential() * constant.mean_wait;
-        return (time + wait, exits.transitions[which].to);
-    }
     let context = &RuleContext {
         values,
         time,

@@ -154,8 +154,11 @@ pub struct Exits {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConstantExits {
     /// Running sums of the exits' probabilities (rate / total), without the last (which
-    /// is 1): the exit taken is the number of thresholds a uniform reaches.
+    /// is 1), padded with +∞ to a multiple of 4: the exit taken is the number of
+    /// thresholds a uniform reaches, counted four at a time without branches.
     pub thresholds: Vec<f64>,
+    /// Each exit's target, in transition order.
+    pub targets: Vec<Target>,
     /// Sum of all rates.
     pub total: f64,
     /// Mean time to leave (1 / total; infinite when every rate is 0).
@@ -169,15 +172,17 @@ impl Exits {
         let constant = rates.filter(|r| !r.is_empty()).map(|rates| {
             let total: f64 = rates.iter().sum();
             let mut running = 0.0;
-            let thresholds = rates[..rates.len() - 1]
+            let mut thresholds: Vec<f64> = rates[..rates.len() - 1]
                 .iter()
                 .map(|r| {
                     running += r;
                     running / total
                 })
                 .collect();
+            thresholds.resize(thresholds.len().div_ceil(4).max(1) * 4, f64::INFINITY);
             ConstantExits {
                 thresholds,
+                targets: transitions.iter().map(|t| t.to).collect(),
                 total,
                 mean_wait: 1.0 / total,
             }
