@@ -510,10 +510,20 @@ pub fn is_part_name(name: &str) -> bool {
 pub fn read_all(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, Part)>, PartError> {
     let mut files = Vec::new();
     for input in inputs {
-        let meta = fs::metadata(input).map_err(|source| PartError::Io {
-            path: input.clone(),
-            action: "cannot read",
-            source,
+        let meta = fs::metadata(input).map_err(|source| {
+            if source.kind() == io::ErrorKind::NotFound {
+                PartError::Invalid {
+                    path: input.clone(),
+                    problem: "does not exist".into(),
+                    fix: "give the folder the shards wrote their parts into (their --out), or part files".into(),
+                }
+            } else {
+                PartError::Io {
+                    path: input.clone(),
+                    action: "cannot read",
+                    source,
+                }
+            }
         })?;
         if meta.is_dir() {
             let entries = fs::read_dir(input).map_err(|source| PartError::Io {
