@@ -149,6 +149,41 @@ fn the_library_names_missing_and_duplicate_shards() {
     );
 }
 
+#[test]
+fn parts_that_do_not_fit_their_scenario_or_split_are_refused() {
+    let (model, source) = fixture(400);
+    let good = parts(&model, &source, 2);
+    // Re-sealed with a valid checksum, as a different build of hsctsim could have written
+    // them: only the checks against the scenario and the split rule can catch these.
+    let reseal = |change: &dyn Fn(&mut part::Block)| {
+        let mut parts = good.clone();
+        let (_, part) = &mut parts[1];
+        let mut blocks = part.blocks.clone();
+        change(&mut blocks[0]);
+        *part = Part::new(&model, &source, part.shard(), blocks);
+        merge(parts).unwrap_err().to_string()
+    };
+    let e = reseal(&|b| {
+        b.tally.strategies[3].hsct2.death_fine.pop();
+    });
+    assert!(
+        e.contains("do not fit its scenario") && e.contains("strategy 3: hsct2"),
+        "{e}"
+    );
+    let e = reseal(&|b| {
+        b.tally.strategies.pop();
+    });
+    assert!(e.contains("3 strategies instead of 4"), "{e}");
+    let e = reseal(&|b| b.first_patient += 1);
+    assert!(e.contains("shard 1/2 of 400 patients should hold"), "{e}");
+    let e = reseal(&|b| b.tally.patients += 1);
+    assert!(
+        e.contains("count 201 patients, but its range 200..400 has 200"),
+        "{e}"
+    );
+    assert!(merge(good).is_ok());
+}
+
 // ---- through the real command line ----
 
 fn hsctsim(args: &[&str]) -> Output {

@@ -648,3 +648,65 @@ impl serde_json::ser::Formatter for Shallow {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::TimeSum;
+
+    #[test]
+    fn exact_sums_survive_json_at_the_ends_of_their_range() {
+        let tally = Tally {
+            strategies: Vec::new(),
+            patients: u64::MAX,
+            events: 0,
+            draws: 1,
+        };
+        let text = serde_json::to_string(&tally).unwrap();
+        assert_eq!(serde_json::from_str::<Tally>(&text).unwrap(), tally);
+        for units in [i128::MIN, -1, 0, i128::MAX] {
+            let sum = TimeSum { units };
+            let text = serde_json::to_string(&sum).unwrap();
+            // A string, so that readers holding numbers as doubles do not round it.
+            assert_eq!(text, format!("{{\"units\":\"{units}\"}}"));
+            assert_eq!(serde_json::from_str::<TimeSum>(&text).unwrap(), sum);
+        }
+        assert!(serde_json::from_str::<TimeSum>("{\"units\":\"1.5\"}").is_err());
+        assert!(serde_json::from_str::<TimeSum>("{\"units\":\"1\",\"x\":2}").is_err());
+    }
+
+    #[test]
+    fn the_layout_is_pretty_outside_and_compact_inside() {
+        let value = serde_json::json!({
+            "a": 1,
+            "empty": [],
+            "header": { "b": "x", "c": [] },
+            "rows": [ { "d": [1, 2], "e": { "f": [] } }, [] ],
+        });
+        let mut bytes = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, Shallow::new(2));
+        value.serialize(&mut serializer).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"a\": 1,\n  \"empty\": [],\n  \"header\": {\n    \"b\": \"x\",\n    \"c\": []\n  },\n  \"rows\": [\n    {\"d\":[1,2],\"e\":{\"f\":[]}},\n    []\n  ]\n}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn file_names_sort_in_shard_order() {
+        let name = |k, n| file_name(Shard::new(k, n).unwrap());
+        assert_eq!(name(0, 1), "part-0-of-1.json");
+        assert_eq!(name(3, 100), "part-003-of-100.json");
+        assert_eq!(name(99, 100), "part-099-of-100.json");
+        let mut names: Vec<String> = (0..1000).map(|k| name(k, 1000)).collect();
+        let sorted = names.clone();
+        names.sort();
+        assert_eq!(names, sorted);
+        assert!(is_part_name("part-003-of-100.json"));
+        assert!(!is_part_name(".part-003-of-100.json.tmp-42"));
+        assert!(!is_part_name("manifest.json"));
+    }
+}
