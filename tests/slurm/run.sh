@@ -2,8 +2,8 @@
 # The shipped Slurm scripts against a real Slurm: a one-node cluster on 127.0.0.1.
 #
 # Installs Debian's slurmctld, slurmd, slurm-client and munge if they are missing, writes a
-# single-node slurm.conf into a scratch folder, starts munged (unless one already answers),
-# slurmctld and slurmd, submits deploy/slurm/run_array.sbatch as a 4-task array and
+# single-node slurm.conf into a scratch folder, starts munged (with its own key and socket
+# there), slurmctld and slurmd, submits deploy/slurm/run_array.sbatch as a 4-task array and
 # deploy/slurm/merge.sbatch with --dependency=afterok, waits (bounded), and checks that the
 # merged curves.csv and summary.csv equal a single `hsctsim run` byte for byte. The daemons
 # it started are stopped by their PIDs on every exit, failure included.
@@ -35,7 +35,6 @@ skip() {
 
 # ---- can this machine run it at all? -------------------------------------------------
 [[ $(id -u) == 0 ]] || skip "needs root (to install packages and run slurmd); run as root to test the Slurm scripts"
-command -v apt-get >/dev/null || skip "needs apt-get (Debian or Ubuntu) to install Slurm"
 command -v timeout >/dev/null || skip "needs coreutils' timeout"
 
 export PATH=$PATH:/usr/sbin:/sbin
@@ -44,17 +43,20 @@ for tool in slurmctld slurmd sbatch squeue sinfo scontrol scancel munged munge u
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if (( ${#missing[@]} )); then
+    command -v apt-get >/dev/null || skip "Slurm is not installed and there is no apt-get (Debian or Ubuntu) to install it"
     say "installing slurmctld slurmd slurm-client munge (missing: ${missing[*]})"
     export DEBIAN_FRONTEND=noninteractive
-    if ! timeout 300 apt-get update -qq >/tmp/hsctsim-slurm-apt.log 2>&1; then
-        tail -5 /tmp/hsctsim-slurm-apt.log
+    apt_log=$(mktemp)
+    if ! timeout 300 apt-get update -qq >"$apt_log" 2>&1; then
+        tail -5 "$apt_log"; rm -f "$apt_log"
         skip "apt-get update failed (no network to Debian's mirrors?)"
     fi
     if ! timeout 600 apt-get install -y -qq --no-install-recommends \
-        slurmctld slurmd slurm-client munge >>/tmp/hsctsim-slurm-apt.log 2>&1; then
-        tail -20 /tmp/hsctsim-slurm-apt.log
+        slurmctld slurmd slurm-client munge >>"$apt_log" 2>&1; then
+        tail -20 "$apt_log"; rm -f "$apt_log"
         skip "apt-get install slurmctld slurmd slurm-client munge failed"
     fi
+    rm -f "$apt_log"
     say "installed"
 fi
 
@@ -101,16 +103,19 @@ stop_pid() {
 }
 
 show_logs() {
-    echo "===== sinfo / squeue / jobs"
-    timeout 10 sinfo -N -l 2>&1 || true
-    timeout 10 squeue -l 2>&1 || true
-    for id in "${jobs_submitted[@]}"; do timeout 10 scontrol show job "$id" 2>&1 || true; done
+    if [[ -s $work/run/slurmctld.pid ]]; then
+        echo "===== sinfo / squeue / jobs"
+        timeout 10 sinfo -N -l 2>&1 || true
+        timeout 10 squeue -l 2>&1 || true
+        for id in "${jobs_submitted[@]}"; do timeout 10 scontrol show job "$id" 2>&1 || true; done
+    fi
     for f in "$work"/job/*.out; do
         [[ -e $f ]] || continue
         echo "===== $f"
         cat "$f"
     done
-    for f in "$work"/log/*.log; do
+    for f in "$work"/log/*.log "$work"/munge/munged.log; do
+        [[ -e $f ]] || continue
         echo "===== $f (last 40 lines)"
         tail -40 "$f" 2>/dev/null || true
     done
@@ -169,24 +174,21 @@ free_port() {
     return 1
 }
 
-# munge: the key Debian's package made, or a new one; a running munged is used as it is.
-if ! timeout 5 bash -c 'munge -n | unmunge' >/dev/null 2>&1; then
-    if [[ ! -s /etc/munge/munge.key ]]; then
-        say "creating /etc/munge/munge.key"
-        mkdir -p /etc/munge
-        dd if=/dev/urandom of=/etc/munge/munge.key bs=1 count=1024 status=none
-        chown munge:munge /etc/munge/munge.key
-        chmod 400 /etc/munge/munge.key
-    fi
-    mkdir -p /run/munge /var/log/munge /var/lib/munge
-    chown munge:munge /run/munge /var/log/munge /var/lib/munge
-    rm -f /run/munge/munged.pid
-    runuser -u munge -- /usr/sbin/munged
-    wait_for_pid /run/munge/munged.pid munged
-    timeout 5 bash -c 'munge -n | unmunge' >/dev/null || { echo "munge does not answer" >&2; exit 1; }
-else
-    say "munged already running: using it"
-fi
+# munge with a key, socket and files of its own in the scratch folder: the test neither
+# uses nor disturbs a munged the machine may already run.
+munge_dir=$work/munge
+mkdir -p "$munge_dir"
+dd if=/dev/urandom of="$munge_dir/munge.key" bs=1 count=1024 status=none
+chown -R munge:munge "$munge_dir"
+chmod 711 "$munge_dir"   # munged requires others to reach its socket; the key stays 0400
+chmod 400 "$munge_dir/munge.key"
+munge_socket=$munge_dir/munge.socket
+runuser -u munge -- munged --socket="$munge_socket" --key-file="$munge_dir/munge.key" \
+    --pid-file="$munge_dir/munged.pid" --log-file="$munge_dir/munged.log" \
+    --seed-file="$munge_dir/munged.seed"
+wait_for_pid "$munge_dir/munged.pid" munged
+timeout 5 bash -c "munge -n --socket='$munge_socket' | unmunge --socket='$munge_socket'" >/dev/null \
+    || { echo "munged does not answer on $munge_socket" >&2; exit 1; }
 
 host=$(hostname -s)
 cpus=$(nproc)
@@ -203,6 +205,7 @@ SlurmdPort=${slurmd_port}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
+AuthInfo=socket=${munge_socket}
 CryptoType=crypto/munge
 MpiDefault=none
 MailProg=/bin/true
