@@ -468,6 +468,8 @@ fn the_command_line_refuses_parts_that_are_not_one_complete_run() {
     let dir = case("foreign");
     std::fs::write(dir.join("part-0-of-4.json"), b"{\"a\": 1}").unwrap();
     refuses_merge(&dir, &["part-0-of-4.json", "not an hsctsim part file"]);
+    std::fs::write(dir.join("part-0-of-4.json"), b"[1, 2]").unwrap();
+    refuses_merge(&dir, &["part-0-of-4.json", "not an hsctsim part file"]);
     let dir = case("unknown_field");
     edit(&dir.join("part-0-of-4.json"), |v| v["extra"] = 1.into());
     refuses_merge(

@@ -274,9 +274,14 @@ impl Part {
                     format!("is cut short (it ends at line {}, inside the data): the copy or the shard did not finish", e.line()),
                     RERUN,
                 )
-            } else {
+            } else if e.classify() == serde_json::error::Category::Syntax {
                 invalid(
                     format!("is not a part file: not valid JSON ({e})"),
+                    "merge only the part-K-of-N.json files that `hsctsim run --shard` writes",
+                )
+            } else {
+                invalid(
+                    format!("is JSON but not an hsctsim part file ({e})"),
                     "merge only the part-K-of-N.json files that `hsctsim run --shard` writes",
                 )
             }
