@@ -5,6 +5,7 @@
 //! [`scenario`] (read and check a TOML file) → [`model`] (the validated model) →
 //! [`engine`] (patients' lives, in parallel, on their own random streams) →
 //! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files).
+//! [`shard`] splits a run into parts that merge into exactly the single run (for clusters).
 //! [`markov`] computes the exact answer for all-exponential models, used to test the engine.
 
 pub mod aggregate;
@@ -14,5 +15,6 @@ pub mod markov;
 pub mod model;
 pub mod output;
 pub mod scenario;
+pub mod shard;
 pub mod stats;
 pub mod suggest;

@@ -15,6 +15,8 @@ pub mod results;
 
 use std::hint::select_unpredictable;
 
+use serde::{Deserialize, Serialize};
+
 use crate::engine::life::Observer;
 use crate::model::{DeathCause, Model};
 
@@ -25,9 +27,14 @@ pub const FINE_BINS_PER_STEP: usize = 16;
 ///
 /// Each value is truncated to a multiple of 2^-FRAC (|x| must stay below 2^(63-FRAC));
 /// the sum is an `i128`, so it cannot overflow for any realistic number of patients.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// In part files (see `crate::shard`) `units` is a decimal string: JSON readers outside Rust
+/// (jq, JavaScript) hold numbers as doubles and would round an `i128` silently.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExactSum<const FRAC: u32> {
     /// The sum in units of 2^-FRAC.
+    #[serde(with = "decimal_string")]
     pub units: i128,
 }
 
@@ -49,6 +56,21 @@ impl<const FRAC: u32> ExactSum<FRAC> {
     /// The sum as a float.
     pub fn value(&self) -> f64 {
         self.units as f64 / Self::SCALE
+    }
+}
+
+/// An `i128` as a decimal string in serialized form.
+mod decimal_string {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(value: &i128, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i128, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse()
+            .map_err(|_| D::Error::custom(format!("expected an integer in a string, got {text:?}")))
     }
 }
 
@@ -154,7 +176,8 @@ impl Layout {
 }
 
 /// Accumulators for one strategy and one time origin.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OriginTally {
     /// Patients counted from this origin.
     pub patients: u64,
@@ -219,7 +242,8 @@ impl OriginTally {
 }
 
 /// Accumulators for one strategy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StrategyTally {
     /// Time since cohort entry.
     pub entry: OriginTally,
@@ -234,7 +258,8 @@ pub struct StrategyTally {
 }
 
 /// Everything a run accumulates.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Tally {
     /// Per strategy.
     pub strategies: Vec<StrategyTally>,

@@ -4,12 +4,14 @@
 //! (scenario file, arguments); 130 interrupted.
 
 mod bench;
+mod merge;
 mod progress;
 mod run;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use hsctsim::shard::part::ScenarioSource;
 
 /// Monte Carlo microsimulation of treatment strategies after a failed first stem cell transplant.
 #[derive(Debug, Parser)]
@@ -35,19 +37,39 @@ pub struct Overrides {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Simulate a scenario and write curves.csv, summary.csv and manifest.json.
+    /// Simulate a scenario and write curves.csv, summary.csv and manifest.json
+    /// (with --shard: one part file for `hsctsim merge`).
     Run {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Output folder (default: output/<scenario name>).
+        /// Output folder (default: output/<scenario name>; with --shard: parts/<scenario name>).
         #[arg(long, short = 'o')]
         out: Option<PathBuf>,
         #[command(flatten)]
         overrides: Overrides,
+        /// Simulate only shard K of N (K from 0 to N-1) and write its part file
+        /// part-K-of-N.json into the output folder; `hsctsim merge` combines the parts.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
         /// Replace an existing output folder.
         #[arg(long, short = 'f')]
         force: bool,
         /// No progress bar.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Merge the part files of a sharded run into the same output as a single run.
+    Merge {
+        /// Folders of part files (part-K-of-N.json), or part files.
+        #[arg(required = true, value_name = "PARTS")]
+        parts: Vec<PathBuf>,
+        /// Output folder (default: output/<scenario name>).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        /// Replace an existing output folder.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// No summary line.
         #[arg(long, short = 'q')]
         quiet: bool,
     },
@@ -82,9 +104,16 @@ pub fn main() -> i32 {
             scenario,
             out,
             overrides,
+            shard,
             force,
             quiet,
-        } => run::run(&scenario, out, &overrides, force, quiet),
+        } => run::run(&scenario, out, &overrides, shard.as_deref(), force, quiet),
+        Command::Merge {
+            parts,
+            out,
+            force,
+            quiet,
+        } => merge::merge(&parts, out, force, quiet),
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Bench {
             scenario,
@@ -132,7 +161,19 @@ pub fn load(
     path: &std::path::Path,
     overrides: &Overrides,
 ) -> Result<hsctsim::model::Model, Failure> {
-    let mut model = hsctsim::scenario::load(path).map_err(Failure::input)?;
+    load_source(path, overrides).map(|(model, _)| model)
+}
+
+/// [`load`], also returning the text the model was built from (read once, so the hash in
+/// the manifest and the part files is the hash of what was simulated).
+pub fn load_source(
+    path: &std::path::Path,
+    overrides: &Overrides,
+) -> Result<(hsctsim::model::Model, ScenarioSource), Failure> {
+    let text = hsctsim::scenario::read_text(path).map_err(Failure::input)?;
+    let source = ScenarioSource::new(path.display().to_string(), text);
+    let mut model = hsctsim::scenario::parse(&source.text, &source.path, &source.default_name())
+        .map_err(Failure::input)?;
     if let Some(n) = overrides.patients {
         if n == 0 || n > hsctsim::scenario::build::MAX_PATIENTS {
             return Err(Failure::input(format!(
@@ -153,5 +194,5 @@ pub fn load(
         }
         model.settings.threads = threads;
     }
-    Ok(model)
+    Ok((model, source))
 }

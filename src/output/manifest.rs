@@ -43,6 +43,10 @@ pub struct Manifest {
     pub wall_seconds: f64,
     /// Patients per second (each under every strategy).
     pub patients_per_second: f64,
+    /// For a result merged from shards (`hsctsim merge`): how many. Absent for a single run.
+    /// `threads`, `wall_seconds` and `patients_per_second` then describe the merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from_shards: Option<u64>,
 }
 
 /// A strategy or state: its short name (CSV) and its label (figures).
@@ -103,6 +107,7 @@ impl Manifest {
             random_draws: tally.draws,
             wall_seconds,
             patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
+            merged_from_shards: None,
         }
     }
 

@@ -1,0 +1,56 @@
+//! `hsctsim merge`: part files of a sharded run → the single run's output folder.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use hsctsim::aggregate::results::Results;
+use hsctsim::output::{self, Manifest};
+use hsctsim::shard::merge::{MergeError, merge_inputs};
+use hsctsim::shard::part::PartError;
+
+use super::Failure;
+
+/// Checks and merges the parts in `inputs` and writes the output folder.
+pub fn merge(
+    inputs: &[PathBuf],
+    out: Option<PathBuf>,
+    force: bool,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let started = Instant::now();
+    let merged = merge_inputs(inputs).map_err(|e| match e {
+        // A folder that cannot be listed or a file that cannot be read for a system reason
+        // is not the user's input being wrong.
+        MergeError::Part(PartError::Io { ref source, .. })
+            if source.kind() != std::io::ErrorKind::NotFound =>
+        {
+            Failure::run(e)
+        }
+        _ => Failure::input(e),
+    })?;
+    let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&merged.model.name));
+    output::check_destination(&dir, force).map_err(Failure::input)?;
+    let results = Results::from_tally(&merged.model, &merged.tally);
+    let wall = started.elapsed().as_secs_f64();
+    let mut manifest = Manifest::new(
+        &merged.model,
+        &merged.scenario.path,
+        merged.scenario.text.as_bytes(),
+        &merged.tally,
+        1,
+        wall,
+    );
+    manifest.merged_from_shards = Some(merged.shards);
+    output::write_run(&dir, &results, &manifest, force).map_err(Failure::run)?;
+    if !quiet {
+        eprintln!(
+            "merged {} shards: {} patients × {} strategies in {:.2} s → {}",
+            merged.shards,
+            merged.tally.patients,
+            merged.model.strategies.len(),
+            wall,
+            dir.display()
+        );
+    }
+    Ok(())
+}

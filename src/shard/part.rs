@@ -1,0 +1,717 @@
+//! Part files: one shard's accumulators, with everything needed to check and merge them.
+//!
+//! Why JSON: a part is read by one program, but people open it when a merge refuses it
+//! ("which shard is this, which scenario, which seed?"), so it should read without tools;
+//! it compresses well if stored; and it costs little: a 4-strategy part is about 60 kB and
+//! reads in well under a millisecond. Integers only — accumulators are counts, and exact
+//! sums are `i128` in decimal strings — so the encoding is exact, and a given shard of a
+//! given run always produces the same bytes (no timestamps, no host names, no thread
+//! counts), which makes re-running a shard idempotent.
+//!
+//! Layout (format version 1): the header fields are pretty-printed one per line, so
+//! `head part-003-of-100.json` shows what the file is; each block (one draw's patient range
+//! and its tally) is one compact line.
+//!
+//! ```text
+//! {
+//!   "format": "hsctsim part",
+//!   "format_version": 1,
+//!   "program": "hsctsim",
+//!   "program_version": "0.1.0",
+//!   "shard": 3,
+//!   "shards": 100,
+//!   "seed": 20261121,
+//!   "patients": 1000000,
+//!   "draws": 1,
+//!   "scenario": {
+//!     "name": "reference_markov",
+//!     "path": "scenarios/reference_markov.toml",
+//!     "sha256": "5f1c…",
+//!     "text": "# Reference Markov model…"
+//!   },
+//!   "blocks_sha256": "9a0e…",
+//!   "blocks": [
+//!     {"draw":0,"first_patient":30000,"last_patient":40000,"tally":{…}}
+//!   ]
+//! }
+//! ```
+//!
+//! The scenario's text is embedded so that a merge needs nothing but the parts: it cannot
+//! be handed a scenario file that was edited after the shards ran, and a folder of parts
+//! copied off a cluster is complete. `blocks_sha256` is the SHA-256 of the blocks in
+//! compact JSON; it catches damage that still parses (a changed digit), which no structural
+//! check could.
+//!
+//! Compatibility: readers reject unknown fields and other format versions, so a file is
+//! never half-understood. New fields (say, cost sums for PSA) come with a new format
+//! version whose reader also accepts version 1.
+
+use std::fs;
+use std::io::{self, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Shard;
+use crate::aggregate::Tally;
+use crate::engine::{self, Control, EngineError};
+use crate::model::Model;
+use crate::output::manifest::sha256_hex;
+
+/// The `format` field: tells a part file from any other JSON.
+pub const FORMAT: &str = "hsctsim part";
+/// The format version this program writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// This program's version, recorded in parts and required of them at merge time.
+pub const PROGRAM_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Largest part file read (a 10-strategy, 50-state, 20-year monthly part is a few MB).
+pub const MAX_PART_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The scenario a part was simulated from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioRecord {
+    /// Scenario name (the default output folder).
+    pub name: String,
+    /// Path of the scenario file as given to the shard's run.
+    pub path: String,
+    /// SHA-256 of the file's bytes (`text`), as in the manifest.
+    pub sha256: String,
+    /// The file's text.
+    pub text: String,
+}
+
+/// A scenario file as read: its path as given and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioSource {
+    /// Path as given.
+    pub path: String,
+    /// Text.
+    pub text: String,
+}
+
+impl ScenarioSource {
+    /// A scenario's path and text (the text the model was parsed from).
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> ScenarioSource {
+        ScenarioSource {
+            path: path.into(),
+            text: text.into(),
+        }
+    }
+
+    /// The name the scenario's file would give it when it has no `[scenario] name`.
+    pub fn default_name(&self) -> String {
+        Path::new(&self.path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into())
+    }
+}
+
+/// One draw's contiguous range of patients and what they accumulated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    /// PSA draw (0 in a deterministic run).
+    pub draw: u64,
+    /// First patient index.
+    pub first_patient: u64,
+    /// One past the last patient index.
+    pub last_patient: u64,
+    /// The accumulators of these patients.
+    pub tally: Tally,
+}
+
+impl Block {
+    /// The patient indices.
+    pub fn patients(&self) -> Range<u64> {
+        self.first_patient..self.last_patient
+    }
+}
+
+/// A part file's contents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`FORMAT_VERSION`] when written by this program.
+    pub format_version: u32,
+    /// Always "hsctsim".
+    pub program: String,
+    /// Version of the program that simulated it.
+    pub program_version: String,
+    /// Shard number, from 0.
+    pub shard: u64,
+    /// Number of shards of the run.
+    pub shards: u64,
+    /// Master seed.
+    pub seed: u64,
+    /// Patients of the whole run (per draw).
+    pub patients: u64,
+    /// Draws of the whole run (1 without PSA).
+    pub draws: u64,
+    /// The scenario, embedded.
+    pub scenario: ScenarioRecord,
+    /// SHA-256 of `blocks` in compact JSON.
+    pub blocks_sha256: String,
+    /// This shard's work, one block per draw it touches (none if the shard is empty).
+    pub blocks: Vec<Block>,
+}
+
+/// Why a part file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PartError {
+    /// The file system refused.
+    #[error("{path}: {action}: {source}")]
+    Io {
+        /// File or folder.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The system's reason.
+        source: io::Error,
+    },
+    /// The file is not a readable part, with what to do about it.
+    #[error("{path}: {problem}; {fix}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+        /// How to fix it.
+        fix: String,
+    },
+    /// A different part is already in the way.
+    #[error(
+        "{path} already exists and holds a different result ({existing}); use --force to replace it, or write to another --out folder"
+    )]
+    Exists {
+        /// The file.
+        path: PathBuf,
+        /// What the existing file is.
+        existing: String,
+    },
+}
+
+const RERUN: &str = "run that shard again (same scenario, seed and --shard) to rewrite it";
+
+impl Part {
+    /// The part of `shard` of a run of `model`, holding `blocks`.
+    pub fn new(model: &Model, source: &ScenarioSource, shard: Shard, blocks: Vec<Block>) -> Part {
+        let blocks_sha256 = blocks_sha256(&blocks);
+        Part {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            program: "hsctsim".into(),
+            program_version: PROGRAM_VERSION.into(),
+            shard: shard.index,
+            shards: shard.count,
+            seed: model.settings.seed,
+            patients: model.settings.patients,
+            draws: 1,
+            scenario: ScenarioRecord {
+                name: model.name.clone(),
+                path: source.path.clone(),
+                sha256: sha256_hex(source.text.as_bytes()),
+                text: source.text.clone(),
+            },
+            blocks_sha256,
+            blocks,
+        }
+    }
+
+    /// Which shard this is.
+    pub fn shard(&self) -> Shard {
+        Shard {
+            index: self.shard,
+            count: self.shards,
+        }
+    }
+
+    /// The file name of this part: `part-K-of-N.json`, K zero-padded so names sort.
+    pub fn file_name(&self) -> String {
+        file_name(self.shard())
+    }
+
+    /// The file's bytes: deterministic for given contents.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(64 * 1024);
+        let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, Shallow::new(2));
+        // Serializing plain data into memory cannot fail.
+        let _ = self.serialize(&mut serializer);
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Reads a part from bytes, checking everything that can be checked without the others.
+    ///
+    /// `path` is used in messages only.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Part, PartError> {
+        let invalid = |problem: String, fix: &str| PartError::Invalid {
+            path: path.to_path_buf(),
+            problem,
+            fix: fix.to_string(),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(invalid(
+                "is empty: the shard that writes it did not finish".into(),
+                RERUN,
+            ));
+        }
+        // First only what identifies the file, so that another program's JSON, or a newer
+        // format, gets a message about that rather than about a missing field.
+        #[derive(Deserialize)]
+        struct Identity {
+            format: Option<String>,
+            format_version: Option<serde_json::Value>,
+            program_version: Option<String>,
+        }
+        let identity: Identity = serde_json::from_slice(bytes).map_err(|e| {
+            if e.is_eof() {
+                invalid(
+                    format!("is cut short (it ends at line {}, inside the data): the copy or the shard did not finish", e.line()),
+                    RERUN,
+                )
+            } else if e.classify() == serde_json::error::Category::Syntax {
+                invalid(
+                    format!("is not a part file: not valid JSON ({e})"),
+                    "merge only the part-K-of-N.json files that `hsctsim run --shard` writes",
+                )
+            } else {
+                invalid(
+                    format!("is JSON but not an hsctsim part file ({e})"),
+                    "merge only the part-K-of-N.json files that `hsctsim run --shard` writes",
+                )
+            }
+        })?;
+        if identity.format.as_deref() != Some(FORMAT) {
+            return Err(invalid(
+                "is JSON but not an hsctsim part file (no \"format\": \"hsctsim part\")".into(),
+                "merge only the part-K-of-N.json files that `hsctsim run --shard` writes",
+            ));
+        }
+        let version = identity.format_version.as_ref().and_then(|v| v.as_u64());
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            let shown = identity
+                .format_version
+                .map_or("none".to_string(), |v| v.to_string());
+            let writer = identity.program_version.unwrap_or_else(|| "?".into());
+            return Err(invalid(
+                format!(
+                    "has part format version {shown} (written by hsctsim {writer}); this hsctsim {PROGRAM_VERSION} reads version {FORMAT_VERSION}"
+                ),
+                &format!("merge with hsctsim {writer}, or run the shards again with this version"),
+            ));
+        }
+        let part: Part = serde_json::from_slice(bytes)
+            .map_err(|e| invalid(format!("is damaged: {e}"), RERUN))?;
+        if part.blocks_sha256 != blocks_sha256(&part.blocks) {
+            return Err(invalid(
+                format!(
+                    "is damaged: the accumulators of shard {} do not match their checksum (blocks_sha256)",
+                    part.shard()
+                ),
+                RERUN,
+            ));
+        }
+        if part.scenario.sha256 != sha256_hex(part.scenario.text.as_bytes()) {
+            return Err(invalid(
+                format!(
+                    "is damaged: the embedded scenario text of shard {} does not match its SHA-256",
+                    part.shard()
+                ),
+                RERUN,
+            ));
+        }
+        if Shard::new(part.shard, part.shards).is_err() {
+            return Err(invalid(
+                format!(
+                    "is damaged: it claims to be shard {} of {}",
+                    part.shard, part.shards
+                ),
+                RERUN,
+            ));
+        }
+        if part.draws != 1 {
+            return Err(invalid(
+                format!(
+                    "holds {} PSA draws; this hsctsim merges runs without PSA draws only",
+                    part.draws
+                ),
+                "merge with the hsctsim version that wrote the parts",
+            ));
+        }
+        Ok(part)
+    }
+
+    /// Reads a part file.
+    pub fn read(path: &Path) -> Result<Part, PartError> {
+        let io = |action| {
+            move |source| PartError::Io {
+                path: path.to_path_buf(),
+                action,
+                source,
+            }
+        };
+        let meta = fs::metadata(path).map_err(io("cannot read the part file"))?;
+        if meta.len() > MAX_PART_BYTES {
+            return Err(PartError::Invalid {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "is {} bytes, larger than any part file ({MAX_PART_BYTES} bytes at most)",
+                    meta.len()
+                ),
+                fix: "merge only the part-K-of-N.json files that `hsctsim run --shard` writes"
+                    .into(),
+            });
+        }
+        let bytes = fs::read(path).map_err(io("cannot read the part file"))?;
+        Part::from_bytes(&bytes, path)
+    }
+
+    /// A one-line description for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "shard {} of scenario `{}`, seed {}, {} patients, hsctsim {}",
+            self.shard(),
+            self.scenario.name,
+            self.seed,
+            self.patients,
+            self.program_version
+        )
+    }
+}
+
+/// The file name of a shard's part: `part-K-of-N.json`, K zero-padded so names sort.
+pub fn file_name(shard: Shard) -> String {
+    let width = shard.count.to_string().len();
+    format!(
+        "part-{:0width$}-of-{}.json",
+        shard.index,
+        shard.count,
+        width = width
+    )
+}
+
+/// SHA-256 of blocks in compact JSON.
+fn blocks_sha256(blocks: &[Block]) -> String {
+    sha256_hex(&serde_json::to_vec(blocks).unwrap_or_default())
+}
+
+/// Simulates one shard of a run and returns its part.
+///
+/// `control.patients` is ignored: the shard decides which patients are simulated.
+pub fn run_shard(
+    model: &Model,
+    source: &ScenarioSource,
+    shard: Shard,
+    control: &Control,
+) -> Result<Part, EngineError> {
+    let mut blocks = Vec::new();
+    for (draw, patients) in shard.blocks(1, model.settings.patients) {
+        let tally = engine::simulate(
+            model,
+            &Control {
+                patients: Some((patients.start, patients.end)),
+                draw,
+                ..*control
+            },
+        )?;
+        blocks.push(Block {
+            draw,
+            first_patient: patients.start,
+            last_patient: patients.end,
+            tally,
+        });
+    }
+    Ok(Part::new(model, source, shard, blocks))
+}
+
+/// Writes a part into `dir` atomically (temporary name, then rename) and returns its path.
+///
+/// An existing file with the same bytes is left as it is — re-running a shard, as a
+/// scheduler does after a node failure, is harmless. One with other bytes is replaced only
+/// if `force` is set.
+pub fn write(dir: &Path, part: &Part, force: bool) -> Result<PathBuf, PartError> {
+    let io = |path: &Path, action| {
+        let path = path.to_path_buf();
+        move |source| PartError::Io {
+            path,
+            action,
+            source,
+        }
+    };
+    fs::create_dir_all(dir).map_err(io(dir, "cannot create the folder"))?;
+    let path = dir.join(part.file_name());
+    let bytes = part.to_bytes();
+    if let Ok(existing) = fs::read(&path) {
+        if existing == bytes {
+            return Ok(path);
+        }
+        if !force {
+            let existing = Part::from_bytes(&existing, &path)
+                .map_or_else(|e| format!("unreadable: {e}"), |p| p.describe());
+            return Err(PartError::Exists { path, existing });
+        }
+    }
+    let temporary = dir.join(format!(".{}.tmp-{}", part.file_name(), std::process::id()));
+    let written = (|| {
+        let mut file = fs::File::create(&temporary).map_err(io(&temporary, "cannot create"))?;
+        file.write_all(&bytes)
+            .map_err(io(&temporary, "cannot write"))?;
+        file.sync_all().map_err(io(&temporary, "cannot write"))?;
+        fs::rename(&temporary, &path).map_err(io(&path, "cannot rename the finished part to"))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written.map(|()| path)
+}
+
+/// Fails early, before hours of simulation, if `dir` holds a part of `shard` from another
+/// run (other scenario, seed, patients or version) and `force` is not set. A part of the
+/// same run may stay: the run rewrites it with the same bytes.
+pub fn check_destination(
+    dir: &Path,
+    model: &Model,
+    source: &ScenarioSource,
+    shard: Shard,
+    force: bool,
+) -> Result<(), PartError> {
+    let path = dir.join(file_name(shard));
+    if force || !path.exists() {
+        return Ok(());
+    }
+    let ours = Part::new(model, source, shard, Vec::new());
+    match Part::read(&path) {
+        Ok(existing)
+            if existing.program_version == ours.program_version
+                && existing.scenario == ours.scenario
+                && (existing.seed, existing.patients, existing.draws)
+                    == (ours.seed, ours.patients, ours.draws) =>
+        {
+            Ok(())
+        }
+        Ok(existing) => Err(PartError::Exists {
+            path,
+            existing: existing.describe(),
+        }),
+        Err(e) => Err(PartError::Exists {
+            path,
+            existing: format!("unreadable: {e}"),
+        }),
+    }
+}
+
+/// Whether a file name looks like a part (`part-…json`, not hidden).
+pub fn is_part_name(name: &str) -> bool {
+    name.starts_with("part-") && name.ends_with(".json")
+}
+
+/// Reads parts from files and folders (a folder contributes its `part-*.json` files, in
+/// name order); returns them with their paths.
+pub fn read_all(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, Part)>, PartError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = fs::metadata(input).map_err(|source| {
+            if source.kind() == io::ErrorKind::NotFound {
+                PartError::Invalid {
+                    path: input.clone(),
+                    problem: "does not exist".into(),
+                    fix: "give the folder the shards wrote their parts into (their --out), or part files".into(),
+                }
+            } else {
+                PartError::Io {
+                    path: input.clone(),
+                    action: "cannot read",
+                    source,
+                }
+            }
+        })?;
+        if meta.is_dir() {
+            let entries = fs::read_dir(input).map_err(|source| PartError::Io {
+                path: input.clone(),
+                action: "cannot list the folder",
+                source,
+            })?;
+            let mut found = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|source| PartError::Io {
+                    path: input.clone(),
+                    action: "cannot list the folder",
+                    source,
+                })?;
+                if is_part_name(&entry.file_name().to_string_lossy()) {
+                    found.push(entry.path());
+                }
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    files
+        .into_iter()
+        .map(|path| Part::read(&path).map(|part| (path, part)))
+        .collect()
+}
+
+/// JSON pretty-printed down to `depth` levels of nesting and compact below: readable
+/// headers, one line per block.
+struct Shallow {
+    depth: usize,
+    pretty_depth: usize,
+    has_value: bool,
+}
+
+impl Shallow {
+    fn new(pretty_depth: usize) -> Shallow {
+        Shallow {
+            depth: 0,
+            pretty_depth,
+            has_value: false,
+        }
+    }
+
+    fn pretty(&self) -> bool {
+        self.depth <= self.pretty_depth
+    }
+
+    fn begin<W: ?Sized + Write>(&mut self, w: &mut W, open: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(open)
+    }
+
+    fn end<W: ?Sized + Write>(&mut self, w: &mut W, close: &[u8]) -> io::Result<()> {
+        let pretty = self.pretty();
+        self.depth -= 1;
+        if pretty && self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(close)
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.pretty() {
+            self.newline(w)?;
+        }
+        Ok(())
+    }
+
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Shallow {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.begin(w, b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.end(w, b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.begin(w, b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.end(w, b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(if self.pretty() { b": " } else { b":" })
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::TimeSum;
+
+    #[test]
+    fn exact_sums_survive_json_at_the_ends_of_their_range() {
+        let tally = Tally {
+            strategies: Vec::new(),
+            patients: u64::MAX,
+            events: 0,
+            draws: 1,
+        };
+        let text = serde_json::to_string(&tally).unwrap();
+        assert_eq!(serde_json::from_str::<Tally>(&text).unwrap(), tally);
+        for units in [i128::MIN, -1, 0, i128::MAX] {
+            let sum = TimeSum { units };
+            let text = serde_json::to_string(&sum).unwrap();
+            // A string, so that readers holding numbers as doubles do not round it.
+            assert_eq!(text, format!("{{\"units\":\"{units}\"}}"));
+            assert_eq!(serde_json::from_str::<TimeSum>(&text).unwrap(), sum);
+        }
+        assert!(serde_json::from_str::<TimeSum>("{\"units\":\"1.5\"}").is_err());
+        assert!(serde_json::from_str::<TimeSum>("{\"units\":\"1\",\"x\":2}").is_err());
+    }
+
+    #[test]
+    fn the_layout_is_pretty_outside_and_compact_inside() {
+        let value = serde_json::json!({
+            "a": 1,
+            "empty": [],
+            "header": { "b": "x", "c": [] },
+            "rows": [ { "d": [1, 2], "e": { "f": [] } }, [] ],
+        });
+        let mut bytes = Vec::new();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, Shallow::new(2));
+        value.serialize(&mut serializer).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(
+            text,
+            "{\n  \"a\": 1,\n  \"empty\": [],\n  \"header\": {\n    \"b\": \"x\",\n    \"c\": []\n  },\n  \"rows\": [\n    {\"d\":[1,2],\"e\":{\"f\":[]}},\n    []\n  ]\n}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn file_names_sort_in_shard_order() {
+        let name = |k, n| file_name(Shard::new(k, n).unwrap());
+        assert_eq!(name(0, 1), "part-0-of-1.json");
+        assert_eq!(name(3, 100), "part-003-of-100.json");
+        assert_eq!(name(99, 100), "part-099-of-100.json");
+        let mut names: Vec<String> = (0..1000).map(|k| name(k, 1000)).collect();
+        let sorted = names.clone();
+        names.sort();
+        assert_eq!(names, sorted);
+        assert!(is_part_name("part-003-of-100.json"));
+        assert!(!is_part_name(".part-003-of-100.json.tmp-42"));
+        assert!(!is_part_name("manifest.json"));
+    }
+}

@@ -1,0 +1,546 @@
+//! Sharded runs merge into exactly the single run — through the library and through the
+//! real command line — and a merge refuses, with a message naming the file and the fix,
+//! every set of parts that is not one complete run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hsctsim::aggregate::results::Results;
+use hsctsim::engine::{Control, simulate};
+use hsctsim::model::Model;
+use hsctsim::output::{Manifest, curves, summary};
+use hsctsim::shard::merge::{MergeError, merge};
+use hsctsim::shard::part::{self, Part, ScenarioSource};
+use hsctsim::shard::{Shard, merge::merge_inputs};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/four_strategies.toml"
+);
+
+fn fixture(patients: u64) -> (Model, ScenarioSource) {
+    let text = std::fs::read_to_string(FIXTURE).unwrap();
+    let source = ScenarioSource::new(FIXTURE, text);
+    let mut model =
+        hsctsim::scenario::parse(&source.text, &source.path, &source.default_name()).unwrap();
+    model.settings.patients = patients;
+    (model, source)
+}
+
+fn csv_bytes(model: &Model, tally: &hsctsim::aggregate::Tally) -> (Vec<u8>, Vec<u8>) {
+    let results = Results::from_tally(model, tally);
+    (
+        curves::to_csv(&results.curves),
+        summary::to_csv(&results.summary),
+    )
+}
+
+/// Runs every shard of `count` through the file format (bytes and back).
+fn parts(model: &Model, source: &ScenarioSource, count: u64) -> Vec<(PathBuf, Part)> {
+    (0..count)
+        .map(|k| {
+            let shard = Shard::new(k, count).unwrap();
+            let part = part::run_shard(
+                model,
+                source,
+                shard,
+                &Control {
+                    threads: 1,
+                    ..Control::default()
+                },
+            )
+            .unwrap();
+            let path = PathBuf::from(part.file_name());
+            let read = Part::from_bytes(&part.to_bytes(), &path).unwrap();
+            assert_eq!(
+                read, part,
+                "part {shard} does not survive its own file format"
+            );
+            (path, read)
+        })
+        .collect()
+}
+
+#[test]
+fn merged_parts_give_the_single_runs_bytes_for_1_2_and_7_shards() {
+    let (model, source) = fixture(30_000);
+    let whole = simulate(
+        &model,
+        &Control {
+            threads: 2,
+            ..Control::default()
+        },
+    )
+    .unwrap();
+    let expected = csv_bytes(&model, &whole);
+    for count in [1, 2, 7] {
+        let merged = merge(parts(&model, &source, count)).unwrap();
+        assert_eq!(merged.shards, count);
+        assert_eq!(merged.tally, whole, "{count} shards: tallies differ");
+        assert_eq!(
+            csv_bytes(&merged.model, &merged.tally),
+            expected,
+            "{count} shards: curves.csv or summary.csv differ"
+        );
+    }
+}
+
+#[test]
+fn more_shards_than_patients_leave_some_empty_and_still_merge_exactly() {
+    let (model, source) = fixture(5);
+    let whole = simulate(&model, &Control::default()).unwrap();
+    let parts = parts(&model, &source, 7);
+    assert_eq!(parts.iter().filter(|(_, p)| p.blocks.is_empty()).count(), 2);
+    let merged = merge(parts).unwrap();
+    assert_eq!(
+        csv_bytes(&merged.model, &merged.tally),
+        csv_bytes(&model, &whole)
+    );
+}
+
+#[test]
+fn a_part_is_the_same_bytes_every_time() {
+    let (model, source) = fixture(3000);
+    let shard = Shard::new(1, 3).unwrap();
+    let once = part::run_shard(&model, &source, shard, &Control::default()).unwrap();
+    let again = part::run_shard(
+        &model,
+        &source,
+        shard,
+        &Control {
+            threads: 1,
+            ..Control::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(once.to_bytes(), again.to_bytes());
+    let text = String::from_utf8(once.to_bytes()).unwrap();
+    // The header reads without tools.
+    assert!(text.starts_with("{\n  \"format\": \"hsctsim part\",\n  \"format_version\": 1,\n"));
+    assert!(text.contains("\n  \"shard\": 1,\n  \"shards\": 3,\n"));
+    assert!(text.contains("{\"draw\":0,\"first_patient\":1000,\"last_patient\":2000,"));
+}
+
+#[test]
+fn the_library_names_missing_and_duplicate_shards() {
+    let (model, source) = fixture(700);
+    let mut all = parts(&model, &source, 7);
+    let missing: Vec<_> = all
+        .iter()
+        .filter(|(_, p)| ![2, 3, 5].contains(&p.shard))
+        .cloned()
+        .collect();
+    let e = merge(missing).unwrap_err();
+    assert!(matches!(&e, MergeError::Missing { missing, .. } if missing == &[2, 3, 5]));
+    assert!(
+        e.to_string().contains("3 of 7 shards missing: 2-3, 5"),
+        "{e}"
+    );
+    let copy = (PathBuf::from("copy.json"), all[4].1.clone());
+    all.push(copy);
+    let e = merge(all).unwrap_err().to_string();
+    assert!(e.contains("shard 4/7 appears twice"), "{e}");
+    assert!(e.contains("copy.json"), "{e}");
+    assert!(
+        merge(Vec::new())
+            .unwrap_err()
+            .to_string()
+            .contains("no part files")
+    );
+}
+
+#[test]
+fn parts_that_do_not_fit_their_scenario_or_split_are_refused() {
+    let (model, source) = fixture(400);
+    let good = parts(&model, &source, 2);
+    // Re-sealed with a valid checksum, as a different build of hsctsim could have written
+    // them: only the checks against the scenario and the split rule can catch these.
+    let reseal = |change: &dyn Fn(&mut part::Block)| {
+        let mut parts = good.clone();
+        let (_, part) = &mut parts[1];
+        let mut blocks = part.blocks.clone();
+        change(&mut blocks[0]);
+        *part = Part::new(&model, &source, part.shard(), blocks);
+        merge(parts).unwrap_err().to_string()
+    };
+    let e = reseal(&|b| {
+        b.tally.strategies[3].hsct2.death_fine.pop();
+    });
+    assert!(
+        e.contains("do not fit its scenario") && e.contains("strategy 3: hsct2"),
+        "{e}"
+    );
+    let e = reseal(&|b| {
+        b.tally.strategies.pop();
+    });
+    assert!(e.contains("3 strategies instead of 4"), "{e}");
+    let e = reseal(&|b| b.first_patient += 1);
+    assert!(e.contains("shard 1/2 of 400 patients should hold"), "{e}");
+    let e = reseal(&|b| b.tally.patients += 1);
+    assert!(
+        e.contains("count 201 patients, but its range 200..400 has 200"),
+        "{e}"
+    );
+    assert!(merge(good).is_ok());
+}
+
+// ---- through the real command line ----
+
+fn hsctsim(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    out
+}
+
+fn ok(args: &[&str]) {
+    let out = hsctsim(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs a command that must fail with exit code 2 and a message containing every `says`.
+fn refuses(args: &[&str], says: &[&str]) -> String {
+    let out = hsctsim(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if std::env::var("SHOW_ERRORS").is_ok() {
+        eprintln!("--- {args:?}\n{stderr}");
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?} should fail:\n{stderr}"
+    );
+    for s in says {
+        assert!(stderr.contains(s), "{args:?}: expected {s:?} in:\n{stderr}");
+    }
+    stderr
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Writes the parts of an `n`-way split of the fixture (`patients` patients) into `dir`.
+fn shards(dir: &Path, n: u64, patients: &str, extra: &[&str]) {
+    for k in 0..n {
+        let shard = format!("{k}/{n}");
+        let mut args = vec![
+            "run",
+            FIXTURE,
+            "--shard",
+            &shard,
+            "--out",
+            s(dir),
+            "--patients",
+            patients,
+            "--quiet",
+        ];
+        args.extend(extra);
+        ok(&args);
+    }
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_command_line_merges_1_2_and_7_shards_into_the_single_runs_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let single = tmp.path().join("single");
+    ok(&[
+        "run",
+        FIXTURE,
+        "--patients",
+        "20000",
+        "--out",
+        s(&single),
+        "--quiet",
+    ]);
+    let single_manifest = Manifest::from_json(&read(&single.join("manifest.json"))).unwrap();
+    for n in [1, 2, 7] {
+        let dir = tmp.path().join(format!("parts{n}"));
+        shards(&dir, n, "20000", &[]);
+        let merged = tmp.path().join(format!("merged{n}"));
+        ok(&["merge", s(&dir), "--out", s(&merged), "--quiet"]);
+        for file in ["curves.csv", "summary.csv"] {
+            assert!(
+                read(&single.join(file)) == read(&merged.join(file)),
+                "{n} shards: {file} differs from the single run"
+            );
+        }
+        let manifest = Manifest::from_json(&read(&merged.join("manifest.json"))).unwrap();
+        assert_eq!(manifest.merged_from_shards, Some(n));
+        assert_eq!(single_manifest.merged_from_shards, None);
+        assert_eq!(manifest.scenario_sha256, single_manifest.scenario_sha256);
+        assert_eq!(manifest.scenario_path, single_manifest.scenario_path);
+        assert_eq!(
+            (manifest.patients, manifest.events, manifest.random_draws),
+            (
+                single_manifest.patients,
+                single_manifest.events,
+                single_manifest.random_draws
+            )
+        );
+    }
+    // Part files can also be named one by one, and the default output folder is the
+    // scenario's name (here under a scratch working directory).
+    let files: Vec<String> = (0..2)
+        .map(|k| s(&tmp.path().join(format!("parts2/part-{k}-of-2.json"))).to_string())
+        .collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+        .current_dir(tmp.path())
+        .args(["merge", &files[0], &files[1]])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("merged 2 shards"));
+    assert_eq!(
+        read(&tmp.path().join("output/four_strategies/curves.csv")),
+        read(&single.join("curves.csv"))
+    );
+}
+
+/// Copies the `part-*.json` files of `from` into a fresh folder `to`.
+fn copy_parts(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// Rewrites one field of a part's header (valid JSON, other layout: the reader does not mind).
+fn edit(path: &Path, change: impl FnOnce(&mut serde_json::Value)) {
+    let mut value: serde_json::Value = serde_json::from_slice(&read(path)).unwrap();
+    change(&mut value);
+    std::fs::write(path, serde_json::to_vec(&value).unwrap()).unwrap();
+}
+
+#[test]
+fn the_command_line_refuses_parts_that_are_not_one_complete_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let good = t.join("good");
+    shards(&good, 4, "2000", &[]);
+    let out = t.join("out");
+    let merge_args = |dir: &Path| -> Vec<String> {
+        vec![
+            "merge".into(),
+            s(dir).into(),
+            "--out".into(),
+            s(&out).into(),
+        ]
+    };
+    let refuses_merge = |dir: &Path, says: &[&str]| {
+        let args = merge_args(dir);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refuses(&args, says);
+        assert!(!out.exists(), "a refused merge wrote output");
+    };
+    let case = |name: &str| {
+        let dir = t.join(name);
+        copy_parts(&good, &dir);
+        dir
+    };
+
+    // Nothing to merge.
+    let empty = t.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    refuses_merge(&empty, &["no part files", s(&empty), "--shard K/N"]);
+    refuses_merge(&t.join("absent"), &["absent: does not exist", "--out"]);
+
+    // Missing and duplicate shards.
+    let dir = case("missing");
+    std::fs::remove_file(dir.join("part-2-of-4.json")).unwrap();
+    refuses_merge(&dir, &["1 of 4 shards missing: 2", "--shard 2/4"]);
+    let dir = case("duplicate");
+    std::fs::copy(
+        dir.join("part-1-of-4.json"),
+        dir.join("part-1-of-4 (copy).json"),
+    )
+    .unwrap();
+    refuses_merge(
+        &dir,
+        &["shard 1/4 appears twice", "part-1-of-4 (copy).json"],
+    );
+
+    // Parts of other runs mixed in.
+    let other = t.join("other_seed");
+    shards(&other, 4, "2000", &["--seed", "7"]);
+    let dir = case("seeds");
+    std::fs::copy(other.join("part-3-of-4.json"), dir.join("part-3-of-4.json")).unwrap();
+    refuses_merge(&dir, &["different seeds (61 and 7", "part-3-of-4.json"]);
+
+    let dir = case("patients");
+    let other = t.join("other_patients");
+    shards(&other, 4, "2400", &[]);
+    std::fs::copy(other.join("part-0-of-4.json"), dir.join("part-0-of-4.json")).unwrap();
+    refuses_merge(&dir, &["different numbers of patients (2400 and 2000"]);
+
+    let dir = case("split");
+    shards(&t.join("split7"), 7, "2000", &[]);
+    std::fs::copy(
+        t.join("split7/part-5-of-7.json"),
+        dir.join("part-5-of-7.json"),
+    )
+    .unwrap();
+    refuses_merge(&dir, &["split differently (shard 0/4 and shard 5/7)"]);
+
+    let changed = t.join("changed.toml");
+    let text = std::fs::read_to_string(FIXTURE)
+        .unwrap()
+        .replace("rate = 0.3\n", "rate = 0.35\n");
+    std::fs::write(&changed, text).unwrap();
+    let dir = case("scenario");
+    ok(&[
+        "run",
+        s(&changed),
+        "--shard",
+        "2/4",
+        "--out",
+        s(&dir),
+        "--patients",
+        "2000",
+        "--force",
+        "--quiet",
+    ]);
+    refuses_merge(&dir, &["different scenarios", "changed.toml", "SHA-256"]);
+
+    // Other versions of the program or of the format.
+    let dir = case("version_one");
+    edit(&dir.join("part-3-of-4.json"), |v| {
+        v["program_version"] = "0.0.1".into()
+    });
+    refuses_merge(&dir, &["different versions of hsctsim", "0.0.1"]);
+    let dir = case("version_all");
+    for k in 0..4 {
+        edit(&dir.join(format!("part-{k}-of-4.json")), |v| {
+            v["program_version"] = "0.0.1".into()
+        });
+    }
+    refuses_merge(
+        &dir,
+        &["simulated by hsctsim 0.0.1", "merge with hsctsim 0.0.1"],
+    );
+    let dir = case("format");
+    edit(&dir.join("part-0-of-4.json"), |v| {
+        v["format_version"] = 2.into()
+    });
+    refuses_merge(
+        &dir,
+        &[
+            "part-0-of-4.json",
+            "part format version 2",
+            "reads version 1",
+        ],
+    );
+
+    // Damaged files.
+    let dir = case("corrupt");
+    edit(&dir.join("part-1-of-4.json"), |v| {
+        let deaths = &mut v["blocks"][0]["tally"]["strategies"][2]["entry"]["deaths"][5];
+        *deaths = (deaths.as_u64().unwrap() + 1).into();
+    });
+    refuses_merge(&dir, &["part-1-of-4.json", "damaged", "checksum", "again"]);
+    let dir = case("truncated");
+    let path = dir.join("part-2-of-4.json");
+    let bytes = read(&path);
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    refuses_merge(&dir, &["part-2-of-4.json", "cut short"]);
+    let dir = case("empty_file");
+    std::fs::write(dir.join("part-2-of-4.json"), b"").unwrap();
+    refuses_merge(&dir, &["part-2-of-4.json", "is empty"]);
+    let dir = case("garbage");
+    std::fs::write(dir.join("part-0-of-4.json"), b"\x00\x01binary").unwrap();
+    refuses_merge(&dir, &["part-0-of-4.json", "not valid JSON"]);
+    let dir = case("foreign");
+    std::fs::write(dir.join("part-0-of-4.json"), b"{\"a\": 1}").unwrap();
+    refuses_merge(&dir, &["part-0-of-4.json", "not an hsctsim part file"]);
+    std::fs::write(dir.join("part-0-of-4.json"), b"[1, 2]").unwrap();
+    refuses_merge(&dir, &["part-0-of-4.json", "not an hsctsim part file"]);
+    let dir = case("unknown_field");
+    edit(&dir.join("part-0-of-4.json"), |v| v["extra"] = 1.into());
+    refuses_merge(
+        &dir,
+        &["part-0-of-4.json", "damaged", "unknown field `extra`"],
+    );
+
+    // The good parts still merge; an existing output folder is not replaced without --force.
+    ok(&["merge", s(&good), "--out", s(&out), "--quiet"]);
+    refuses(
+        &["merge", s(&good), "--out", s(&out)],
+        &["already exists", "--force"],
+    );
+    ok(&["merge", s(&good), "--out", s(&out), "--force", "--quiet"]);
+}
+
+#[test]
+fn shard_runs_check_their_arguments_and_never_overwrite_another_runs_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("parts");
+    for (bad, says) in [
+        ("4/4", "numbered from 0 to 3"),
+        ("1", "write it as k/N"),
+        ("x/2", "whole numbers"),
+        ("0/0", "between 1 and"),
+    ] {
+        refuses(&["run", FIXTURE, "--shard", bad, "--out", s(&dir)], &[says]);
+    }
+    let run = |seed: &str, force: bool| {
+        let mut args = vec![
+            "run",
+            FIXTURE,
+            "--shard",
+            "1/3",
+            "--out",
+            s(&dir),
+            "--patients",
+            "900",
+            "--seed",
+            seed,
+            "--quiet",
+        ];
+        if force {
+            args.push("--force");
+        }
+        hsctsim(&args)
+    };
+    assert!(run("1", false).status.success());
+    let path = dir.join("part-1-of-3.json");
+    let first = read(&path);
+    // The same shard again (a requeued array task) is fine and writes the same bytes.
+    assert!(run("1", false).status.success());
+    assert_eq!(read(&path), first);
+    // Another run's shard is refused before it simulates, and the part is left alone.
+    let out = run("2", false);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("already exists and holds a different result") && stderr.contains("seed 1"),
+        "{stderr}"
+    );
+    assert_eq!(read(&path), first);
+    assert!(run("2", true).status.success());
+    assert_ne!(read(&path), first);
+    // No temporary files are left behind.
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["part-1-of-3.json"]);
+    // The library reads the folder the command line wrote.
+    let e = merge_inputs(&[dir]).unwrap_err().to_string();
+    assert!(e.contains("2 of 3 shards missing: 0, 2"), "{e}");
+}
