@@ -108,6 +108,8 @@ fn each_bad_input_is_named_located_and_rejected() {
         Case { name: "unknown_family", text: replace("rate = 0.8", "hazard = { family = \"weibul\", shape = 1, scale = 2 }"), at: Some("\"weibul\""), says: &["unknown hazard family `weibul`", "Did you mean `weibull`?"] },
         Case { name: "shape_not_positive", text: replace("rate = 0.8", "hazard = { family = \"weibull\", shape = 0, scale = 2 }"), at: Some("0, scale"), says: &["shape", "positive"] },
         Case { name: "duplicate_state", text: replace("name = \"salvage\"", "name = \"relapse\" # again"), at: Some("\"relapse\" # again"), says: &["declared twice"] },
+        Case { name: "entry_absorbing", text: replace("entry = \"relapse\"", "entry = { relapse = 0.9, death_nrm = 0.1 }"), at: Some("0.1 }"), says: &["`death_nrm`", "absorbing", "time 0"] },
+        Case { name: "hsct2_absorbing", text: replace("death = \"nrm\"", "death = \"nrm\"\nhsct2 = true"), at: Some("true"), says: &["HSCT2", "absorbing"] },
         Case { name: "rule_unknown_attribute", text: replace("rate = 0.8", "rate = 0.8\nif = \"ages > 3\""), at: Some("ages"), says: &["unknown", "ages"] },
     ];
     for case in &cases {

@@ -378,14 +378,17 @@ impl Window {
         tally.patients += 1;
         tally.occupancy[state * (layout.grid_len + 1)] += 1;
         tally.reached[state] += 1;
+        // The loader refuses entry into a death state; should one open a window anyway,
+        // the curves stay consistent (dead at 0, no event after the origin).
+        let dead = layout.flags[state] & DEATH != 0;
         Window {
             origin,
             state,
             event_at: f64::INFINITY,
             event_cell: layout.grid_len,
             event_flags: 0,
-            death_at: f64::INFINITY,
-            death_cell: layout.grid_len,
+            death_at: if dead { 0.0 } else { f64::INFINITY },
+            death_cell: if dead { 0 } else { layout.grid_len },
             reached: 1 << state,
         }
     }

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// A bar for `total` patients, hidden when stderr is not a terminal or `quiet` is set.
 pub fn patients_bar(total: u64, quiet: bool) -> ProgressBar {
@@ -11,9 +11,12 @@ pub fn patients_bar(total: u64, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
     let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} patients ({per_sec}, ETA {eta})",
+        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} patients ({rate}, ETA {eta})",
     )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.2} M patients/s", state.per_sec() / 1e6);
+    });
     bar.set_style(style);
     bar
 }

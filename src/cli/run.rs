@@ -60,11 +60,11 @@ fn run_whole(
     output::write_run(&dir, &results, &manifest, force).map_err(Failure::run)?;
     if !quiet {
         eprintln!(
-            "{} patients × {} strategies in {:.2} s ({:.0} patients/s, {} threads) → {}",
+            "{} patients × {} strategies in {:.2} s ({:.2} M patients/s, {} threads) → {}",
             tally.patients,
             model.strategies.len(),
             wall,
-            manifest.patients_per_second,
+            manifest.patients_per_second / 1e6,
             threads,
             dir.display()
         );

@@ -192,6 +192,16 @@ impl Builder {
                     .help("use death = \"relapse\" (death from disease) or death = \"nrm\" (non-relapse mortality)"));
                 }
             };
+            if d.hsct2 && (d.absorbing || death.is_some()) {
+                return Err(BuildError::new(
+                    toml_path!["states", i, "hsct2"],
+                    format!(
+                        "state `{}` cannot both start the HSCT2 time origin and be absorbing",
+                        d.name
+                    ),
+                )
+                .help("mark the state entered at the second transplant with hsct2 = true"));
+            }
             self.state_names.push(d.name.clone());
             self.states.push(State {
                 name: d.name.clone(),
@@ -1494,6 +1504,31 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
                     .collect()
             })
             .collect();
+        for (k, (_, target)) in model.entry.cumulative.iter().enumerate() {
+            if let Some(s) = resolve(*target)
+                .into_iter()
+                .find(|s| model.states[*s].absorbing)
+            {
+                let path = match &file.cohort.entry {
+                    toml::Value::Table(t) => toml_path![
+                        "cohort",
+                        "entry",
+                        t.keys().nth(k).cloned().unwrap_or_default()
+                    ],
+                    _ => toml_path!["cohort", "entry"],
+                };
+                return Err(BuildError::new(
+                    path,
+                    format!(
+                        "patients would enter `{}`, an absorbing state, at time 0 (strategy `{}`)",
+                        model.states[s].name, strategy.name
+                    ),
+                )
+                .help(
+                    "the entry must be a living state such as relapse after HSCT1 or graft failure",
+                ));
+            }
+        }
         let mut reachable = vec![false; n];
         let mut stack: Vec<usize> = model
             .entry
