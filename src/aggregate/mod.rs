@@ -456,7 +456,7 @@ pub struct Recorder<'a> {
 
 impl Observer for Recorder<'_> {
     #[inline]
-    fn enter(&mut self, state: usize, time: f64) {
+    fn enter(&mut self, state: usize, time: f64, _values: &[f64]) {
         self.entries += 1;
         let layout = self.layout;
         match &mut self.entry {

@@ -19,16 +19,18 @@ use super::rng::Stream;
 pub trait Observer {
     /// The patient enters `state` at `time` (months since cohort entry). The first call is
     /// the entry state at time 0; the last state entered lasts beyond the end of follow-up
-    /// (it is absorbing, or the patient is still there when follow-up ends).
-    fn enter(&mut self, state: StateId, time: f64);
+    /// (it is absorbing, or the patient is still there when follow-up ends). `values` are the
+    /// patient's variables at that moment (attributes, policy, branch assignments), for
+    /// observers whose bookkeeping depends on them (costs by donor type, exported rows).
+    fn enter(&mut self, state: StateId, time: f64, values: &[f64]);
 }
 
 /// Both observers see every entry (e.g. the aggregator and a patient-level export).
 impl<A: Observer, B: Observer> Observer for (A, B) {
     #[inline]
-    fn enter(&mut self, state: StateId, time: f64) {
-        self.0.enter(state, time);
-        self.1.enter(state, time);
+    fn enter(&mut self, state: StateId, time: f64, values: &[f64]) {
+        self.0.enter(state, time, values);
+        self.1.enter(state, time, values);
     }
 }
 
@@ -49,14 +51,14 @@ pub struct Trajectory {
 }
 
 impl Observer for Trajectory {
-    fn enter(&mut self, state: StateId, time: f64) {
+    fn enter(&mut self, state: StateId, time: f64, _values: &[f64]) {
         self.steps.push(Step { state, time });
     }
 }
 
 impl Observer for &mut Trajectory {
-    fn enter(&mut self, state: StateId, time: f64) {
-        (**self).enter(state, time);
+    fn enter(&mut self, state: StateId, time: f64, values: &[f64]) {
+        (**self).enter(state, time, values);
     }
 }
 
@@ -134,7 +136,7 @@ pub fn live<O: Observer>(
     let mut events = 0u32;
     loop {
         // Enter the state.
-        observer.enter(state, time);
+        observer.enter(state, time, values);
         if model.uses_history {
             visits[state] += 1;
             last_entry[state] = time;
