@@ -74,6 +74,8 @@ pub struct ScenarioFile {
     pub strategies: Vec<StrategyDef>,
     /// Age-dependent mortality from other causes.
     pub background_mortality: Option<BackgroundDef>,
+    /// Costs, utilities and discounting.
+    pub economics: Option<EconomicsDef>,
 }
 
 /// `[scenario]`.
@@ -334,4 +336,65 @@ pub struct BackgroundDef {
 
 fn default_age_variable() -> String {
     "age".into()
+}
+
+/// `[economics]`: what each state costs and is worth, and how the future is discounted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EconomicsDef {
+    /// Currency label for tables (e.g. "EUR").
+    pub currency: Option<String>,
+    /// Price year label.
+    pub price_year: Option<i64>,
+    /// Annual discount rate for costs (e.g. 0.03).
+    pub discount_costs: Option<f64>,
+    /// Annual discount rate for effects (life-years and QALYs).
+    pub discount_effects: Option<f64>,
+    /// Willingness-to-pay thresholds per QALY for net monetary benefit.
+    pub wtp: Option<Vec<f64>>,
+    /// Values are illustrative, not for decisions (printed on every table).
+    #[serde(default)]
+    pub illustrative: bool,
+    /// Where the values come from, or why they are illustrative.
+    pub note: Option<String>,
+    /// Cost per month and utility in states.
+    #[serde(default)]
+    pub states: Vec<StateValueDef>,
+    /// One-off costs and QALY losses on entering a state or taking a transition.
+    #[serde(default)]
+    pub events: Vec<EventValueDef>,
+}
+
+/// `[[economics.states]]`: values of time spent in a state; all matching entries add up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateValueDef {
+    /// The state.
+    pub state: String,
+    /// Cost per month in the state.
+    pub cost: Option<f64>,
+    /// Utility (QALY weight per year lived in the state).
+    pub utility: Option<f64>,
+    /// Only for patients meeting this rule (variables only).
+    #[serde(rename = "if")]
+    pub condition: Option<String>,
+    /// Where the number comes from.
+    pub source: Option<String>,
+}
+
+/// `[[economics.events]]`: a one-off cost or QALY loss.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventValueDef {
+    /// `"state"` (on entering it) or `"from->to"` (on that transition).
+    pub on: String,
+    /// One-off cost.
+    pub cost: Option<f64>,
+    /// One-off loss of QALYs.
+    pub disutility: Option<f64>,
+    /// Only for patients meeting this rule (variables only).
+    #[serde(rename = "if")]
+    pub condition: Option<String>,
+    /// Where the number comes from.
+    pub source: Option<String>,
 }
