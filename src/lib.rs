@@ -4,7 +4,8 @@
 //! The pipeline, one module each:
 //! [`scenario`] (read and check a TOML file) → [`model`] (the validated model) →
 //! [`engine`] (patients' lives, in parallel, on their own random streams) →
-//! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files).
+//! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files) and [`plot`]
+//! (figures).
 //! [`markov`] computes the exact answer for all-exponential models, used to test the engine.
 
 pub mod aggregate;
@@ -13,6 +14,7 @@ pub mod engine;
 pub mod markov;
 pub mod model;
 pub mod output;
+pub mod plot;
 pub mod scenario;
 pub mod stats;
 pub mod suggest;

@@ -4,6 +4,7 @@
 //! (scenario file, arguments); 130 interrupted.
 
 mod bench;
+mod plot;
 mod progress;
 mod run;
 
@@ -35,7 +36,7 @@ pub struct Overrides {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Simulate a scenario and write curves.csv, summary.csv and manifest.json.
+    /// Simulate a scenario and write curves.csv, summary.csv, manifest.json and figures/.
     Run {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -48,6 +49,19 @@ enum Command {
         #[arg(long, short = 'f')]
         force: bool,
         /// No progress bar.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+        /// Do not render figures (e.g. for many runs whose figures nobody looks at).
+        #[arg(long)]
+        no_figures: bool,
+    },
+    /// Re-render a run's figures from its CSV files into RUN_DIR/figures (no simulation).
+    Plot {
+        /// Output folder of `hsctsim run`.
+        run_dir: PathBuf,
+        #[command(flatten)]
+        args: plot::PlotArgs,
+        /// Do not list the files written.
         #[arg(long, short = 'q')]
         quiet: bool,
     },
@@ -84,7 +98,13 @@ pub fn main() -> i32 {
             overrides,
             force,
             quiet,
-        } => run::run(&scenario, out, &overrides, force, quiet),
+            no_figures,
+        } => run::run(&scenario, out, &overrides, force, quiet, !no_figures),
+        Command::Plot {
+            run_dir,
+            args,
+            quiet,
+        } => plot::plot(&run_dir, &args, quiet),
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Bench {
             scenario,

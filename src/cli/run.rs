@@ -6,16 +6,19 @@ use std::time::Instant;
 use hsctsim::aggregate::results::Results;
 use hsctsim::engine::{self, Control};
 use hsctsim::output::{self, Manifest};
+use hsctsim::plot::PlotOptions;
 
 use super::{Failure, Overrides, load, progress};
 
-/// Simulates a scenario and writes its output folder.
+/// Simulates a scenario and writes its output folder, figures included unless `figures` is
+/// false.
 pub fn run(
     scenario: &Path,
     out: Option<PathBuf>,
     overrides: &Overrides,
     force: bool,
     quiet: bool,
+    figures: bool,
 ) -> Result<(), Failure> {
     let model = load(scenario, overrides)?;
     let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&model.name));
@@ -48,7 +51,12 @@ pub fn run(
         threads,
         wall,
     );
-    output::write_run(&dir, &results, &manifest, force).map_err(Failure::run)?;
+    if figures {
+        output::write_run_with_figures(&dir, &results, &manifest, &PlotOptions::default(), force)
+    } else {
+        output::write_run(&dir, &results, &manifest, force)
+    }
+    .map_err(Failure::run)?;
     if !quiet {
         eprintln!(
             "{} patients × {} strategies in {:.2} s ({:.0} patients/s, {} threads) → {}",

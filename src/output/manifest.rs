@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use crate::aggregate::Tally;
-use crate::model::Model;
+use crate::model::{DeathCause, Model};
+use crate::plot::FigureOverrides;
 use sha2::{Digest, Sha256};
 
 /// The run's provenance.
@@ -43,6 +44,10 @@ pub struct Manifest {
     pub wall_seconds: f64,
     /// Patients per second (each under every strategy).
     pub patients_per_second: f64,
+    /// Figure text from the scenario's `[figures]` table, so `hsctsim plot` re-renders with
+    /// it (absent in older manifests and when the table is).
+    #[serde(default, skip_serializing_if = "FigureOverrides::is_empty")]
+    pub figures: FigureOverrides,
 }
 
 /// A strategy or state: its short name (CSV) and its label (figures).
@@ -52,6 +57,9 @@ pub struct NamedItem {
     pub name: String,
     /// Human-readable label.
     pub label: String,
+    /// For death states, the cause (`relapse` or `nrm`): occupancy figures colour deaths grey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub death: Option<String>,
 }
 
 impl Manifest {
@@ -76,6 +84,7 @@ impl Manifest {
         let item = |name: &str, label: &str| NamedItem {
             name: name.to_string(),
             label: label.to_string(),
+            death: None,
         };
         Manifest {
             program: "hsctsim".into(),
@@ -94,7 +103,16 @@ impl Manifest {
             states: model
                 .states
                 .iter()
-                .map(|s| item(&s.name, &s.label))
+                .map(|s| NamedItem {
+                    death: s.death.map(|d| {
+                        match d {
+                            DeathCause::Relapse => "relapse",
+                            DeathCause::NonRelapse => "nrm",
+                        }
+                        .to_string()
+                    }),
+                    ..item(&s.name, &s.label)
+                })
                 .collect(),
             reference_strategy: model.strategies[model.settings.reference].name.clone(),
             horizon_months: model.settings.horizon,
@@ -103,6 +121,7 @@ impl Manifest {
             random_draws: tally.draws,
             wall_seconds,
             patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
+            figures: model.figures.clone(),
         }
     }
 

@@ -74,6 +74,8 @@ pub struct ScenarioFile {
     pub strategies: Vec<StrategyDef>,
     /// Age-dependent mortality from other causes.
     pub background_mortality: Option<BackgroundDef>,
+    /// Figure titles and labels (optional; see [`super::figures`]).
+    pub figures: Option<super::figures::FiguresDef>,
 }
 
 /// `[scenario]`.
