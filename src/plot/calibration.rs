@@ -174,22 +174,37 @@ pub struct CalibrationPlot<'a> {
 const PUBLISHED: RGBColor = INK;
 const SIMULATED: RGBColor = STRATEGY_COLOURS[0];
 
-/// `OS at 24 mo (from HSCT2)`.
+/// `OS at 24 mo (HSCT2)`, `Median OS (HSCT2)`, `Reached hsct3 at 60 mo`.
 fn endpoint_label(row: &CheckRow) -> String {
-    let name = match row.endpoint.as_str() {
-        "os" | "lfs" | "cir" | "nrm" | "pfs" | "efs" | "dfs" => row.endpoint.to_uppercase(),
-        other => other.replace('_', " ").replace(':', " "),
-    };
+    const ABBREVIATIONS: [&str; 8] = ["os", "lfs", "cir", "nrm", "pfs", "efs", "dfs", "rmst"];
+    let words: Vec<String> = row
+        .endpoint
+        .split(['_', ':'])
+        .filter(|w| !w.is_empty())
+        .enumerate()
+        .map(|(i, w)| {
+            if ABBREVIATIONS.contains(&w.to_ascii_lowercase().as_str()) {
+                w.to_uppercase()
+            } else if i == 0 {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            } else {
+                w.to_string()
+            }
+        })
+        .collect();
     let at = row
         .horizon
         .map(|h| format!(" at {} mo", axes::tick_label((h * 10.0).round() / 10.0)))
         .unwrap_or_default();
-    let origin = match row.origin.as_str() {
-        "hsct2" => " (HSCT2)",
-        "entry" => "",
-        _ => "",
+    let origin = if row.origin == "hsct2" {
+        " (HSCT2)"
+    } else {
+        ""
     };
-    format!("{name}{at}{origin}")
+    format!("{}{at}{origin}", words.join(" "))
 }
 
 fn value_text(value: f64, interval: Option<(f64, f64)>, months: bool) -> String {
@@ -298,7 +313,7 @@ impl CalibrationPlot<'_> {
                 ]
             })
             .map(|t| canvas.text_width(&t, font))
-            .fold(canvas.text_width("Simulated", header), f64::max);
+            .fold(canvas.text_width("Simulated, months", header), f64::max);
         let study_x = pad;
         let endpoint_x = study_x + study_w + gap;
         let plot_left = endpoint_x + endpoint_w + 2.0 * gap;
@@ -492,5 +507,42 @@ impl CalibrationPlot<'_> {
         } else {
             canvas.dot((x, y), 2.6, colour)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(endpoint: &str, origin: &str, horizon: Option<f64>) -> CheckRow {
+        CheckRow {
+            study: "S".into(),
+            endpoint: endpoint.into(),
+            origin: origin.into(),
+            horizon,
+            published: 0.5,
+            published_interval: None,
+            simulated: 0.5,
+            simulated_interval: None,
+            n: None,
+        }
+    }
+
+    #[test]
+    fn endpoint_labels_read_like_a_paper() {
+        assert_eq!(
+            endpoint_label(&row("os", "hsct2", Some(24.0))),
+            "OS at 24 mo (HSCT2)"
+        );
+        assert_eq!(
+            endpoint_label(&row("median_os", "hsct2", None)),
+            "Median OS (HSCT2)"
+        );
+        assert_eq!(
+            endpoint_label(&row("reached:hsct3", "entry", Some(60.0))),
+            "Reached hsct3 at 60 mo"
+        );
+        assert!(row("rmst_lfs", "entry", None).in_months());
+        assert!(!row("cir", "entry", None).in_months());
     }
 }

@@ -220,7 +220,7 @@ impl CurvePlot<'_> {
         // Number-at-risk table rows.
         let table = self.has_table();
         let row_h = 1.55 * canvas.em(table_font);
-        let label_limit = 0.36 * w;
+        let label_limit = 0.3 * w;
         let labels: Vec<String> = self
             .series
             .iter()
@@ -246,7 +246,7 @@ impl CurvePlot<'_> {
         let y_axis_w = axes::y_axis_width(canvas, &y_ticks);
         let mut left = pad + y_title_w + y_axis_w;
         if table {
-            left = left.max(pad + sample + gap + label_w + gap + number_w / 2.0);
+            left = left.max(pad + sample + gap + label_w + canvas.em(table_font) + number_w / 2.0);
         }
         let last_label_w = canvas.text_width(&axes::tick_label(self.to), tick_font);
         let right = w - pad - (last_label_w / 2.0).max(number_w / 2.0);
