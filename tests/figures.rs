@@ -755,3 +755,44 @@ fn fonts_work_without_system_fonts() {
     let svg = std::fs::read_to_string(dir.join("figures/occupancy_entry.svg")).unwrap();
     assert!(texts(&svg).iter().any(|x| x == "Relapse after HSCT1"));
 }
+
+/// The README's `[figures]` example is valid, and the example figures it shows exist.
+#[test]
+fn readme_figures_section_is_accurate() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("```toml\n[figures]")
+        .expect("a [figures] example")
+        + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    // The example names strategies and states of the donor-policy scenarios; give the
+    // fixture those names.
+    let text = std::fs::read_to_string(FIXTURE).unwrap() + "\n" + &readme[start..end];
+    let model = common::parse(&text);
+    assert_eq!(
+        model.figures.titles.get("lfs").map(String::as_str),
+        Some("")
+    );
+    assert_eq!(model.figures.landmark, Some(24.0));
+    for image in readme.split("](docs/figures/").skip(1) {
+        let name = &image[..image.find(')').unwrap()];
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs/figures")
+            .join(name);
+        let size = std::fs::metadata(&path)
+            .unwrap_or_else(|_| panic!("{name} is missing"))
+            .len();
+        assert!(
+            size < 150_000,
+            "{name} is {size} bytes: keep README images small"
+        );
+    }
+    for measure in ["os", "lfs", "cir", "nrm", "occupancy", "calibration"] {
+        assert!(
+            readme.contains(&format!("docs/figures/{measure}_"))
+                || readme.contains(&format!("docs/figures/{measure}.png")),
+            "no README example of {measure}"
+        );
+    }
+}

@@ -351,15 +351,16 @@ impl CalibrationPlot<'_> {
             let baseline = y + canvas.cap_height(header);
             canvas.text("Study", (study_x, baseline), Align::Left, header, INK)?;
             canvas.text("Endpoint", (endpoint_x, baseline), Align::Left, header, INK)?;
+            let unit = if months { "months" } else { "%" };
             canvas.text(
-                "Published",
+                &format!("Published, {unit}"),
                 (published_right, baseline),
                 Align::Right,
                 header,
                 INK,
             )?;
             canvas.text(
-                "Simulated",
+                &format!("Simulated, {unit}"),
                 (simulated_right, baseline),
                 Align::Right,
                 header,

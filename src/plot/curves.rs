@@ -62,15 +62,14 @@ pub fn step_vertices(curve: &Curve, values: &[f64], from: f64, to: f64) -> Vec<(
     };
     let mut out = vec![(from, values[first])];
     let mut current = values[first];
-    for i in first + 1..curve.time.len() {
-        let t = curve.time[i];
+    for (&t, &value) in curve.time.iter().zip(values).skip(first + 1) {
         if t > to + 1e-9 * to.abs().max(1.0) {
             break;
         }
-        if values[i] != current {
+        if value != current {
             out.push((t, current));
-            out.push((t, values[i]));
-            current = values[i];
+            out.push((t, value));
+            current = value;
         }
     }
     out.push((to, current));
