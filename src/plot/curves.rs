@@ -57,11 +57,12 @@ enum LegendPlace {
 /// The step function of `values` over `[from, to]` as (time, value) vertices: held from
 /// each grid time to the next, where it jumps.
 pub fn step_vertices(curve: &Curve, values: &[f64], from: f64, to: f64) -> Vec<(f64, f64)> {
-    let Some(first) = curve.index_at(from) else {
+    let Some(&start) = curve.index_at(from).and_then(|i| values.get(i)) else {
         return Vec::new();
     };
-    let mut out = vec![(from, values[first])];
-    let mut current = values[first];
+    let first = curve.index_at(from).unwrap_or(0);
+    let mut out = vec![(from, start)];
+    let mut current = start;
     for (&t, &value) in curve.time.iter().zip(values).skip(first + 1) {
         if t > to + 1e-9 * to.abs().max(1.0) {
             break;
@@ -140,7 +141,13 @@ impl CurvePlot<'_> {
             0
         };
         let title = if self.title.is_empty() { 0.0 } else { 0.3 };
-        let inches = 4.0 + title + rows as f64 * 0.16;
+        // Many strategies may push the legend above the plot, two columns wide.
+        let legend = if self.series.len() > 4 {
+            self.series.len().div_ceil(2) as f64 * 0.15
+        } else {
+            0.0
+        };
+        let inches = 4.0 + title + rows as f64 * 0.16 + legend;
         (2100, (inches * 300.0).round() as u32)
     }
 
@@ -321,12 +328,28 @@ impl CurvePlot<'_> {
             )
         };
         let (mut x_axis, mut y_axis) = x_axis_at(plot_top);
-        let mut place =
-            self.place_legend(&x_axis, &y_axis, legend_w, legend_h, canvas.em(legend_font));
+        let place = self.place_legend(&x_axis, &y_axis, legend_w, legend_h, canvas.em(legend_font));
+        // Above the plot, entries run in as many columns as fit across it.
+        let column_w = legend_w + 1.5 * canvas.em(legend_font);
+        let columns = if place == LegendPlace::Above {
+            (((right - left) / column_w).floor() as usize).clamp(1, legend_texts.len().max(1))
+        } else {
+            1
+        };
+        let rows = legend_texts.len().div_ceil(columns);
         if place == LegendPlace::Above {
-            let shift = legend_h + 0.6 * canvas.em(legend_font);
+            let shift = (rows + usize::from(legend_header.is_some())) as f64 * legend_row
+                + 0.6 * canvas.em(legend_font);
             (x_axis, y_axis) = x_axis_at(plot_top + shift);
-            place = LegendPlace::Above;
+            if bottom - y_axis.end < h * 0.12 {
+                return Err(PlotError::Selection {
+                    message: format!(
+                        "a {w}×{h} pixel figure has no room for the curves of {} strategies",
+                        self.series.len()
+                    ),
+                    help: Some("use a larger --height, or fewer --strategies".into()),
+                });
+            }
         }
 
         // Bands, then axes, then curves (the first strategy on top).
@@ -383,8 +406,9 @@ impl CurvePlot<'_> {
             )?;
             row_y += legend_row;
         }
-        for (s, text) in self.series.iter().zip(&legend_texts) {
-            let mid = row_y + 0.5 * legend_row;
+        for (k, (s, text)) in self.series.iter().zip(&legend_texts).enumerate() {
+            let lx = lx + (k / rows) as f64 * column_w;
+            let mid = row_y + (k % rows) as f64 * legend_row + 0.5 * legend_row;
             canvas.line(
                 &[(lx, mid), (lx + sample, mid)],
                 strategy_colour(s.index),
@@ -401,7 +425,6 @@ impl CurvePlot<'_> {
                 legend_font,
                 INK,
             )?;
-            row_y += legend_row;
         }
 
         // Number at risk.

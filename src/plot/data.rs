@@ -303,6 +303,47 @@ impl RunData {
         if self.curves.is_empty() {
             return Err(input(path, 1, "has no curves".to_string()));
         }
+        self.check_grids(path)
+    }
+
+    /// Every curve starts at time 0, and all curves of a strategy and origin share one
+    /// time grid (stacked occupancy and the number at risk read them side by side).
+    fn check_grids(&self, path: &Path) -> Result<(), PlotError> {
+        let mut grids: HashMap<(&str, Origin), (&str, &[f64])> = HashMap::new();
+        let mut keys: Vec<_> = self.curves.keys().collect();
+        keys.sort_by(|a, b| (&a.0, a.1.as_str(), &a.2).cmp(&(&b.0, b.1.as_str(), &b.2)));
+        for key in keys {
+            let (strategy, origin, measure) = key;
+            let time = &self.curves[key].time;
+            if time.first() != Some(&0.0) {
+                return Err(PlotError::Input {
+                    path: path.to_path_buf(),
+                    line: None,
+                    message: format!(
+                        "the curve {strategy}/{}/{measure} does not start at time 0",
+                        origin.as_str()
+                    ),
+                    help: None,
+                });
+            }
+            let (first_measure, grid) = *grids
+                .entry((strategy.as_str(), *origin))
+                .or_insert((measure.as_str(), time.as_slice()));
+            if grid != time.as_slice() {
+                return Err(PlotError::Input {
+                    path: path.to_path_buf(),
+                    line: None,
+                    message: format!(
+                        "the curves {strategy}/{origin}/{first_measure} and {strategy}/{origin}/{measure} have different time grids",
+                        origin = origin.as_str()
+                    ),
+                    help: Some(
+                        "all measures of a strategy and origin must have one row per grid time"
+                            .into(),
+                    ),
+                });
+            }
+        }
         Ok(())
     }
 

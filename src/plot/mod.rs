@@ -401,6 +401,9 @@ fn figure_size(options: &PlotOptions, natural: (u32, u32)) -> (u32, u32) {
     }
 }
 
+/// Largest default height: figures with very many strategies get denser, not taller.
+const MAX_DEFAULT_HEIGHT: u32 = 12_000;
+
 fn check_options(options: &PlotOptions, horizon: f64) -> Result<(f64, f64), PlotError> {
     for (name, value) in [("width", options.width), ("height", options.height)] {
         if let Some(v) = value {
@@ -573,7 +576,8 @@ fn calibration_job<'a>(rows: &'a [CheckRow], data: &RunData, options: &PlotOptio
 
 fn render_one(job: &Job, format: Format, options: &PlotOptions) -> Result<Figure, PlotError> {
     theme::register_fonts()?;
-    let size = figure_size(options, job.drawing.default_size());
+    let natural = job.drawing.default_size();
+    let size = figure_size(options, (natural.0, natural.1.min(MAX_DEFAULT_HEIGHT)));
     let bytes = match format {
         Format::Svg => {
             let mut svg = String::new();
