@@ -676,7 +676,87 @@ fn bad_run_folders_get_clear_errors() {
     std::fs::write(dir.join("summary.csv"), without).unwrap();
     expect(&["plot", d], 2, &["summary.csv", "no `patients` row"]);
     std::fs::write(dir.join("summary.csv"), summary).unwrap();
+    // A curve with a row missing no longer shares its strategy's grid.
+    let missing: String = curves
+        .lines()
+        .filter(|l| !l.starts_with("same_donor,entry,state:salvage,7,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("curves.csv"), missing).unwrap();
+    expect(&["plot", d], 2, &["curves.csv", "different time grids"]);
+    std::fs::write(dir.join("curves.csv"), &curves).unwrap();
     expect(&["plot", d, "--quiet"], 0, &[]);
+}
+
+/// The legend covers no curve: in each curve figure, the box spanned by the legend's line
+/// samples and texts is crossed by no curve segment.
+#[test]
+fn legend_covers_no_curve() {
+    for name in [
+        "os_entry.svg",
+        "lfs_entry.svg",
+        "cir_entry.svg",
+        "nrm_entry.svg",
+        "os_hsct2.svg",
+        "cir_hsct2.svg",
+    ] {
+        let svg = read_svg(name);
+        let (left, right, bottom, top) = plot_frame(&svg);
+        // Legend samples: short two-point lines in a strategy colour inside the plot.
+        let mut samples = Vec::new();
+        for (e, _) in elements(&svg, "polyline") {
+            let p = points(e);
+            let coloured = COLOURS.iter().any(|c| attribute(e, "stroke") == Some(c));
+            if coloured
+                && p.len() == 2
+                && p[0].1 == p[1].1
+                && p[0].1 > top - 1.0
+                && p[0].1 < bottom
+                && p[0].0 > left
+            {
+                samples.push((p[0], p[1]));
+            }
+        }
+        assert!(!samples.is_empty(), "{name}: no legend found");
+        let row = 40.0;
+        let x0 = samples.iter().map(|s| s.0.0).fold(f64::INFINITY, f64::min);
+        let y0 = samples.iter().map(|s| s.0.1).fold(f64::INFINITY, f64::min) - row / 2.0;
+        let y1 = samples
+            .iter()
+            .map(|s| s.0.1)
+            .fold(f64::NEG_INFINITY, f64::max)
+            + row / 2.0;
+        // Texts of the legend start right of the samples on the same rows.
+        let mut x1 = samples
+            .iter()
+            .map(|s| s.1.0)
+            .fold(f64::NEG_INFINITY, f64::max);
+        for (e, content) in elements(&svg, "text") {
+            let (x, y): (f64, f64) = (
+                attribute(e, "x").unwrap().parse().unwrap(),
+                attribute(e, "y").unwrap().parse().unwrap(),
+            );
+            let size: f64 = attribute(e, "font-size").unwrap().parse().unwrap();
+            if x > x0 && y > y0 - row && y < y1 && x < right {
+                x1 = x1.max(x + 0.62 * size * content.chars().count() as f64);
+            }
+        }
+        for colour in COLOURS {
+            for curve in curves_of(&svg, colour, left, right) {
+                for seg in points(curve).windows(2) {
+                    let (a, b) = (seg[0], seg[1]);
+                    let crosses = a.0.max(b.0) >= x0
+                        && a.0.min(b.0) <= x1
+                        && a.1.max(b.1) >= y0
+                        && a.1.min(b.1) <= y1;
+                    assert!(
+                        !crosses,
+                        "{name}: a {colour} curve crosses the legend box ({x0},{y0})–({x1},{y1}) at {a:?}–{b:?}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Text renders with no fonts on the machine: the figures are made in a private mount
@@ -795,4 +875,30 @@ fn readme_figures_section_is_accurate() {
             "no README example of {measure}"
         );
     }
+}
+
+/// Manifests written before figures existed (no death causes, no `[figures]` text) still
+/// plot: deaths are then coloured like living states, and default text is used.
+#[test]
+fn older_manifests_still_plot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = copy_run(tmp.path());
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    for state in json["states"].as_array_mut().unwrap() {
+        state.as_object_mut().unwrap().remove("death");
+    }
+    json.as_object_mut().unwrap().remove("figures");
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec(&json).unwrap(),
+    )
+    .unwrap();
+    let options = PlotOptions {
+        formats: vec![Format::Svg],
+        measures: vec![Measure::Occupancy],
+        ..PlotOptions::default()
+    };
+    let written = plot::render_run(&dir, &options).unwrap();
+    assert_eq!(written.len(), 2);
 }
