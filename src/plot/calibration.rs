@@ -318,7 +318,7 @@ impl CalibrationPlot<'_> {
         let endpoint_x = study_x + study_w + gap;
         let plot_left = endpoint_x + endpoint_w + 2.0 * gap;
         let simulated_right = w - pad;
-        let published_right = simulated_right - value_w - gap;
+        let published_right = simulated_right - value_w - 3.0 * gap;
         let plot_right = published_right - value_w - 2.5 * gap;
         if plot_right - plot_left < 0.15 * w {
             return Err(PlotError::Selection {
