@@ -166,18 +166,25 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
             return text.to_string();
         }
         let chars: Vec<char> = text.chars().collect();
-        for keep in (1..chars.len()).rev() {
-            let candidate: String = chars[..keep]
+        let shortened = |keep: usize| {
+            chars[..keep]
                 .iter()
                 .collect::<String>()
                 .trim_end()
                 .to_string()
-                + "…";
-            if self.text_width(&candidate, font) <= max_width {
-                return candidate;
+                + "…"
+        };
+        // Widths grow with the prefix: binary search for the longest that fits.
+        let (mut fits, mut too_long) = (0, chars.len());
+        while too_long - fits > 1 {
+            let mid = (fits + too_long) / 2;
+            if self.text_width(&shortened(mid), font) <= max_width {
+                fits = mid;
+            } else {
+                too_long = mid;
             }
         }
-        "…".to_string()
+        shortened(fits)
     }
 
     /// Draws `text` with its baseline at `y`, aligned at `x`.
@@ -481,6 +488,21 @@ mod tests {
     fn solid_pattern_is_the_whole_path() {
         let path = [(0.0, 0.0), (3.0, 0.0)];
         assert_eq!(dash_pieces(&path, &[]), vec![path.to_vec()]);
+    }
+
+    #[test]
+    fn long_labels_are_shortened_to_fit() {
+        super::super::theme::register_fonts().unwrap();
+        let mut svg = String::new();
+        let canvas =
+            Canvas::new(SVGBackend::with_string(&mut svg, (2100, 1500)), Target::Svg).unwrap();
+        let font = Font::regular(8.0);
+        let long = "A strategy label far too long to fit in the margin of any figure ".repeat(50);
+        let fitted = canvas.fit(&long, font, 300.0);
+        assert!(fitted.ends_with('…'));
+        assert!(canvas.text_width(&fitted, font) <= 300.0);
+        assert!(canvas.text_width(&(fitted.clone() + "xx"), font) > 300.0 - 40.0);
+        assert_eq!(canvas.fit("Short", font, 300.0), "Short");
     }
 
     #[test]

@@ -226,6 +226,9 @@ impl Default for PlotOptions {
 /// Smallest and largest figure sides accepted, in pixels.
 pub const SIZE_LIMITS: (u32, u32) = (200, 20_000);
 
+/// Largest figure area in pixels (an RGB buffer of 300 MB).
+pub const MAX_PIXELS: u64 = 100_000_000;
+
 /// Why figures could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
@@ -414,6 +417,13 @@ fn check_options(options: &PlotOptions, horizon: f64) -> Result<(f64, f64), Plot
                 )));
             }
         }
+    }
+    let pixels =
+        u64::from(options.width.unwrap_or(2100)) * u64::from(options.height.unwrap_or(2100));
+    if pixels > MAX_PIXELS {
+        return Err(PlotError::selection(format!(
+            "a figure of {pixels} pixels is too large (the limit is {MAX_PIXELS}, e.g. 10000 × 10000)"
+        )));
     }
     if options.formats.is_empty() {
         return Err(PlotError::selection(
