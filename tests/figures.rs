@@ -630,6 +630,11 @@ fn bad_run_folders_get_clear_errors() {
         &["--width must be between"],
     );
     expect(
+        &["plot", d, "--width", "15000", "--height", "15000"],
+        2,
+        &["too large"],
+    );
+    expect(
         &["plot", d, "--measure", "calibration"],
         2,
         &["no check.csv"],
