@@ -4,8 +4,8 @@
 //! The pipeline, one module each:
 //! [`scenario`] (read and check a TOML file) → [`model`] (the validated model) →
 //! [`engine`] (patients' lives, in parallel, on their own random streams) →
-//! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files).
-//! [`shard`] splits a run into parts that merge into exactly the single run (for clusters).
+//! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files) and [`plot`]
+//! (figures). [`shard`] splits a run into parts that merge into exactly the single run.
 //! [`markov`] computes the exact answer for all-exponential models, used to test the engine.
 
 pub mod aggregate;
@@ -14,6 +14,7 @@ pub mod engine;
 pub mod markov;
 pub mod model;
 pub mod output;
+pub mod plot;
 pub mod scenario;
 pub mod shard;
 pub mod stats;

@@ -16,6 +16,7 @@ pub fn merge(
     out: Option<PathBuf>,
     force: bool,
     quiet: bool,
+    figures: bool,
 ) -> Result<(), Failure> {
     let started = Instant::now();
     let merged = merge_inputs(inputs).map_err(|e| match e {
@@ -41,7 +42,7 @@ pub fn merge(
         wall,
     );
     manifest.merged_from_shards = Some(merged.shards);
-    output::write_run(&dir, &results, &manifest, force).map_err(Failure::run)?;
+    super::run::write_results(&dir, &results, &manifest, force, figures)?;
     if !quiet {
         eprintln!(
             "merged {} shards: {} patients × {} strategies in {:.2} s → {}",

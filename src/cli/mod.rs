@@ -5,6 +5,7 @@
 
 mod bench;
 mod merge;
+mod plot;
 mod progress;
 mod run;
 
@@ -37,7 +38,7 @@ pub struct Overrides {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Simulate a scenario and write curves.csv, summary.csv and manifest.json
+    /// Simulate a scenario and write curves.csv, summary.csv, manifest.json and figures/
     /// (with --shard: one part file for `hsctsim merge`).
     Run {
         /// Scenario file (TOML).
@@ -57,6 +58,19 @@ enum Command {
         /// No progress bar.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Do not render figures (e.g. for many runs whose figures nobody looks at).
+        #[arg(long)]
+        no_figures: bool,
+    },
+    /// Re-render a run's figures from its CSV files into RUN_DIR/figures (no simulation).
+    Plot {
+        /// Output folder of `hsctsim run`.
+        run_dir: PathBuf,
+        #[command(flatten)]
+        args: plot::PlotArgs,
+        /// Do not list the files written.
+        #[arg(long, short = 'q')]
+        quiet: bool,
     },
     /// Merge the part files of a sharded run into the same output as a single run.
     Merge {
@@ -72,6 +86,9 @@ enum Command {
         /// No summary line.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Do not render figures.
+        #[arg(long)]
+        no_figures: bool,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -107,13 +124,28 @@ pub fn main() -> i32 {
             shard,
             force,
             quiet,
-        } => run::run(&scenario, out, &overrides, shard.as_deref(), force, quiet),
+            no_figures,
+        } => run::run(
+            &scenario,
+            out,
+            &overrides,
+            shard.as_deref(),
+            force,
+            quiet,
+            !no_figures,
+        ),
         Command::Merge {
             parts,
             out,
             force,
             quiet,
-        } => merge::merge(&parts, out, force, quiet),
+            no_figures,
+        } => merge::merge(&parts, out, force, quiet, !no_figures),
+        Command::Plot {
+            run_dir,
+            args,
+            quiet,
+        } => plot::plot(&run_dir, &args, quiet),
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Bench {
             scenario,

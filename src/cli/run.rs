@@ -7,12 +7,14 @@ use hsctsim::aggregate::results::Results;
 use hsctsim::engine::{self, Control, EngineError};
 use hsctsim::model::Model;
 use hsctsim::output::{self, Manifest};
+use hsctsim::plot::PlotOptions;
 use hsctsim::shard::Shard;
 use hsctsim::shard::part::{self, ScenarioSource};
 
 use super::{Failure, Overrides, load_source, progress};
 
-/// Simulates a scenario and writes its output folder, or with `shard` one part file.
+/// Simulates a scenario and writes its output folder (figures included unless `figures` is
+/// false), or with `shard` one part file.
 pub fn run(
     scenario: &Path,
     out: Option<PathBuf>,
@@ -20,6 +22,7 @@ pub fn run(
     shard: Option<&str>,
     force: bool,
     quiet: bool,
+    figures: bool,
 ) -> Result<(), Failure> {
     let shard = shard
         .map(str::parse::<Shard>)
@@ -27,7 +30,7 @@ pub fn run(
         .map_err(Failure::input)?;
     let (model, source) = load_source(scenario, overrides)?;
     match shard {
-        None => run_whole(&model, &source, out, force, quiet),
+        None => run_whole(&model, &source, out, force, quiet, figures),
         Some(shard) => run_shard(&model, &source, shard, out, force, quiet),
     }
 }
@@ -39,6 +42,7 @@ fn run_whole(
     out: Option<PathBuf>,
     force: bool,
     quiet: bool,
+    figures: bool,
 ) -> Result<(), Failure> {
     let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&model.name));
     output::check_destination(&dir, force).map_err(Failure::input)?;
@@ -57,7 +61,7 @@ fn run_whole(
         threads,
         wall,
     );
-    output::write_run(&dir, &results, &manifest, force).map_err(Failure::run)?;
+    write_results(&dir, &results, &manifest, force, figures)?;
     if !quiet {
         eprintln!(
             "{} patients × {} strategies in {:.2} s ({:.2} M patients/s, {} threads) → {}",
@@ -70,6 +74,22 @@ fn run_whole(
         );
     }
     Ok(())
+}
+
+/// Writes a run folder, with its figures unless told not to (shared with `merge`).
+pub fn write_results(
+    dir: &Path,
+    results: &Results,
+    manifest: &Manifest,
+    force: bool,
+    figures: bool,
+) -> Result<(), Failure> {
+    if figures {
+        output::write_run_with_figures(dir, results, manifest, &PlotOptions::default(), force)
+    } else {
+        output::write_run(dir, results, manifest, force)
+    }
+    .map_err(Failure::run)
 }
 
 /// One shard's patients: a part file.

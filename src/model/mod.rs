@@ -299,6 +299,8 @@ pub struct Model {
     pub settings: Settings,
     /// True if any rule reads the patient's history (visits, time since a state).
     pub uses_history: bool,
+    /// Figure text from the scenario's `[figures]` table (titles, labels, landmark).
+    pub figures: crate::plot::FigureOverrides,
 }
 
 impl Model {

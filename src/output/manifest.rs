@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use crate::aggregate::Tally;
-use crate::model::Model;
+use crate::model::{DeathCause, Model};
+use crate::plot::FigureOverrides;
 use sha2::{Digest, Sha256};
 
 /// The run's provenance.
@@ -47,6 +48,10 @@ pub struct Manifest {
     /// `threads`, `wall_seconds` and `patients_per_second` then describe the merge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_from_shards: Option<u64>,
+    /// Figure text from the scenario's `[figures]` table, so `hsctsim plot` re-renders with
+    /// it (absent in older manifests and when the table is).
+    #[serde(default, skip_serializing_if = "FigureOverrides::is_empty")]
+    pub figures: FigureOverrides,
 }
 
 /// A strategy or state: its short name (CSV) and its label (figures).
@@ -56,6 +61,9 @@ pub struct NamedItem {
     pub name: String,
     /// Human-readable label.
     pub label: String,
+    /// For death states, the cause (`relapse` or `nrm`): occupancy figures colour deaths grey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub death: Option<String>,
 }
 
 impl Manifest {
@@ -80,6 +88,7 @@ impl Manifest {
         let item = |name: &str, label: &str| NamedItem {
             name: name.to_string(),
             label: label.to_string(),
+            death: None,
         };
         Manifest {
             program: "hsctsim".into(),
@@ -98,7 +107,16 @@ impl Manifest {
             states: model
                 .states
                 .iter()
-                .map(|s| item(&s.name, &s.label))
+                .map(|s| NamedItem {
+                    death: s.death.map(|d| {
+                        match d {
+                            DeathCause::Relapse => "relapse",
+                            DeathCause::NonRelapse => "nrm",
+                        }
+                        .to_string()
+                    }),
+                    ..item(&s.name, &s.label)
+                })
                 .collect(),
             reference_strategy: model.strategies[model.settings.reference].name.clone(),
             horizon_months: model.settings.horizon,
@@ -108,6 +126,7 @@ impl Manifest {
             wall_seconds,
             patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
             merged_from_shards: None,
+            figures: model.figures.clone(),
         }
     }
 

@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::aggregate::results::Results;
+use crate::plot::{self, PlotError, PlotOptions, RunData};
 pub use manifest::Manifest;
 
 /// Why output could not be written.
@@ -22,6 +23,9 @@ pub enum OutputError {
     /// The folder exists and `force` was not given.
     #[error("{0} already exists; use --force to replace it, or --out to write elsewhere")]
     Exists(PathBuf),
+    /// The figures could not be rendered.
+    #[error("figures: {0}")]
+    Figures(#[from] PlotError),
     /// A file system operation failed.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -72,8 +76,38 @@ pub fn write_run(
     write_folder(dir, &files, force)
 }
 
-/// Writes files into a fresh folder that replaces `dir` only when complete.
-pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)], force: bool) -> Result<(), OutputError> {
+/// Writes `curves.csv`, `summary.csv`, `manifest.json` and the figures `options` ask for
+/// (into `figures/`) atomically: the folder appears, figures included, only when all is
+/// written, so a run folder that looks complete always has its figures.
+pub fn write_run_with_figures(
+    dir: &Path,
+    results: &Results,
+    manifest: &Manifest,
+    options: &PlotOptions,
+    force: bool,
+) -> Result<(), OutputError> {
+    check_destination(dir, force)?;
+    let figures = plot::render(&RunData::from_results(results, manifest), options)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("curves.csv".into(), curves::to_csv(&results.curves)),
+        ("summary.csv".into(), summary::to_csv(&results.summary)),
+        ("manifest.json".into(), manifest.to_json()),
+    ];
+    files.extend(
+        figures
+            .into_iter()
+            .map(|f| (format!("figures/{}", f.file_name), f.bytes)),
+    );
+    write_folder(dir, &files, force)
+}
+
+/// Writes files (names relative to `dir`, subfolders allowed) into a fresh folder that
+/// replaces `dir` only when complete.
+pub fn write_folder<N: AsRef<Path>>(
+    dir: &Path,
+    files: &[(N, Vec<u8>)],
+    force: bool,
+) -> Result<(), OutputError> {
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -91,6 +125,9 @@ pub fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)], force: bool) -> Resul
     let written = (|| {
         for (file, bytes) in files {
             let path = partial.join(file);
+            if let Some(folder) = path.parent() {
+                fs::create_dir_all(folder).map_err(io_error(folder))?;
+            }
             let mut f = fs::File::create(&path).map_err(io_error(&path))?;
             f.write_all(bytes).map_err(io_error(&path))?;
             f.sync_all().map_err(io_error(&path))?;

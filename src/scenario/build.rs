@@ -116,7 +116,7 @@ pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
     let base_decisions = b.decisions(&file.decisions)?;
     let strategies = b.strategies(file, &base_decisions, background.as_ref())?;
     let settings = b.settings(&file.simulation, &strategies)?;
-    let model = Model {
+    let mut model = Model {
         name: file
             .scenario
             .name
@@ -130,8 +130,10 @@ pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
         strategies,
         settings,
         uses_history: b.uses_history,
+        figures: Default::default(),
     };
     check_graph(&model, file)?;
+    model.figures = super::figures::build(file.figures.as_ref(), &model)?;
     Ok(model)
 }
 

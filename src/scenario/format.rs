@@ -76,6 +76,8 @@ pub struct ScenarioFile {
     pub background_mortality: Option<BackgroundDef>,
     /// Costs, utilities and discounting.
     pub economics: Option<EconomicsDef>,
+    /// Figure titles and labels (optional; see [`super::figures`]).
+    pub figures: Option<super::figures::FiguresDef>,
 }
 
 /// `[scenario]`.

@@ -8,6 +8,7 @@
 
 pub mod build;
 pub mod error;
+pub mod figures;
 pub mod format;
 
 use std::path::Path;

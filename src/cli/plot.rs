@@ -1,0 +1,104 @@
+//! `hsctsim plot`: re-renders a run's figures from its files (no simulation).
+
+use std::path::{Path, PathBuf};
+
+use hsctsim::plot::{self, Format, Measure, PlotError, PlotOptions};
+
+use super::Failure;
+
+/// Command-line options of `plot`, as typed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlotArgs {
+    /// Formats, comma-separated: svg, png.
+    #[arg(long, value_delimiter = ',', default_value = "svg,png")]
+    pub format: Vec<String>,
+    /// Time origins, comma-separated: entry, hsct2 (default: all the run has).
+    #[arg(long, value_delimiter = ',')]
+    pub origin: Vec<String>,
+    /// Figures, comma-separated: os, lfs, cir, nrm, occupancy, calibration (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub measure: Vec<String>,
+    /// Strategies by name, comma-separated, in legend order (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub strategies: Vec<String>,
+    /// Start of the time axis, months.
+    #[arg(long)]
+    pub from: Option<f64>,
+    /// End of the time axis, months (default: the run's horizon).
+    #[arg(long)]
+    pub to: Option<f64>,
+    /// Title of every figure drawn ("" for none).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Width in pixels (default 2100 = 7 inches at 300 dpi; the layout scales with it).
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Height in pixels (default: each figure's own, scaled with the width).
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// Logarithmic y axis for survival and incidence.
+    #[arg(long)]
+    pub log: bool,
+    /// Give each curve's value and 95 % CI at this many months in the legend.
+    #[arg(long)]
+    pub landmark: Option<f64>,
+}
+
+impl PlotArgs {
+    /// The library's options (checked: unknown names are errors with suggestions).
+    pub fn options(&self) -> Result<PlotOptions, PlotError> {
+        let mut formats = Vec::new();
+        for f in &self.format {
+            let f = Format::parse(f)?;
+            if !formats.contains(&f) {
+                formats.push(f);
+            }
+        }
+        Ok(PlotOptions {
+            formats,
+            origins: self
+                .origin
+                .iter()
+                .map(|o| plot::parse_origin(o))
+                .collect::<Result<_, _>>()?,
+            measures: self
+                .measure
+                .iter()
+                .map(|m| Measure::parse(m))
+                .collect::<Result<_, _>>()?,
+            strategies: self
+                .strategies
+                .iter()
+                .map(|s| s.trim().to_string())
+                .collect(),
+            from: self.from,
+            to: self.to,
+            title: self.title.clone(),
+            width: self.width,
+            height: self.height,
+            log: self.log,
+            landmark: self.landmark,
+        })
+    }
+}
+
+/// Maps a plotting error to an exit code: the user's input (2) or the system (1).
+pub fn failure(e: PlotError) -> Failure {
+    if e.is_input() {
+        Failure::input(e)
+    } else {
+        Failure::run(e)
+    }
+}
+
+/// Renders and writes the figures; prints the files written unless `quiet`.
+pub fn plot(run_dir: &Path, args: &PlotArgs, quiet: bool) -> Result<(), Failure> {
+    let options = args.options().map_err(failure)?;
+    let written: Vec<PathBuf> = plot::render_run(run_dir, &options).map_err(failure)?;
+    if !quiet {
+        for path in written {
+            println!("{}", path.display());
+        }
+    }
+    Ok(())
+}

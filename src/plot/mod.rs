@@ -1,0 +1,698 @@
+//! Figures for papers: survival and cumulative-incidence curves with 95 % bands and a
+//! number-at-risk table, stacked state occupancy, and calibration (published vs simulated).
+//!
+//! Figures are drawn from a run's files alone — `manifest.json`, `curves.csv`,
+//! `summary.csv`, and `check.csv` when present — so a run can be restyled without
+//! simulating again:
+//!
+//! ```no_run
+//! use hsctsim::plot::{self, Measure, PlotOptions};
+//! let options = PlotOptions {
+//!     measures: vec![Measure::Os, Measure::Cir],
+//!     to: Some(36.0),
+//!     ..PlotOptions::default()
+//! };
+//! let written = plot::render_run("output/reference_markov".as_ref(), &options)?;
+//! # Ok::<(), hsctsim::plot::PlotError>(())
+//! ```
+//!
+//! One module per figure kind ([`survival`], [`incidence`], [`occupancy`], [`calibration`])
+//! over a shared look ([`theme`]: embedded DejaVu font, Okabe–Ito colours, dashes per
+//! strategy) and drawing layer ([`canvas`], [`axes`], [`curves`]). Text is laid out with the
+//! embedded font's metrics, so figures render identically on machines without any fonts.
+
+pub mod axes;
+pub mod calibration;
+pub mod canvas;
+pub mod curves;
+pub mod data;
+pub mod encode;
+pub mod incidence;
+pub mod occupancy;
+pub mod overrides;
+pub mod survival;
+pub mod theme;
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::{BitMapBackend, DrawingBackend, SVGBackend};
+use rayon::prelude::*;
+
+use crate::aggregate::results::Origin;
+use crate::suggest::did_you_mean;
+
+use calibration::{CalibrationPlot, CheckRow};
+use canvas::{Canvas, Target};
+use curves::CurvePlot;
+pub use data::RunData;
+use data::StrategyInfo;
+use occupancy::OccupancyPlot;
+pub use overrides::FigureOverrides;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Vector graphics with real `<text>` elements (editable, for journals that take it).
+    Svg,
+    /// Bitmap at print resolution (300 dpi at the default 2100-pixel width).
+    Png,
+}
+
+impl Format {
+    /// Both formats, in the order files are listed.
+    pub const ALL: [Format; 2] = [Format::Svg, Format::Png];
+
+    /// File extension and command-line name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Svg => "svg",
+            Format::Png => "png",
+        }
+    }
+
+    /// Parses `svg` or `png`.
+    pub fn parse(text: &str) -> Result<Format, PlotError> {
+        let t = text.trim().to_ascii_lowercase();
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == t)
+            .ok_or_else(|| PlotError::selection(format!("unknown format `{text}`: use svg or png")))
+    }
+}
+
+/// A kind of figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Measure {
+    /// Overall survival.
+    Os,
+    /// Leukaemia-free survival (alive without relapse).
+    Lfs,
+    /// Cumulative incidence of relapse.
+    Cir,
+    /// Non-relapse mortality (cumulative incidence).
+    Nrm,
+    /// Stacked state occupancy, a panel per strategy.
+    Occupancy,
+    /// Published vs simulated targets (needs `check.csv`).
+    Calibration,
+}
+
+impl Measure {
+    /// Every figure kind, in the order they are rendered.
+    pub const ALL: [Measure; 6] = [
+        Measure::Os,
+        Measure::Lfs,
+        Measure::Cir,
+        Measure::Nrm,
+        Measure::Occupancy,
+        Measure::Calibration,
+    ];
+
+    /// Name in files, options and `[figures]` keys (and the `measure` of curves.csv).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Measure::Os => "os",
+            Measure::Lfs => "lfs",
+            Measure::Cir => "cir",
+            Measure::Nrm => "nrm",
+            Measure::Occupancy => "occupancy",
+            Measure::Calibration => "calibration",
+        }
+    }
+
+    /// Parses a name, suggesting the closest on a typo.
+    pub fn parse(text: &str) -> Result<Measure, PlotError> {
+        let t = text.trim().to_ascii_lowercase();
+        Measure::ALL
+            .into_iter()
+            .find(|m| m.name() == t)
+            .ok_or_else(|| {
+                PlotError::selection(format!(
+                    "unknown measure `{text}`.{} Measures: {}",
+                    did_you_mean(&t, Measure::ALL.iter().map(|m| m.name())),
+                    Measure::ALL.map(|m| m.name()).join(", ")
+                ))
+            })
+    }
+
+    fn default_title(&self) -> &'static str {
+        match self {
+            Measure::Os => "Overall survival",
+            Measure::Lfs => "Leukaemia-free survival",
+            Measure::Cir => "Cumulative incidence of relapse",
+            Measure::Nrm => "Non-relapse mortality",
+            Measure::Occupancy => "State occupancy",
+            Measure::Calibration => "Calibration: published vs simulated",
+        }
+    }
+
+    fn default_y_label(&self) -> &'static str {
+        match self {
+            Measure::Os => "Overall survival (%)",
+            Measure::Lfs => "Leukaemia-free survival (%)",
+            Measure::Cir => "Cumulative incidence of relapse (%)",
+            Measure::Nrm => "Non-relapse mortality (%)",
+            Measure::Occupancy => "Patients (%)",
+            Measure::Calibration => "Proportion of patients (%)",
+        }
+    }
+}
+
+/// Parses an origin name (`entry`, `hsct2`).
+pub fn parse_origin(text: &str) -> Result<Origin, PlotError> {
+    data::parse_origin(text.trim()).ok_or_else(|| {
+        PlotError::selection(format!(
+            "unknown origin `{text}`.{} Origins: entry, hsct2",
+            did_you_mean(text.trim(), ["entry", "hsct2"])
+        ))
+    })
+}
+
+/// Default x-axis title of an origin.
+fn default_x_label(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Entry => "Months since relapse or graft failure after HSCT1",
+        Origin::Hsct2 => "Months since second transplant (HSCT2)",
+    }
+}
+
+/// What to draw and how. Empty lists mean "all"; `None` means the default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlotOptions {
+    /// Output formats.
+    pub formats: Vec<Format>,
+    /// Time origins (empty: every origin the run has).
+    pub origins: Vec<Origin>,
+    /// Figures (empty: all, calibration only when the run has `check.csv`).
+    pub measures: Vec<Measure>,
+    /// Strategies by name, in legend order (empty: all, in run order).
+    pub strategies: Vec<String>,
+    /// Start of the time axis in months (default 0).
+    pub from: Option<f64>,
+    /// End of the time axis in months (default: the run's horizon).
+    pub to: Option<f64>,
+    /// Title of every figure drawn (empty string: no title); overrides `[figures]`.
+    pub title: Option<String>,
+    /// Width in pixels (default 2100: 7 inches at 300 dpi); the layout scales with it.
+    pub width: Option<u32>,
+    /// Height in pixels (default: each figure's own, scaled with the width).
+    pub height: Option<u32>,
+    /// Logarithmic y axis for survival and incidence curves.
+    pub log: bool,
+    /// Months at which legends give each curve's value (default: `[figures] landmark`).
+    pub landmark: Option<f64>,
+}
+
+impl Default for PlotOptions {
+    fn default() -> PlotOptions {
+        PlotOptions {
+            formats: Format::ALL.to_vec(),
+            origins: Vec::new(),
+            measures: Vec::new(),
+            strategies: Vec::new(),
+            from: None,
+            to: None,
+            title: None,
+            width: None,
+            height: None,
+            log: false,
+            landmark: None,
+        }
+    }
+}
+
+/// Smallest and largest figure sides accepted, in pixels.
+pub const SIZE_LIMITS: (u32, u32) = (200, 20_000);
+
+/// Largest figure area in pixels (an RGB buffer of 300 MB).
+pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// Why figures could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// A run file is missing or malformed.
+    #[error("{}", input_message(.path, *.line, .message, .help.as_deref()))]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// Line in it, when known.
+        line: Option<u64>,
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: Option<String>,
+    },
+    /// The options ask for something the run does not have or cannot draw.
+    #[error("{message}{}", .help.as_ref().map_or(String::new(), |h| format!("\n  help: {h}")))]
+    Selection {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: Option<String>,
+    },
+    /// The embedded font could not be loaded (a build problem, not a user's).
+    #[error("font: {0}")]
+    Font(String),
+    /// Drawing or encoding failed.
+    #[error("drawing failed: {0}")]
+    Drawing(String),
+    /// A figure file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+}
+
+fn input_message(path: &Path, line: Option<u64>, message: &str, help: Option<&str>) -> String {
+    let mut s = path.display().to_string();
+    if let Some(line) = line {
+        let _ = write!(s, ":{line}");
+    }
+    let _ = write!(s, ": {message}");
+    if let Some(help) = help {
+        let _ = write!(s, "\n  help: {help}");
+    }
+    s
+}
+
+impl PlotError {
+    fn selection(message: String) -> PlotError {
+        PlotError::Selection {
+            message,
+            help: None,
+        }
+    }
+
+    /// True when the user's input (files, options) is at fault rather than the system.
+    pub fn is_input(&self) -> bool {
+        matches!(self, PlotError::Input { .. } | PlotError::Selection { .. })
+    }
+}
+
+/// A rendered figure: its file name (`os_entry.svg`) and bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// File name inside the figures folder.
+    pub file_name: String,
+    /// File contents.
+    pub bytes: Vec<u8>,
+}
+
+/// The strategies, origin, window and text of one set of figures.
+#[derive(Debug, Clone)]
+pub struct Selection<'a> {
+    /// The run.
+    pub data: &'a RunData,
+    /// Time origin.
+    pub origin: Origin,
+    /// Strategies in legend order.
+    pub strategies: Vec<&'a StrategyInfo>,
+    /// Time window, months.
+    pub from: f64,
+    /// Time window, months.
+    pub to: f64,
+    /// Log y axis.
+    pub log: bool,
+    /// Landmark for legends.
+    pub landmark: Option<f64>,
+    title: Option<String>,
+}
+
+impl Selection<'_> {
+    /// Title of a figure: the option, the scenario's `[figures]` title, or the default.
+    pub fn title(&self, measure: Measure) -> String {
+        self.title
+            .clone()
+            .or_else(|| self.data.overrides.titles.get(measure.name()).cloned())
+            .unwrap_or_else(|| measure.default_title().to_string())
+    }
+
+    /// Y-axis title of a figure.
+    pub fn y_label(&self, measure: Measure) -> String {
+        self.data
+            .overrides
+            .y_labels
+            .get(measure.name())
+            .cloned()
+            .unwrap_or_else(|| measure.default_y_label().to_string())
+    }
+
+    /// X-axis title for the origin.
+    pub fn x_label(&self) -> String {
+        self.data
+            .overrides
+            .x_labels
+            .get(self.origin.as_str())
+            .cloned()
+            .unwrap_or_else(|| default_x_label(self.origin).to_string())
+    }
+}
+
+/// A figure ready to draw.
+enum Drawing<'a> {
+    Curves(CurvePlot<'a>),
+    Occupancy(OccupancyPlot<'a>),
+    Calibration(CalibrationPlot<'a>),
+}
+
+impl Drawing<'_> {
+    fn default_size(&self) -> (u32, u32) {
+        match self {
+            Drawing::Curves(p) => p.default_size(),
+            Drawing::Occupancy(p) => p.default_size(),
+            Drawing::Calibration(p) => p.default_size(),
+        }
+    }
+
+    fn title(&self) -> &str {
+        match self {
+            Drawing::Curves(p) => &p.title,
+            Drawing::Occupancy(p) => &p.title,
+            Drawing::Calibration(p) => &p.title,
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(&self, canvas: &mut Canvas<DB>) -> Result<(), PlotError> {
+        match self {
+            Drawing::Curves(p) => p.draw(canvas),
+            Drawing::Occupancy(p) => p.draw(canvas),
+            Drawing::Calibration(p) => p.draw(canvas),
+        }
+    }
+}
+
+struct Job<'a> {
+    stem: String,
+    drawing: Drawing<'a>,
+}
+
+/// Checks sizes and returns the pixel size of a figure whose natural size is `natural`.
+fn figure_size(options: &PlotOptions, natural: (u32, u32)) -> (u32, u32) {
+    match (options.width, options.height) {
+        (Some(w), Some(h)) => (w, h),
+        (Some(w), None) => (
+            w,
+            (f64::from(natural.1) * f64::from(w) / f64::from(natural.0)).round() as u32,
+        ),
+        (None, Some(h)) => (natural.0, h),
+        (None, None) => natural,
+    }
+}
+
+/// Largest default height: figures with very many strategies get denser, not taller.
+const MAX_DEFAULT_HEIGHT: u32 = 12_000;
+
+fn check_options(options: &PlotOptions, horizon: f64) -> Result<(f64, f64), PlotError> {
+    for (name, value) in [("width", options.width), ("height", options.height)] {
+        if let Some(v) = value
+            && !(SIZE_LIMITS.0..=SIZE_LIMITS.1).contains(&v)
+        {
+            return Err(PlotError::selection(format!(
+                "--{name} must be between {} and {} pixels, got {v}",
+                SIZE_LIMITS.0, SIZE_LIMITS.1
+            )));
+        }
+    }
+    let pixels =
+        u64::from(options.width.unwrap_or(2100)) * u64::from(options.height.unwrap_or(2100));
+    if pixels > MAX_PIXELS {
+        return Err(PlotError::selection(format!(
+            "a figure of {pixels} pixels is too large (the limit is {MAX_PIXELS}, e.g. 10000 × 10000)"
+        )));
+    }
+    if options.formats.is_empty() {
+        return Err(PlotError::selection(
+            "no output format: use svg, png or both".into(),
+        ));
+    }
+    let from = options.from.unwrap_or(0.0);
+    let to = options.to.unwrap_or(horizon);
+    if !(from.is_finite() && to.is_finite() && from >= 0.0 && to > from && to <= horizon + 1e-9) {
+        return Err(PlotError::Selection {
+            message: format!(
+                "the time window {from}–{to} months is not within the run's follow-up 0–{horizon} months"
+            ),
+            help: Some(format!("choose 0 ≤ --from < --to ≤ {horizon}")),
+        });
+    }
+    if let Some(t) = options.landmark
+        && !(t.is_finite() && t > 0.0 && t <= horizon + 1e-9)
+    {
+        return Err(PlotError::selection(format!(
+            "the landmark {t} months is not within the run's follow-up (0, {horizon}]"
+        )));
+    }
+    Ok((from, to.min(horizon)))
+}
+
+fn select_strategies<'a>(
+    data: &'a RunData,
+    names: &[String],
+) -> Result<Vec<&'a StrategyInfo>, PlotError> {
+    if names.is_empty() {
+        return Ok(data.strategies.iter().collect());
+    }
+    let mut out: Vec<&StrategyInfo> = Vec::new();
+    for name in names {
+        let s = data
+            .strategies
+            .iter()
+            .find(|s| &s.name == name)
+            .ok_or_else(|| PlotError::Selection {
+                message: format!(
+                    "the run has no strategy `{name}`.{}",
+                    did_you_mean(name, data.strategies.iter().map(|s| s.name.as_str()))
+                ),
+                help: Some(format!(
+                    "strategies of this run: {}",
+                    data.strategies
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            })?;
+        if !out.iter().any(|o| o.name == s.name) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+fn jobs<'a>(data: &'a RunData, options: &PlotOptions) -> Result<Vec<Job<'a>>, PlotError> {
+    let (from, to) = check_options(options, data.horizon)?;
+    let strategies = select_strategies(data, &options.strategies)?;
+    let measures: Vec<Measure> = if options.measures.is_empty() {
+        Measure::ALL
+            .into_iter()
+            .filter(|m| *m != Measure::Calibration || data.checks.is_some())
+            .collect()
+    } else {
+        options.measures.clone()
+    };
+    let origins: Vec<Origin> = if options.origins.is_empty() {
+        [Origin::Entry, Origin::Hsct2]
+            .into_iter()
+            .filter(|o| data.has_origin(*o))
+            .collect()
+    } else {
+        for o in &options.origins {
+            if !data.has_origin(*o) {
+                return Err(PlotError::Selection {
+                    message: format!("the run has no curves from origin `{}`", o.as_str()),
+                    help: Some("curves since HSCT2 exist only when some patient reaches a state marked `hsct2 = true`".into()),
+                });
+            }
+        }
+        options.origins.clone()
+    };
+    let landmark = options.landmark.or(data.overrides.landmark);
+    let mut jobs = Vec::new();
+    for &origin in &origins {
+        let present: Vec<&StrategyInfo> = strategies
+            .iter()
+            .copied()
+            .filter(|s| data.curve(&s.name, origin, "os").is_some())
+            .collect();
+        if present.is_empty() {
+            continue;
+        }
+        let selection = Selection {
+            data,
+            origin,
+            strategies: present,
+            from,
+            to,
+            log: options.log,
+            landmark,
+            title: options.title.clone(),
+        };
+        for &measure in &measures {
+            let drawing = match measure {
+                Measure::Os | Measure::Lfs => Drawing::Curves(survival::plot(&selection, measure)),
+                Measure::Cir | Measure::Nrm => {
+                    Drawing::Curves(incidence::plot(&selection, measure))
+                }
+                Measure::Occupancy => Drawing::Occupancy(occupancy::plot(&selection)),
+                Measure::Calibration => continue,
+            };
+            jobs.push(Job {
+                stem: format!("{}_{}", measure.name(), origin.as_str()),
+                drawing,
+            });
+        }
+    }
+    if measures.contains(&Measure::Calibration) {
+        let rows = data.checks.as_deref().ok_or_else(|| PlotError::Selection {
+            message: "the run has no check.csv, so there is no calibration figure".into(),
+            help: Some("`hsctsim check` writes check.csv; see the README for its columns".into()),
+        })?;
+        jobs.push(calibration_job(rows, data, options));
+    }
+    if jobs.is_empty() {
+        return Err(PlotError::selection(
+            "nothing to draw: no selected strategy has curves from the selected origins".into(),
+        ));
+    }
+    Ok(jobs)
+}
+
+fn calibration_job<'a>(rows: &'a [CheckRow], data: &RunData, options: &PlotOptions) -> Job<'a> {
+    let title = options
+        .title
+        .clone()
+        .or_else(|| data.overrides.titles.get("calibration").cloned())
+        .unwrap_or_else(|| Measure::Calibration.default_title().to_string());
+    let x_label = data
+        .overrides
+        .y_labels
+        .get("calibration")
+        .cloned()
+        .unwrap_or_else(|| Measure::Calibration.default_y_label().to_string());
+    Job {
+        stem: "calibration".into(),
+        drawing: Drawing::Calibration(CalibrationPlot {
+            title,
+            x_label,
+            rows,
+        }),
+    }
+}
+
+fn render_one(job: &Job, format: Format, options: &PlotOptions) -> Result<Figure, PlotError> {
+    theme::register_fonts()?;
+    let natural = job.drawing.default_size();
+    let size = figure_size(options, (natural.0, natural.1.min(MAX_DEFAULT_HEIGHT)));
+    let bytes = match format {
+        Format::Svg => {
+            let mut svg = String::new();
+            let (patches, scale) = {
+                let mut canvas = Canvas::new(SVGBackend::with_string(&mut svg, size), Target::Svg)?;
+                job.drawing.draw(&mut canvas)?;
+                let scale = canvas.scale;
+                (canvas.finish()?, scale)
+            };
+            let inches = (f64::from(size.0) / scale.ppi, f64::from(size.1) / scale.ppi);
+            canvas::finish_svg(svg, &patches, size, inches, job.drawing.title())?.into_bytes()
+        }
+        Format::Png => {
+            let mut rgb = vec![255u8; size.0 as usize * size.1 as usize * 3];
+            let scale = {
+                let mut canvas =
+                    Canvas::new(BitMapBackend::with_buffer(&mut rgb, size), Target::Bitmap)?;
+                job.drawing.draw(&mut canvas)?;
+                let scale = canvas.scale;
+                canvas.finish()?;
+                scale
+            };
+            encode::png(&rgb, size, scale.ppi, job.drawing.title())?
+        }
+    };
+    Ok(Figure {
+        file_name: format!("{}.{}", job.stem, format.name()),
+        bytes,
+    })
+}
+
+fn render_jobs(jobs: &[Job], options: &PlotOptions) -> Result<Vec<Figure>, PlotError> {
+    let mut formats = options.formats.clone();
+    formats.dedup();
+    let tasks: Vec<(&Job, Format)> = jobs
+        .iter()
+        .flat_map(|j| formats.iter().map(move |f| (j, *f)))
+        .collect();
+    // Figures are independent: render them on all cores (order is kept).
+    tasks
+        .par_iter()
+        .map(|(job, format)| render_one(job, *format, options))
+        .collect()
+}
+
+/// Renders the figures `options` ask for from a run's data, in memory.
+pub fn render(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, PlotError> {
+    let jobs = jobs(data, options)?;
+    render_jobs(&jobs, options)
+}
+
+/// Renders the calibration figure of a `check.csv` file (see [`calibration`] for its
+/// columns), for `hsctsim check`.
+pub fn render_check(check_csv: &Path, options: &PlotOptions) -> Result<Vec<Figure>, PlotError> {
+    let rows = calibration::read_check_csv(check_csv)?;
+    let title = options
+        .title
+        .clone()
+        .unwrap_or_else(|| Measure::Calibration.default_title().to_string());
+    let job = Job {
+        stem: "calibration".into(),
+        drawing: Drawing::Calibration(CalibrationPlot {
+            title,
+            x_label: Measure::Calibration.default_y_label().to_string(),
+            rows: &rows,
+        }),
+    };
+    render_jobs(std::slice::from_ref(&job), options)
+}
+
+/// Writes figures into `dir`, each atomically (a temporary name, then a rename), so a
+/// figure file is always whole even if the program is stopped while writing.
+pub fn write_figures(dir: &Path, figures: &[Figure]) -> Result<Vec<PathBuf>, PlotError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PlotError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut written = Vec::with_capacity(figures.len());
+    for figure in figures {
+        let path = dir.join(&figure.file_name);
+        let partial = dir.join(format!(
+            ".{}.partial-{}",
+            figure.file_name,
+            std::process::id()
+        ));
+        let result = (|| {
+            let mut file = std::fs::File::create(&partial)?;
+            file.write_all(&figure.bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&partial, &path)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&partial);
+            return Err(io(&path)(e));
+        }
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Re-renders a run's figures from its folder into `<dir>/figures/`; returns the files
+/// written.
+pub fn render_run(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+    let data = RunData::from_dir(dir)?;
+    let figures = render(&data, options)?;
+    write_figures(&data::figures_dir(dir), &figures)
+}
