@@ -10,6 +10,7 @@
 
 pub mod aggregate;
 pub mod duration;
+pub mod econ;
 pub mod engine;
 pub mod markov;
 pub mod model;

@@ -11,14 +11,17 @@
 //! costs O(states visited), not O(grid points). A [`Recorder`] does this as the life
 //! unfolds (it is the engine's [`Observer`]), once from cohort entry and once from HSCT2.
 
+pub mod economics;
 pub mod results;
 
 use std::hint::select_unpredictable;
 
 use serde::{Deserialize, Serialize};
 
+use crate::econ::{Economics, Ledger, LifeValues};
 use crate::engine::life::Observer;
 use crate::model::{DeathCause, Model};
+use economics::EconomicTally;
 
 /// Fine bins per grid step for the death-time histogram (median survival to ~1/16 step).
 pub const FINE_BINS_PER_STEP: usize = 16;
@@ -110,6 +113,8 @@ pub struct Layout {
     pub strategies: usize,
     /// Reference strategy for paired comparisons.
     pub reference: usize,
+    /// The model has an `[economics]` table.
+    pub economics: bool,
 }
 
 impl Layout {
@@ -145,6 +150,7 @@ impl Layout {
             landmarks: model.settings.landmarks.clone(),
             strategies: model.strategies.len(),
             reference: model.settings.reference,
+            economics: model.economics.is_some(),
         }
     }
 
@@ -269,6 +275,9 @@ pub struct Tally {
     pub events: u64,
     /// Random numbers drawn (all strategies and attributes).
     pub draws: u64,
+    /// Costs, life-years and QALYs, when the model has economics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub economics: Option<EconomicTally>,
 }
 
 impl Tally {
@@ -286,18 +295,28 @@ impl Tally {
             patients: 0,
             events: 0,
             draws: 0,
+            economics: layout
+                .economics
+                .then(|| EconomicTally::new(layout.strategies)),
         }
     }
 
-    /// A recorder for one patient's life under one strategy.
+    /// A recorder for one patient's life under one strategy (with its ledger of costs and
+    /// QALYs when the model has economics).
     #[inline]
-    pub fn recorder<'a>(&'a mut self, layout: &'a Layout, strategy: usize) -> Recorder<'a> {
+    pub fn recorder<'a>(
+        &'a mut self,
+        layout: &'a Layout,
+        strategy: usize,
+        economics: Option<&'a Economics>,
+    ) -> Recorder<'a> {
         Recorder {
             layout,
             tally: &mut self.strategies[strategy],
             entry: None,
             hsct2: None,
             entries: 0,
+            ledger: economics.map(|e| Ledger::new(e, layout.horizon)),
         }
     }
 
@@ -340,6 +359,9 @@ impl Tally {
         self.patients += other.patients;
         self.events += other.events;
         self.draws += other.draws;
+        if let (Some(a), Some(b)) = (&mut self.economics, &other.economics) {
+            a.merge(b);
+        }
     }
 }
 
@@ -452,12 +474,27 @@ pub struct Recorder<'a> {
     entry: Option<Window>,
     hsct2: Option<Window>,
     entries: u64,
+    ledger: Option<Ledger<'a>>,
+}
+
+/// What a finished life gives the caller: for paired comparisons and bookkeeping.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LifeOutcome {
+    /// Death time from entry (`+∞` if alive at the horizon).
+    pub death: f64,
+    /// Transitions made.
+    pub transitions: u64,
+    /// Costs, life-years and QALYs (zero without economics).
+    pub values: LifeValues,
 }
 
 impl Observer for Recorder<'_> {
     #[inline]
-    fn enter(&mut self, state: usize, time: f64, _values: &[f64]) {
+    fn enter(&mut self, state: usize, time: f64, values: &[f64]) {
         self.entries += 1;
+        if let Some(ledger) = &mut self.ledger {
+            ledger.enter(state, time, values);
+        }
         let layout = self.layout;
         match &mut self.entry {
             Some(window) => window.enter(&mut self.tally.entry, layout, state, time),
@@ -474,10 +511,9 @@ impl Observer for Recorder<'_> {
 }
 
 impl Recorder<'_> {
-    /// Closes the life: returns the death time from entry (`+∞` if alive at the horizon)
-    /// and the number of transitions made.
+    /// Closes the life.
     #[inline]
-    pub fn finish(self) -> (f64, u64) {
+    pub fn finish(self) -> LifeOutcome {
         let death = match &self.entry {
             Some(window) => window.close(&mut self.tally.entry, self.layout),
             None => f64::INFINITY,
@@ -485,7 +521,11 @@ impl Recorder<'_> {
         if let Some(window) = &self.hsct2 {
             window.close(&mut self.tally.hsct2, self.layout);
         }
-        (death, self.entries.saturating_sub(1))
+        LifeOutcome {
+            death,
+            transitions: self.entries.saturating_sub(1),
+            values: self.ledger.map(Ledger::finish).unwrap_or_default(),
+        }
     }
 }
 

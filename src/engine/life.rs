@@ -82,6 +82,10 @@ pub struct Scratch {
     pub visits: Vec<u32>,
     /// Time of the last entry into each state (NaN if never).
     pub last_entry: Vec<f64>,
+    /// The current patient's death time from entry under each strategy.
+    pub deaths: Vec<f64>,
+    /// The current patient's costs and QALYs under each strategy.
+    pub lives: Vec<crate::econ::LifeValues>,
 }
 
 impl Scratch {
@@ -92,6 +96,8 @@ impl Scratch {
             values: vec![0.0; model.variables.len()],
             visits: vec![0; model.states.len()],
             last_entry: vec![f64::NAN; model.states.len()],
+            deaths: vec![f64::INFINITY; model.strategies.len()],
+            lives: vec![Default::default(); model.strategies.len()],
         }
     }
 }
@@ -114,6 +120,7 @@ pub fn live<O: Observer>(
         values,
         visits,
         last_entry,
+        ..
     } = scratch;
     values.copy_from_slice(attributes);
     for &(variable, value) in &strategy.policy {

@@ -98,14 +98,8 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
             .into_par_iter()
             .with_min_len(2)
             .try_fold(
-                || -> (Tally, Scratch, Vec<f64>) {
-                    (
-                        Tally::new(&layout),
-                        Scratch::new(model),
-                        vec![0.0; layout.strategies],
-                    )
-                },
-                |(mut tally, mut scratch, mut deaths), chunk| {
+                || -> (Tally, Scratch) { (Tally::new(&layout), Scratch::new(model)) },
+                |(mut tally, mut scratch), chunk| {
                     if control.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                         return Err(EngineError::Cancelled {
                             done: done.load(Ordering::Relaxed),
@@ -122,16 +116,15 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
                         range,
                         &mut tally,
                         &mut scratch,
-                        &mut deaths,
                     )?;
                     done.fetch_add(count, Ordering::Relaxed);
                     if let Some(progress) = control.progress {
                         progress(count);
                     }
-                    Ok((tally, scratch, deaths))
+                    Ok((tally, scratch))
                 },
             )
-            .map(|r| r.map(|(tally, _, _)| tally))
+            .map(|r| r.map(|(tally, _)| tally))
             .try_reduce(
                 || Tally::new(&layout),
                 |mut a, b| {
@@ -150,7 +143,6 @@ pub fn simulate_patients(
     patients: Range<u64>,
     tally: &mut Tally,
     scratch: &mut Scratch,
-    deaths: &mut [f64],
 ) -> Result<(), EngineError> {
     let seed = model.settings.seed;
     let random_entry = model.entry.cumulative.len() > 1;
@@ -171,7 +163,7 @@ pub fn simulate_patients(
         let events = Stream::new(seed, draw, patient, Purpose::Events);
         for (s, strategy) in model.strategies.iter().enumerate() {
             let mut rng = events.clone();
-            let mut recorder = tally.recorder(layout, s);
+            let mut recorder = tally.recorder(layout, s, model.economics.as_ref());
             let lived = live(model, strategy, entry, &mut rng, scratch, &mut recorder);
             if let Err(TooManyEvents {
                 events: bound,
@@ -199,13 +191,17 @@ pub fn simulate_patients(
                         .collect(),
                 });
             }
-            let (death, transitions) = recorder.finish();
-            deaths[s] = death;
-            tally.events += transitions;
+            let outcome = recorder.finish();
+            scratch.deaths[s] = outcome.death;
+            scratch.lives[s] = outcome.values;
+            tally.events += outcome.transitions;
             tally.draws += rng.draws();
         }
         if paired {
-            tally.record_paired(layout, deaths);
+            tally.record_paired(layout, &scratch.deaths);
+        }
+        if let Some(economics) = &mut tally.economics {
+            economics.record(&scratch.lives);
         }
         tally.patients += 1;
     }

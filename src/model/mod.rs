@@ -301,6 +301,8 @@ pub struct Model {
     pub uses_history: bool,
     /// Figure text from the scenario's `[figures]` table (titles, labels, landmark).
     pub figures: crate::plot::FigureOverrides,
+    /// Costs, utilities and discounting, if the scenario has an `[economics]` table.
+    pub economics: Option<crate::econ::Economics>,
 }
 
 impl Model {

@@ -666,6 +666,7 @@ mod tests {
             patients: u64::MAX,
             events: 0,
             draws: 1,
+            economics: None,
         };
         let text = serde_json::to_string(&tally).unwrap();
         assert_eq!(serde_json::from_str::<Tally>(&text).unwrap(), tally);
