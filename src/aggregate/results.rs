@@ -6,6 +6,7 @@
 //! censoring, which is what the patient-level export checks.
 
 use super::{Layout, OriginTally, StrategyTally, Tally};
+use crate::econ::estimates::EconomicResults;
 use crate::model::Model;
 use crate::stats::{Z95, mean_interval, wilson};
 
@@ -75,6 +76,8 @@ pub struct Results {
     pub curves: Vec<CurveRow>,
     /// Rows of `summary.csv`, in output order.
     pub summary: Vec<SummaryRow>,
+    /// Costs, life-years, QALYs and the incremental analysis, when the model has economics.
+    pub economics: Option<EconomicResults>,
 }
 
 /// Cumulative sums of per-cell counts over the grid (the last cell, "beyond", is dropped).
@@ -169,7 +172,24 @@ impl Results {
                 summary.extend(paired_summary(model, &layout, name, st, tally.patients));
             }
         }
-        Results { curves, summary }
+        let economics = match (&model.economics, &tally.economics) {
+            (Some(values), Some(sums)) => {
+                let names: Vec<String> = model.strategies.iter().map(|s| s.name.clone()).collect();
+                Some(EconomicResults::new(
+                    sums,
+                    &names,
+                    tally.patients,
+                    &values.wtp,
+                    layout.reference,
+                ))
+            }
+            _ => None,
+        };
+        Results {
+            curves,
+            summary,
+            economics,
+        }
     }
 }
 

@@ -94,10 +94,19 @@ fn paired(tally: &EconomicTally, a: usize, b: usize, n: f64) -> Paired {
 impl EconomicResults {
     /// Estimates for strategies `names` (in tally order) over `patients` patients, with net
     /// benefit at each threshold in `wtp` and increments against strategy `reference`.
-    pub fn new(tally: &EconomicTally, names: &[String], patients: u64, wtp: &[f64], reference: usize) -> EconomicResults {
+    pub fn new(
+        tally: &EconomicTally,
+        names: &[String],
+        patients: u64,
+        wtp: &[f64],
+        reference: usize,
+    ) -> EconomicResults {
         let n = (patients - tally.overflows.min(patients)) as f64;
         let mut values = Vec::new();
-        let row = |strategy: &str, statistic: &'static str, wtp: Option<f64>, (estimate, se, lower, upper): (f64, f64, f64, f64)| ValueRow {
+        let row = |strategy: &str,
+                   statistic: &'static str,
+                   wtp: Option<f64>,
+                   (estimate, se, lower, upper): (f64, f64, f64, f64)| ValueRow {
             strategy: strategy.to_string(),
             statistic,
             wtp,
@@ -111,23 +120,58 @@ impl EconomicResults {
         for (s, v) in tally.strategies.iter().enumerate() {
             let name = &names[s];
             let m = |sum: f64, squares: f64| mean_interval(n, sum, squares);
-            let cost = m(v.cost_discounted.sum.value(), v.cost_discounted.squares.value());
-            let qalys = m(v.qalys_discounted.sum.value(), v.qalys_discounted.squares.value());
+            let cost = m(
+                v.cost_discounted.sum.value(),
+                v.cost_discounted.squares.value(),
+            );
+            let qalys = m(
+                v.qalys_discounted.sum.value(),
+                v.qalys_discounted.squares.value(),
+            );
             mean_cost.push(cost.0);
             mean_qalys.push(qalys.0);
             values.push(row(name, "cost", None, cost));
-            values.push(row(name, "cost_undiscounted", None, m(v.cost.sum.value(), v.cost.squares.value())));
-            values.push(row(name, "life_years", None, m(v.life_years_discounted.sum.value(), v.life_years_discounted.squares.value())));
-            values.push(row(name, "life_years_undiscounted", None, m(v.life_years.sum.value(), v.life_years.squares.value())));
+            values.push(row(
+                name,
+                "cost_undiscounted",
+                None,
+                m(v.cost.sum.value(), v.cost.squares.value()),
+            ));
+            values.push(row(
+                name,
+                "life_years",
+                None,
+                m(
+                    v.life_years_discounted.sum.value(),
+                    v.life_years_discounted.squares.value(),
+                ),
+            ));
+            values.push(row(
+                name,
+                "life_years_undiscounted",
+                None,
+                m(v.life_years.sum.value(), v.life_years.squares.value()),
+            ));
             values.push(row(name, "qalys", None, qalys));
-            values.push(row(name, "qalys_undiscounted", None, m(v.qalys.sum.value(), v.qalys.squares.value())));
+            values.push(row(
+                name,
+                "qalys_undiscounted",
+                None,
+                m(v.qalys.sum.value(), v.qalys.squares.value()),
+            ));
             // Net monetary benefit λE − C: Var = λ²Var(E) − 2λCov(C, E) + Var(C).
             let (var_c, var_e) = ((cost.1 * cost.1) * n, (qalys.1 * qalys.1) * n);
             let cov = (v.cross.value() - n * cost.0 * qalys.0) / (n - 1.0);
             for &lambda in wtp {
                 let estimate = lambda * qalys.0 - cost.0;
-                let se = ((lambda * lambda * var_e - 2.0 * lambda * cov + var_c).max(0.0) / n).sqrt();
-                values.push(row(name, "nmb", Some(lambda), (estimate, se, estimate - Z95 * se, estimate + Z95 * se)));
+                let se =
+                    ((lambda * lambda * var_e - 2.0 * lambda * cov + var_c).max(0.0) / n).sqrt();
+                values.push(row(
+                    name,
+                    "nmb",
+                    Some(lambda),
+                    (estimate, se, estimate - Z95 * se, estimate + Z95 * se),
+                ));
             }
         }
         for (s, name) in names.iter().enumerate() {
@@ -137,9 +181,15 @@ impl EconomicResults {
             let d = paired(tally, s, reference, n);
             for &lambda in wtp {
                 let estimate = lambda * d.qalys - d.cost;
-                let variance = lambda * lambda * d.var_qalys - 2.0 * lambda * d.covariance + d.var_cost;
+                let variance =
+                    lambda * lambda * d.var_qalys - 2.0 * lambda * d.covariance + d.var_cost;
                 let se = (variance.max(0.0) / n).sqrt();
-                values.push(row(name, "inmb", Some(lambda), (estimate, se, estimate - Z95 * se, estimate + Z95 * se)));
+                values.push(row(
+                    name,
+                    "inmb",
+                    Some(lambda),
+                    (estimate, se, estimate - Z95 * se, estimate + Z95 * se),
+                ));
             }
         }
         let increments = analyse(&mean_cost, &mean_qalys)
@@ -162,7 +212,11 @@ impl EconomicResults {
                     delta_cost_se,
                     delta_qalys: inc.delta_effect,
                     delta_qalys_se,
-                    icer: if inc.status == Status::Frontier { inc.icer } else { f64::NAN },
+                    icer: if inc.status == Status::Frontier {
+                        inc.icer
+                    } else {
+                        f64::NAN
+                    },
                 }
             })
             .collect();

@@ -212,8 +212,9 @@ mod tests {
         let expected = (1.0 - 1.0 / 1.035) / delta;
         assert!((discounted_duration(delta, 0.0, 12.0) - expected).abs() < 1e-12);
         // Tiny intervals keep their precision.
-        let tiny = discounted_duration(delta, 100.0, 100.0 + 1e-9);
-        assert!((tiny / 1e-9 - (-delta * 100.0).exp()).abs() < 1e-6);
+        let (a, b) = (100.0, 100.0 + 1e-9);
+        let tiny = discounted_duration(delta, a, b);
+        assert!((tiny / (b - a) - (-delta * 100.0).exp()).abs() < 1e-9);
     }
 
     #[test]

@@ -44,6 +44,10 @@ pub struct Manifest {
     pub wall_seconds: f64,
     /// Patients per second (each under every strategy).
     pub patients_per_second: f64,
+    /// Currency, price year, discount rates and thresholds of the economic tables, when the
+    /// scenario has economics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub economics: Option<EconomicsInfo>,
     /// For a result merged from shards (`hsctsim merge`): how many. Absent for a single run.
     /// `threads`, `wall_seconds` and `patients_per_second` then describe the merge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,6 +56,28 @@ pub struct Manifest {
     /// it (absent in older manifests and when the table is).
     #[serde(default, skip_serializing_if = "FigureOverrides::is_empty")]
     pub figures: FigureOverrides,
+}
+
+/// The labels that go with `economics.csv` and `incremental.csv`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct EconomicsInfo {
+    /// Currency label.
+    pub currency: String,
+    /// Price year label.
+    pub price_year: Option<i64>,
+    /// Annual discount rate for costs.
+    pub discount_costs: f64,
+    /// Annual discount rate for life-years and QALYs.
+    pub discount_effects: f64,
+    /// Willingness-to-pay thresholds per QALY.
+    pub wtp: Vec<f64>,
+    /// The values are illustrative, not for decisions.
+    pub illustrative: bool,
+    /// Where the values come from.
+    pub note: String,
+    /// Lives left out of the economic tables because their values were too large for the
+    /// exact sums (0 in any sensible model).
+    pub overflows: u64,
 }
 
 /// A strategy or state: its short name (CSV) and its label (figures).
@@ -127,6 +153,16 @@ impl Manifest {
             patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
             merged_from_shards: None,
             figures: model.figures.clone(),
+            economics: model.economics.as_ref().map(|e| EconomicsInfo {
+                currency: e.currency.clone(),
+                price_year: e.price_year,
+                discount_costs: e.annual_discount_costs,
+                discount_effects: e.annual_discount_effects,
+                wtp: e.wtp.clone(),
+                illustrative: e.illustrative,
+                note: e.note.clone(),
+                overflows: tally.economics.as_ref().map_or(0, |t| t.overflows),
+            }),
         }
     }
 

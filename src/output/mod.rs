@@ -6,6 +6,7 @@
 //! (`--force`), and then only after the new one is complete.
 
 pub mod curves;
+pub mod economics;
 pub mod manifest;
 pub mod summary;
 
@@ -68,12 +69,28 @@ pub fn write_run(
     force: bool,
 ) -> Result<(), OutputError> {
     check_destination(dir, force)?;
-    let files: Vec<(&str, Vec<u8>)> = vec![
-        ("curves.csv", curves::to_csv(&results.curves)),
-        ("summary.csv", summary::to_csv(&results.summary)),
-        ("manifest.json", manifest.to_json()),
+    write_folder(dir, &run_files(results, manifest), force)
+}
+
+/// A run's data files: curves, summary, manifest, and the economic tables when there are
+/// economics.
+fn run_files(results: &Results, manifest: &Manifest) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("curves.csv".into(), curves::to_csv(&results.curves)),
+        ("summary.csv".into(), summary::to_csv(&results.summary)),
+        ("manifest.json".into(), manifest.to_json()),
     ];
-    write_folder(dir, &files, force)
+    if let Some(economics) = &results.economics {
+        files.push((
+            "economics.csv".into(),
+            economics::values_csv(&economics.values),
+        ));
+        files.push((
+            "incremental.csv".into(),
+            economics::increments_csv(&economics.increments),
+        ));
+    }
+    files
 }
 
 /// Writes `curves.csv`, `summary.csv`, `manifest.json` and the figures `options` ask for
@@ -88,11 +105,7 @@ pub fn write_run_with_figures(
 ) -> Result<(), OutputError> {
     check_destination(dir, force)?;
     let figures = plot::render(&RunData::from_results(results, manifest), options)?;
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("curves.csv".into(), curves::to_csv(&results.curves)),
-        ("summary.csv".into(), summary::to_csv(&results.summary)),
-        ("manifest.json".into(), manifest.to_json()),
-    ];
+    let mut files = run_files(results, manifest);
     files.extend(
         figures
             .into_iter()
