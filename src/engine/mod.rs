@@ -7,6 +7,7 @@
 
 pub mod baseline;
 pub mod life;
+pub mod ordered;
 pub mod rng;
 
 use std::ops::Range;
@@ -16,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::aggregate::{Layout, Tally};
 use crate::model::{Model, Target};
-use life::{Scratch, TooManyEvents, Trajectory, live};
+use life::{Observer, Scratch, TooManyEvents, Trajectory, live};
 use rng::{Purpose, Stream};
 
 /// Patients per unit of parallel work (and per progress update).
@@ -142,6 +143,20 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
     })
 }
 
+/// Follows every life besides the aggregator, e.g. a patient-level export: told who is
+/// about to live, then sees the life's state entries like any [`Observer`].
+pub trait LifeFollower: Observer {
+    /// A life begins: `patient` under strategy number `strategy`, with the patient's
+    /// attribute values (by variable index; attributes are the first variables).
+    fn begin(&mut self, patient: u64, strategy: usize, attributes: &[f64]);
+}
+
+/// Follows nothing: plain runs compile to the aggregator alone.
+impl LifeFollower for () {
+    #[inline(always)]
+    fn begin(&mut self, _patient: u64, _strategy: usize, _attributes: &[f64]) {}
+}
+
 /// Simulates a range of patients under every strategy into `tally`.
 pub fn simulate_patients(
     model: &Model,
@@ -152,6 +167,39 @@ pub fn simulate_patients(
     scratch: &mut Scratch,
     deaths: &mut [f64],
 ) -> Result<(), EngineError> {
+    let work = Work {
+        model,
+        layout,
+        draw,
+    };
+    simulate_patients_following(&work, patients, tally, scratch, deaths, &mut ())
+}
+
+/// What every chunk of a run shares.
+#[derive(Clone, Copy)]
+pub(crate) struct Work<'a> {
+    /// The model.
+    pub model: &'a Model,
+    /// Its accumulators' layout.
+    pub layout: &'a Layout,
+    /// PSA draw.
+    pub draw: u64,
+}
+
+/// [`simulate_patients`] with a [`LifeFollower`] watching every life as well.
+pub(crate) fn simulate_patients_following<F: LifeFollower>(
+    work: &Work,
+    patients: Range<u64>,
+    tally: &mut Tally,
+    scratch: &mut Scratch,
+    deaths: &mut [f64],
+    follower: &mut F,
+) -> Result<(), EngineError> {
+    let Work {
+        model,
+        layout,
+        draw,
+    } = *work;
     let seed = model.settings.seed;
     let random_entry = model.entry.cumulative.len() > 1;
     let needs_attribute_stream = random_entry || !model.cohort.attributes.is_empty();
@@ -171,8 +219,10 @@ pub fn simulate_patients(
         let events = Stream::new(seed, draw, patient, Purpose::Events);
         for (s, strategy) in model.strategies.iter().enumerate() {
             let mut rng = events.clone();
-            let mut recorder = tally.recorder(layout, s);
-            let lived = live(model, strategy, entry, &mut rng, scratch, &mut recorder);
+            follower.begin(patient, s, &scratch.attributes);
+            let mut observers = (tally.recorder(layout, s), &mut *follower);
+            let lived = live(model, strategy, entry, &mut rng, scratch, &mut observers);
+            let (recorder, _) = observers;
             if let Err(TooManyEvents {
                 events: bound,
                 time,

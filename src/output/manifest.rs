@@ -47,6 +47,25 @@ pub struct Manifest {
     /// `threads`, `wall_seconds` and `patients_per_second` then describe the merge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_from_shards: Option<u64>,
+    /// With `--export-patients`: the file and how it was censored, so it can be
+    /// regenerated. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_export: Option<PatientExportRecord>,
+}
+
+/// Where the patient-level export went and how it was censored.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct PatientExportRecord {
+    /// The CSV file, as given on the command line.
+    pub path: String,
+    /// Rows written (header excluded).
+    pub rows: u64,
+    /// Uniform accrual period of the administrative censoring, months (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accrual_months: Option<f64>,
+    /// Minimum follow-up of the administrative censoring, months (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_follow_up_months: Option<f64>,
 }
 
 /// A strategy or state: its short name (CSV) and its label (figures).
@@ -108,6 +127,7 @@ impl Manifest {
             wall_seconds,
             patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
             merged_from_shards: None,
+            patient_export: None,
         }
     }
 
