@@ -16,15 +16,24 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
+/// Longest name worth a suggestion.
+const MAX_NAME: usize = 100;
+
 /// The closest candidate to `name`, if it is close enough to be a plausible typo
 /// (distance at most a third of the longer name, and at least one edit allowed).
 pub fn closest<'a, I>(name: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
+    // Names are short; a long one (a pasted paragraph, a fuzzer's string) is no typo, and
+    // comparing it would cost time quadratic in its length.
+    if name.len() > MAX_NAME {
+        return None;
+    }
     let lower = name.to_lowercase();
     candidates
         .into_iter()
+        .filter(|c| c.len() <= MAX_NAME)
         .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(1))
         .min_by_key(|(d, _)| *d)

@@ -455,7 +455,10 @@ pub struct Recorder<'a> {
 }
 
 impl Observer for Recorder<'_> {
-    #[inline]
+    // Always inlined into the engine's life loop: with a patient-level export the loop
+    // exists twice (with and without it), and LLVM then stops inlining this on its own,
+    // which costs plain runs 6 % more instructions.
+    #[inline(always)]
     fn enter(&mut self, state: usize, time: f64) {
         self.entries += 1;
         let layout = self.layout;

@@ -146,6 +146,10 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
 /// Follows every life besides the aggregator, e.g. a patient-level export: told who is
 /// about to live, then sees the life's state entries like any [`Observer`].
 pub trait LifeFollower: Observer {
+    /// False only for the no-op follower `()`: plain runs then hand the engine the
+    /// aggregator alone, exactly as without followers, so they pay nothing for this hook.
+    const FOLLOWS: bool = true;
+
     /// A life begins: `patient` under strategy number `strategy`, with the patient's
     /// attribute values (by variable index; attributes are the first variables).
     fn begin(&mut self, patient: u64, strategy: usize, attributes: &[f64]);
@@ -153,6 +157,8 @@ pub trait LifeFollower: Observer {
 
 /// Follows nothing: plain runs compile to the aggregator alone.
 impl LifeFollower for () {
+    const FOLLOWS: bool = false;
+
     #[inline(always)]
     fn begin(&mut self, _patient: u64, _strategy: usize, _attributes: &[f64]) {}
 }
@@ -219,10 +225,14 @@ pub(crate) fn simulate_patients_following<F: LifeFollower>(
         let events = Stream::new(seed, draw, patient, Purpose::Events);
         for (s, strategy) in model.strategies.iter().enumerate() {
             let mut rng = events.clone();
-            follower.begin(patient, s, &scratch.attributes);
-            let mut observers = (tally.recorder(layout, s), &mut *follower);
-            let lived = live(model, strategy, entry, &mut rng, scratch, &mut observers);
-            let (recorder, _) = observers;
+            let mut recorder = tally.recorder(layout, s);
+            let lived = if F::FOLLOWS {
+                follower.begin(patient, s, &scratch.attributes);
+                let mut both = (&mut recorder, &mut *follower);
+                live(model, strategy, entry, &mut rng, scratch, &mut both)
+            } else {
+                live(model, strategy, entry, &mut rng, scratch, &mut recorder)
+            };
             if let Err(TooManyEvents {
                 events: bound,
                 time,

@@ -187,7 +187,10 @@ impl Builder {
                 Some(other) => {
                     return Err(BuildError::new(
                         toml_path!["states", i, "death"],
-                        format!("unknown cause of death `{other}`"),
+                        format!(
+                            "unknown cause of death `{other}`.{}",
+                            did_you_mean(other, ["relapse", "nrm"])
+                        ),
                     )
                     .help("use death = \"relapse\" (death from disease) or death = \"nrm\" (non-relapse mortality)"));
                 }
@@ -867,7 +870,7 @@ impl Builder {
         let clock = match def.clock.as_deref() {
             None | Some("reset") => Clock::Reset,
             Some("forward") => Clock::Forward,
-            Some(other) => return Err(BuildError::new(field("clock"), format!("unknown clock `{other}`"))
+            Some(other) => return Err(BuildError::new(field("clock"), format!("unknown clock `{other}`.{}", did_you_mean(other, ["reset", "forward"])))
                 .help("clock = \"reset\" (time since entering the state) or \"forward\" (time since cohort entry)")),
         };
         let condition = match &def.condition {
@@ -1504,6 +1507,9 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
                     .collect()
             })
             .collect();
+        if let Some(cycle) = instant_loop(model, strategy, &resolve) {
+            return Err(instant_loop_error(model, file, strategy, &cycle));
+        }
         for (k, (_, target)) in model.entry.cumulative.iter().enumerate() {
             if let Some(s) = resolve(*target)
                 .into_iter()
@@ -1591,4 +1597,131 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// When a state's first unconditional exit that can fire without delay fires: `None` for
+/// `after = 0` (on entry), `Some(x)` for `at = x` (at month x, if entered by then).
+fn instant_exit(state: &Exits, at: Option<f64>) -> Option<usize> {
+    state.transitions.iter().position(|t| {
+        t.condition.is_none()
+            && match (&t.timing, at) {
+                (Timing::After(delay), _) => *delay == 0.0,
+                (Timing::At(x), Some(at)) => *x == at,
+                _ => false,
+            }
+    })
+}
+
+/// A cycle of states whose moves all happen at one instant (`after = 0`, or `at` the same
+/// month), which a patient would go round for ever without time passing; returned as
+/// (state, index of the exit taken) pairs. Conditional exits are left out (their rules may
+/// keep the loop from closing); a loop through them is caught at run time by `max_events`.
+fn instant_loop(
+    model: &Model,
+    strategy: &Strategy,
+    resolve: &dyn Fn(Target) -> Vec<usize>,
+) -> Option<Vec<(usize, usize)>> {
+    let mut instants: Vec<Option<f64>> = vec![None];
+    for exits in &strategy.exits {
+        for t in &exits.transitions {
+            if let Timing::At(x) = t.timing
+                && !instants.contains(&Some(x))
+            {
+                instants.push(Some(x));
+            }
+        }
+    }
+    let n = model.states.len();
+    for at in instants {
+        // The instant move out of each state, if any, and where it can lead.
+        let moves: Vec<Option<(usize, Vec<usize>)>> = (0..n)
+            .map(|s| {
+                instant_exit(&strategy.exits[s], at)
+                    .map(|k| (k, resolve(strategy.exits[s].transitions[k].to)))
+            })
+            .collect();
+        // Depth-first search for a cycle; colour 1 = on the current path.
+        fn visit(
+            s: usize,
+            moves: &[Option<(usize, Vec<usize>)>],
+            colour: &mut [u8],
+            path: &mut Vec<(usize, usize)>,
+        ) -> Option<Vec<(usize, usize)>> {
+            colour[s] = 1;
+            if let Some((k, targets)) = &moves[s] {
+                path.push((s, *k));
+                for &t in targets {
+                    if colour[t] == 1 {
+                        let start = path.iter().position(|(x, _)| *x == t).unwrap_or(0);
+                        return Some(path[start..].to_vec());
+                    }
+                    if colour[t] == 0
+                        && let Some(cycle) = visit(t, moves, colour, path)
+                    {
+                        return Some(cycle);
+                    }
+                }
+                path.pop();
+            }
+            colour[s] = 2;
+            None
+        }
+        let mut colour = vec![0u8; n];
+        for s in 0..n {
+            if colour[s] == 0
+                && let Some(cycle) = visit(s, &moves, &mut colour, &mut Vec::new())
+            {
+                return Some(cycle);
+            }
+        }
+    }
+    None
+}
+
+/// The error for an instant loop, pointing at the first move of the cycle in the file.
+fn instant_loop_error(
+    model: &Model,
+    file: &ScenarioFile,
+    strategy: &Strategy,
+    cycle: &[(usize, usize)],
+) -> BuildError {
+    let names: Vec<&str> = cycle
+        .iter()
+        .map(|(s, _)| model.states[*s].name.as_str())
+        .collect();
+    let (state, k) = cycle[0];
+    let transition = &strategy.exits[state].transitions[k];
+    let key = if matches!(transition.timing, Timing::At(_)) {
+        "at"
+    } else {
+        "after"
+    };
+    let to = transition.name.split_once("->").map_or("", |(_, to)| to);
+    let from = model.states[state].name.as_str();
+    let strategy_index = file.strategies.iter().position(|s| s.name == strategy.name);
+    let path = strategy_index
+        .and_then(|si| {
+            file.strategies[si]
+                .transitions
+                .iter()
+                .position(|t| t.from == from && t.to == to && field_is_set(t, key))
+                .map(|oi| toml_path!["strategies", si, "transitions", oi, key])
+        })
+        .or_else(|| {
+            file.transitions
+                .iter()
+                .position(|t| t.from == from && t.to == to)
+                .map(|i| toml_path!["transitions", i, key])
+        })
+        .unwrap_or_else(|| toml_path!["states", state]);
+    BuildError::new(
+        path,
+        format!(
+            "{} → {} form a loop that takes no time (strategy `{}`): a patient would go round it for ever at one instant",
+            names.join(" → "),
+            names[0],
+            strategy.name
+        ),
+    )
+    .help("give one of these moves a duration (a hazard, or after = \"1d\"), or a condition that ends the loop")
 }
