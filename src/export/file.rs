@@ -67,7 +67,7 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        fs::create_dir_all(&parent).map_err(io("cannot create the folder", &parent))?;
+        crate::output::create_folder(&parent).map_err(io("cannot create the folder", &parent))?;
         let name = path
             .file_name()
             .map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());

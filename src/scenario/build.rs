@@ -96,13 +96,80 @@ fn rule_error(path: Path, source: &str, e: RuleError) -> BuildError {
     BuildError {
         path,
         inner: Some(e.offset.min(source.len())..(e.offset + e.len.max(1)).min(source.len().max(1))),
-        message: format!("in rule `{source}`: {}", e.message),
-        help: None,
+        message: format!("in rule `{}`: {}", shorten(source, 80), e.message),
+        help: Some(RULE_HELP.into()),
+    }
+}
+
+/// `text`, cut to `max` characters with an ellipsis (rules and names in messages).
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(max).collect();
+    short.push('…');
+    short
+}
+
+/// How rules are written, for every rule error.
+const RULE_HELP: &str = "rules compare variables and times: `age >= 60 and cgvhd`, `disease in ['AML', 'ALL']`, `remission >= 6m`, `visited('hsct2')`, `time_since('hsct2') > 3m`; see \"Rules\" in the README";
+
+/// What a cure fraction is.
+const CURE_HELP: &str = "`cure` is the fraction of patients who never have this event, from 0 up to (not including) 1: cure = 0.3 means 30 %";
+
+/// The parameters a hazard family takes and their ranges.
+pub fn family_help(family: &str) -> String {
+    match family {
+        "exponential" => "a constant hazard takes rate ≥ 0 per month (0 switches it off), or a median or mean time > 0, e.g. hazard = { family = \"exponential\", median = \"8m\" }",
+        "weibull" => "weibull takes shape > 0 (below 1 the hazard falls, above 1 it rises) and scale > 0, a time, e.g. { family = \"weibull\", shape = 1.3, scale = \"14m\" }",
+        "gompertz" => "gompertz takes rate > 0 (the hazard per month at time 0) and a finite shape (below 0 the hazard falls and some patients never have the event)",
+        "loglogistic" => "loglogistic takes shape > 0 and scale > 0, a time (the median), e.g. { family = \"loglogistic\", shape = 2, scale = \"10m\" }",
+        "lognormal" => "lognormal takes meanlog (or median, a time > 0) and sdlog > 0, e.g. { family = \"lognormal\", median = \"2m\", sdlog = 0.5 }",
+        "uniform" => "uniform takes times 0 ≤ min < max, e.g. { family = \"uniform\", min = \"1m\", max = \"3m\" }",
+        _ => "piecewise takes starts = [0, \"6m\", …] (first 0, strictly increasing) and one rate ≥ 0 per month for each start",
+    }
+    .to_string()
+}
+
+/// A fix for errors raised without one, from the key they are about.
+fn default_help(path: &Path) -> String {
+    let key = path.iter().rev().find_map(|s| match s {
+        Segment::Key(k) => Some(k.as_str()),
+        Segment::Index(_) => None,
+    });
+    match key.unwrap_or("") {
+        "patients" => format!("the number of virtual patients, from 1 to {MAX_PATIENTS}, e.g. patients = 100_000 (each runs under every strategy)"),
+        "seed" => "any whole number ≥ 0, e.g. seed = 1; the same seed gives the same results".into(),
+        "horizon" => "a positive duration, e.g. horizon = \"5y\"".into(),
+        "grid" => "a positive duration that divides the horizon, e.g. grid = \"1m\" (monthly points) or \"3m\"".into(),
+        "threads" => "threads = 0 uses all cores; otherwise 1 to 4096".into(),
+        "max_events" => "the default 10 000 transitions per patient is far above any real life; raise it only for models with many short cycles".into(),
+        "probability" | "probabilities" | "p" | "levels" => "a probability is a number from 0 to 1, e.g. 0.3 for 30 %".into(),
+        "hr" => "a hazard ratio is a positive number: 1 means no effect, 2 doubles the hazard, 0.5 halves it".into(),
+        "cure" => CURE_HELP.into(),
+        "enabled" => "to switch a transition off for one strategy: [[strategies]] … transitions = [ { from = \"a\", to = \"b\", enabled = false } ]".into(),
+        "name" => "names are identifiers (letters, digits, _), unique among states, decisions, strategies and variables".into(),
+        "decisions" | "branches" => "a decision has branches = [ { to = \"…\", if = \"rule\" }, …, { to = \"…\" } ], or chance branches each with p".into(),
+        "from" | "to" => "name a state (or, for `to`, a decision) declared in the file".into(),
+        "after" | "at" => "a duration ≥ 0, e.g. after = \"3m\"".into(),
+        "reference" | "min" | "max" | "mean" | "sd" | "median" | "meanlog" | "sdlog" | "value" | "values" | "distribution" => "a numeric attribute is one of: fixed (value), normal (mean, sd > 0), lognormal (median or meanlog, sdlog > 0), uniform (min < max), gamma (mean, sd > 0), discrete (values, probabilities); min/max truncate".into(),
+        _ => "see \"Scenario format\" in the README for what this key accepts".into(),
     }
 }
 
 /// Compiles a scenario file. `default_name` names the scenario when the file does not.
+///
+/// Every error comes with a fix: its own, or one for the key it is about.
 pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
+    compile(file, default_name).map_err(|mut e| {
+        if e.help.is_none() {
+            e.help = Some(default_help(&e.path));
+        }
+        e
+    })
+}
+
+fn compile(file: &ScenarioFile, default_name: &str) -> Result<Model> {
     let mut b = Builder::default();
     b.states(&file.states)?;
     b.variables(&file.cohort.attributes, &file.variables)?;
@@ -795,13 +862,14 @@ impl Builder {
                     .map(|q| q.0)
                     .collect();
                 let rates = def.rates.clone().ok_or_else(|| missing("rates"))?;
-                Family::piecewise(starts, rates)
-                    .map_err(|e| BuildError::new(p(e.parameter), e.message))?
+                Family::piecewise(starts, rates).map_err(|e| {
+                    BuildError::new(p(e.parameter), e.message).help(family_help("piecewise"))
+                })?
             }
         };
-        family
-            .validate()
-            .map_err(|e| BuildError::new(p(e.parameter), e.message))?;
+        family.validate().map_err(|e| {
+            BuildError::new(p(e.parameter), e.message).help(family_help(family_name))
+        })?;
         Ok(family)
     }
 
@@ -827,14 +895,11 @@ impl Builder {
         let cure = def.cure.unwrap_or(0.0);
         let with_cure = |family: Family, at: Path| -> Result<Timing> {
             Hazard::new(family, cure).map(Timing::Hazard).map_err(|e| {
-                BuildError::new(
-                    if e.parameter == "cure" {
-                        field("cure")
-                    } else {
-                        at
-                    },
-                    e.message,
-                )
+                if e.parameter == "cure" {
+                    BuildError::new(field("cure"), e.message).help(CURE_HELP)
+                } else {
+                    BuildError::new(at, e.message).help(family_help("exponential"))
+                }
             })
         };
         let timing = if let Some(rate) = def.rate {
@@ -1142,7 +1207,8 @@ impl Builder {
                 return Err(BuildError::new(
                     path_with(&spath, &[key("name")]),
                     format!("strategy `{}` is declared twice", sd.name),
-                ));
+                )
+                .help("strategy names must be unique; rename or remove one"));
             }
             // Policy variables: defaults, then the strategy's values.
             let mut policy = Vec::new();
@@ -1173,7 +1239,11 @@ impl Builder {
                             sd.name,
                             did_you_mean(name, self.decision_names.iter().map(String::as_str))
                         ),
-                    ));
+                    )
+                    .help(format!(
+                        "decisions are {}",
+                        quote_list(&self.decision_names)
+                    )));
                 };
                 decisions[index].choice = self.branches(branches, name, &dpath)?;
             }
@@ -1355,6 +1425,15 @@ impl Builder {
                             did_you_mean(name, strategies.iter().map(|s| s.name.as_str()))
                         ),
                     )
+                    .help(format!(
+                        "strategies are {}",
+                        quote_list(
+                            &strategies
+                                .iter()
+                                .map(|s| s.name.clone())
+                                .collect::<Vec<_>>()
+                        )
+                    ))
                 })?,
             None => 0,
         };

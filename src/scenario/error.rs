@@ -131,14 +131,40 @@ pub struct ScenarioError {
     pub help: Option<String>,
 }
 
+/// Longest message shown; a longer one quotes some huge piece of the file.
+const MAX_MESSAGE: usize = 600;
+
+/// Text from the file made safe for a terminal: control characters (an escape sequence in
+/// a hostile file could rewrite the screen) become `�`, one character each so columns stay
+/// right; overlong text is cut.
+fn printable(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = printable(&self.message, MAX_MESSAGE);
         match self.location {
-            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message)?,
-            None => write!(f, "{}: {}", self.file, self.message)?,
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {message}", self.file)?,
+            None => write!(f, "{}: {message}", self.file)?,
         }
         if let (Some((line, _)), Some(snippet)) = (self.location, &self.snippet) {
             let (text, cols) = excerpt(&snippet.0, snippet.1.clone());
+            let text = printable(&text, usize::MAX).replace('\n', " ");
             let (text, cols) = (&text, &cols);
             let number = line.to_string();
             let pad = " ".repeat(number.len());
@@ -151,7 +177,7 @@ impl fmt::Display for ScenarioError {
             )?;
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", printable(help, MAX_MESSAGE))?;
         }
         Ok(())
     }
@@ -311,6 +337,10 @@ fn plain_types(message: &str) -> String {
 fn type_help(message: &str) -> Option<String> {
     if message.starts_with("invalid type") {
         Some("numbers are written without quotes (rate = 0.1), names and durations in quotes (to = \"salvage\", horizon = \"5y\"), lists in brackets (landmarks = [\"1y\", \"2y\"]); the README's \"Scenario format\" shows every key".into())
+    } else if message.contains("overflowed") {
+        Some("numbers must stay within about ±1.8e308; is an exponent mistyped?".into())
+    } else if message.contains("is not a duration") {
+        Some("durations are ≥ 0: a number of months, or a number with a unit: \"30d\", \"6w\", \"18m\", \"2y\"".into())
     } else if let Some(rest) = message.strip_prefix("missing field `") {
         let key = rest.split('`').next().unwrap_or_default();
         Some(format!(
