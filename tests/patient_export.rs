@@ -363,9 +363,12 @@ mod estimators {
 }
 
 /// `curves.csv` as (strategy, origin, measure) → estimates on the grid.
-fn read_curves(dir: &Path) -> HashMap<(String, String, String), Vec<f64>> {
+type Curves = HashMap<(String, String, String), Vec<f64>>;
+
+/// `curves.csv` as (strategy, origin, measure) → estimates on the grid.
+fn read_curves(dir: &Path) -> Curves {
     let text = std::fs::read_to_string(dir.join("curves.csv")).unwrap();
-    let mut curves: HashMap<(String, String, String), Vec<f64>> = HashMap::new();
+    let mut curves: Curves = HashMap::new();
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
         curves
@@ -382,11 +385,7 @@ fn run(
     patients: u64,
     censoring: &[&str],
     dir: &Path,
-) -> (
-    Model,
-    HashMap<(String, String, String), Vec<f64>>,
-    Vec<Life>,
-) {
+) -> (Model, Curves, Vec<Life>) {
     let path = format!("{}/{scenario}", env!("CARGO_MANIFEST_DIR"));
     let model = hsctsim::scenario::load(&path).unwrap();
     let out = dir.join("out");
@@ -440,7 +439,7 @@ fn rounding(steps: usize) -> f64 {
 /// Checks one origin of one strategy with no censoring: exact agreement.
 fn check_exact(
     model: &Model,
-    curves: &HashMap<(String, String, String), Vec<f64>>,
+    curves: &Curves,
     lives: &[Life],
     strategy: &str,
     hsct2: bool,
@@ -603,7 +602,7 @@ struct Comparison {
 /// counts censored patients as event-free (wrong: it must fail).
 fn censored_comparisons(
     model: &Model,
-    curves: &HashMap<(String, String, String), Vec<f64>>,
+    curves: &Curves,
     lives: &[Life],
     strategy: &str,
     hsct2: bool,
