@@ -362,10 +362,10 @@ mod estimators {
     }
 }
 
-/// `curves.csv` as (strategy, origin, measure) → estimates on the grid.
+/// Curves by (strategy, origin, measure): the estimates on the grid.
 type Curves = HashMap<(String, String, String), Vec<f64>>;
 
-/// `curves.csv` as (strategy, origin, measure) → estimates on the grid.
+/// Reads `curves.csv`.
 fn read_curves(dir: &Path) -> Curves {
     let text = std::fs::read_to_string(dir.join("curves.csv")).unwrap();
     let mut curves: Curves = HashMap::new();
