@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hsctsim::engine::Control;
-use hsctsim::engine::ordered::simulate_in_order;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hsctsim::engine::ordered::{simulate_in_order, window};
 use hsctsim::export::rows::{Columns, PatientRows};
 
 const FIXTURE: &str = concat!(
@@ -178,7 +180,7 @@ fn chunks_are_delivered_in_patient_order_even_when_delivery_is_slow() {
     // A slow consumer (a busy disk) makes workers finish chunks far ahead of delivery: the
     // window must hold them back, and the bytes must still come out in patient order.
     let mut model = hsctsim::scenario::load(FIXTURE).unwrap();
-    model.settings.patients = 50_000;
+    model.settings.patients = 100_000;
     let columns = Columns::new(&model, None, 0);
     let mut reference: Vec<u8> = Vec::new();
     let one = simulate_in_order(
@@ -197,14 +199,22 @@ fn chunks_are_delivered_in_patient_order_even_when_delivery_is_slow() {
     for threads in [2, 5, 8] {
         let mut bytes: Vec<u8> = Vec::new();
         let mut last_patient = None;
+        // Chunks started but not yet delivered: never more than the window plus one per worker.
+        let started = AtomicU64::new(0);
+        let (mut delivered, mut most_held) = (0u64, 0u64);
         let many = simulate_in_order(
             &model,
             &Control {
                 threads,
                 ..Control::default()
             },
-            || PatientRows::new(&columns),
+            || {
+                started.fetch_add(1, Ordering::SeqCst);
+                PatientRows::new(&columns)
+            },
             |chunk: PatientRows| -> Result<(), ()> {
+                most_held = most_held.max(started.load(Ordering::SeqCst) - delivered);
+                delivered += 1;
                 std::thread::sleep(std::time::Duration::from_millis(3));
                 let first: u64 = std::str::from_utf8(chunk.bytes())
                     .unwrap()
@@ -221,6 +231,11 @@ fn chunks_are_delivered_in_patient_order_even_when_delivery_is_slow() {
         )
         .unwrap();
         assert_eq!(one, many, "{threads} threads: accumulators differ");
+        assert!(
+            most_held <= window(threads) + threads as u64,
+            "{threads} threads: {most_held} chunks held at once"
+        );
+        eprintln!("{threads} threads: at most {most_held} chunks held at once");
         assert!(bytes == reference, "{threads} threads: rows differ");
     }
     // A failing consumer stops the run with its error.
