@@ -47,15 +47,15 @@ pub fn window(threads: usize) -> u64 {
 }
 
 /// Shared state of the workers, behind one mutex.
-struct Queue<F, D> {
+struct Queue<F> {
     /// Next chunk to hand to a worker.
     next_claim: u64,
     /// Next chunk to deliver.
     next_deliver: u64,
     /// Finished chunks waiting for their turn.
     finished: BTreeMap<u64, F>,
-    /// The consumer of chunks, in order.
-    deliver: D,
+    /// A worker is delivering (outside the lock): the others leave delivery to it.
+    delivering: bool,
     /// Set when the run must stop (error or cancel); workers then leave.
     stopped: bool,
 }
@@ -63,9 +63,10 @@ struct Queue<F, D> {
 /// Simulates the run like [`super::simulate`] and hands each chunk's follower (made by
 /// `new_follower`) to `deliver` in patient order, one chunk at a time.
 ///
-/// `deliver` runs under the queue's lock, so it never runs twice at once and sees chunks
-/// strictly in order. On the first error (from the engine or from `deliver`) every worker
-/// stops at its next chunk and nothing more is delivered.
+/// One worker at a time delivers, outside the queue's lock, so the others keep simulating
+/// (up to the window) while a chunk is written; `deliver` never runs twice at once and sees
+/// chunks strictly in order. On the first error (from the engine or from `deliver`) every
+/// worker stops at its next chunk and nothing more is delivered.
 pub fn simulate_in_order<F, D, E>(
     model: &Model,
     control: &Control,
@@ -99,9 +100,11 @@ where
         next_claim: 0,
         next_deliver: 0,
         finished: BTreeMap::new(),
-        deliver,
+        delivering: false,
         stopped: false,
     });
+    // Only the worker holding the delivery turn (`Queue::delivering`) locks this.
+    let deliver = Mutex::new(deliver);
     let turn = Condvar::new();
     let done = AtomicU64::new(0);
     let failure: Mutex<Option<InOrderError<E>>> = Mutex::new(None);
@@ -165,16 +168,33 @@ where
                 progress(count);
             }
             q.finished.insert(chunk, follower);
-            while !q.stopped {
+            if q.delivering {
+                continue; // the worker delivering will take this chunk in its turn
+            }
+            q.delivering = true;
+            loop {
                 let next = q.next_deliver;
-                let Some(ready) = q.finished.remove(&next) else {
+                let ready = if q.stopped {
+                    None
+                } else {
+                    q.finished.remove(&next)
+                };
+                let Some(ready) = ready else {
+                    q.delivering = false;
                     break;
                 };
-                if let Err(error) = (q.deliver)(ready) {
+                drop(q);
+                let delivered = {
+                    let mut deliver = deliver.lock().unwrap_or_else(|p| p.into_inner());
+                    (*deliver)(ready)
+                };
+                q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                if let Err(error) = delivered {
                     q.stopped = true;
                     fail(InOrderError::Deliver(error));
                 }
                 q.next_deliver += 1;
+                turn.notify_all();
             }
             turn.notify_all();
         }
