@@ -193,7 +193,7 @@ fn render(spec: &Spec) -> String {
         s,
         "[simulation]\npatients = 100\nseed = {}\nhorizon = {}\ngrid = {}\nmax_events = 400\nlandmarks = []",
         spec.seed,
-        if spec.horizon % 9 == 0 { spec.horizon } else { spec.horizon * spec.step },
+        if spec.horizon.is_multiple_of(9) { spec.horizon } else { spec.horizon * spec.step },
         spec.step
     )
     .unwrap();
@@ -380,10 +380,10 @@ fn render(spec: &Spec) -> String {
             }
         }
     }
-    if let Some(q) = spec.background {
-        if !attributes.is_empty() {
-            writeln!(s, "[background_mortality]\nto = \"death_nrm\"\nage = \"a0\"\nages = [0, 50]\nannual_probability = [{}, 0.05]", toml_number(q)).unwrap();
-        }
+    if let Some(q) = spec.background
+        && !attributes.is_empty()
+    {
+        writeln!(s, "[background_mortality]\nto = \"death_nrm\"\nage = \"a0\"\nages = [0, 50]\nannual_probability = [{}, 0.05]", toml_number(q)).unwrap();
     }
     for (i, (kind, k, hr)) in spec.strategies.iter().enumerate() {
         writeln!(s, "[[strategies]]\nname = \"arm{i}\"").unwrap();
