@@ -9,6 +9,7 @@
 # Coverage instrumentation uses only stable rustc flags (-Cpasses=sancov-module and LLVM's
 # sanitizer-coverage options, as cargo-fuzz does), without AddressSanitizer: the code is
 # safe Rust, so what the fuzzer looks for is panics, aborts, hangs and runaway memory.
+# (Hence libFuzzer's harmless warning that it cannot find __sanitizer_* functions.)
 # (`cargo fuzz run scenario` with RUSTC_BOOTSTRAP=1 adds ASan; see the README.)
 #
 # If this machine cannot fuzz — no C++ compiler, crates.io out of reach for libfuzzer-sys,

@@ -56,10 +56,11 @@ fn threads(pid: u32) -> usize {
 /// Sends `signal` and waits for the exit; returns (exit code, stderr, seconds to exit).
 fn interrupt(mut child: Child, signal: &str) -> (Option<i32>, String, f64) {
     let sent = Instant::now();
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
+    // The shell's own `kill` (a builtin in every POSIX shell; procps may be missing).
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill {signal} {}", child.id())])
         .status()
-        .expect("the `kill` command");
+        .expect("a POSIX shell");
     assert!(status.success());
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
