@@ -254,6 +254,13 @@ fn each_bad_input_is_named_located_and_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let cases = cases();
     assert!(cases.len() >= 40, "{} cases", cases.len());
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("{} malformed scenarios", cases.len())),
+        "the README must say how many malformed scenarios are tested ({})",
+        cases.len()
+    );
     let mut names = std::collections::HashSet::new();
     let mut problems = Vec::new();
     for case in &cases {
@@ -525,6 +532,14 @@ fn each_bad_command_line_is_rejected_and_writes_nothing() {
             says: &["loop without end", "max_events", "relapse → salvage"],
         },
     ];
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("{} bad\ncommand lines", cases.len()))
+            || readme.contains(&format!("{} bad command lines", cases.len())),
+        "the README must say how many bad command lines are tested ({})",
+        cases.len()
+    );
     let mut problems = Vec::new();
     for case in &cases {
         let args: Vec<String> = case
