@@ -5,13 +5,16 @@
 //! [`scenario`] (read and check a TOML file) → [`model`] (the validated model) →
 //! [`engine`] (patients' lives, in parallel, on their own random streams) →
 //! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files) and [`plot`]
-//! (figures). [`shard`] splits a run into parts that merge into exactly the single run.
+//! (figures). [`econ`] values lives in costs and QALYs; [`export`] writes every simulated
+//! life as CSV rows, for standard survival software; [`shard`] splits a run into parts that
+//! merge into exactly the single run (for clusters).
 //! [`markov`] computes the exact answer for all-exponential models, used to test the engine.
 
 pub mod aggregate;
 pub mod duration;
 pub mod econ;
 pub mod engine;
+pub mod export;
 pub mod markov;
 pub mod model;
 pub mod output;

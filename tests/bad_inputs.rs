@@ -79,7 +79,8 @@ fn fails(path: &Path) -> (i32, String) {
 struct Case {
     name: &'static str,
     text: String,
-    /// The text the error must point at (its first occurrence in the file), if any.
+    /// Where the error must point: the first occurrence of this text in the file, or of
+    /// the text with `|` removed, at the `|`.
     at: Option<&'static str>,
     /// Fragments the message must contain.
     says: &'static [&'static str],
@@ -90,65 +91,218 @@ fn replace(from: &str, to: &str) -> String {
     GOOD.replacen(from, to, 1)
 }
 
+/// The good fixture with more tables after it.
+fn append(extra: &str) -> String {
+    format!("{GOOD}\n{extra}")
+}
+
+/// The good fixture with a categorical attribute, a decision node and two strategies, for
+/// the cases that need them.
+fn rich() -> String {
+    replace("to = \"salvage\"", "to = \"choose\"")
+        + r#"
+[[cohort.attributes]]
+name = "disease"
+levels = { AML = 0.6, ALL = 0.4 }
+
+[[decisions]]
+name = "choose"
+branches = [ { to = "salvage", if = "disease == 'AML'" }, { to = "salvage" } ]
+
+[[strategies]]
+name = "standard"
+
+[[strategies]]
+name = "intensive"
+transitions = [ { from = "salvage", to = "death_relapse", hr = 0.8 } ]
+"#
+}
+
+fn rich_replace(from: &str, to: &str) -> String {
+    let text = rich();
+    assert!(text.contains(from), "rich fixture lacks {from:?}");
+    text.replacen(from, to, 1)
+}
+
+/// Line and column (1-based) of a case's marker.
+fn position(text: &str, marker: &str) -> Option<(usize, usize)> {
+    let (prefix, suffix) = marker.split_once('|').unwrap_or(("", marker));
+    let offset = text.find(&format!("{prefix}{suffix}"))? + prefix.len();
+    let line = text[..offset].matches('\n').count() + 1;
+    let col = text[..offset]
+        .chars()
+        .rev()
+        .take_while(|c| *c != '\n')
+        .count()
+        + 1;
+    Some((line, col))
+}
+
+fn cases() -> Vec<Case> {
+    let too_many_states = {
+        let mut text = GOOD.to_string();
+        for i in 0..62 {
+            text.push_str(&format!("\n[[states]]\nname = \"extra{i}\"\n"));
+        }
+        text
+    };
+    let deep_rule = format!("{}time > 1{}", "(".repeat(100), ")".repeat(100));
+    vec![
+        // Syntax.
+        Case { name: "malformed_toml", text: replace("patients = 1000", "patients = = 1000"), at: Some("= 1000"), says: &["TOML syntax error"] },
+        Case { name: "unclosed_string", text: replace("name = \"salvage\"", "name = \"salvage"), at: Some("name = \"salvage|\n"), says: &["TOML syntax error", "string"] },
+        Case { name: "unclosed_table_header", text: replace("[simulation]", "[simulation"), at: Some("[simulation|\n"), says: &["TOML syntax error", "unclosed table"] },
+        Case { name: "duplicate_key", text: replace("seed = 1", "seed = 1\nseed = 2"), at: Some("seed = 2"), says: &["TOML syntax error", "duplicate key"] },
+        Case { name: "nul_byte", text: replace("seed = 1", "seed = 1\0"), at: Some("seed = |1\0"), says: &["TOML syntax error"] },
+        Case { name: "number_overflows", text: replace("rate = 0.8", "rate = 1e999"), at: Some("1e999"), says: &["overflowed"] },
+        // Wrong types.
+        Case { name: "wrong_type", text: replace("patients = 1000", "patients = \"many\""), at: Some("\"many\""), says: &["invalid type", "expected a whole number"] },
+        Case { name: "rate_as_text", text: replace("rate = 0.8", "rate = \"fast\""), at: Some("\"fast\""), says: &["invalid type", "expected a number", "without quotes"] },
+        Case { name: "seed_fractional", text: replace("seed = 1", "seed = 1.5"), at: Some("1.5"), says: &["expected a whole number"] },
+        Case { name: "horizon_boolean", text: replace("horizon = \"24m\"", "horizon = true"), at: Some("true"), says: &["invalid type", "duration"] },
+        Case { name: "entry_number", text: replace("entry = \"relapse\"", "entry = 5"), at: Some("entry = |5"), says: &["`entry` must be a state name"] },
+        Case { name: "landmarks_not_list", text: replace("horizon = \"24m\"", "horizon = \"24m\"\nlandmarks = \"12m\""), at: Some("landmarks = |\"12m\""), says: &["expected a list"] },
+        // Unknown keys, with a suggestion.
+        Case { name: "unknown_key", text: replace("patients = 1000", "patiens = 1000"), at: Some("patiens"), says: &["unknown field `patiens`", "did you mean `patients`"] },
+        Case { name: "unknown_table", text: replace("[simulation]", "[simulaton]"), at: Some("simulaton"), says: &["unknown field `simulaton`", "did you mean `simulation`"] },
+        Case { name: "unknown_transition_key", text: replace("rate = 0.8", "rtae = 0.8"), at: Some("rtae"), says: &["did you mean `rate`"] },
+        Case { name: "unknown_hazard_key", text: replace("rate = 0.8", "hazard = { family = \"weibull\", shpe = 1, scale = 2 }"), at: Some("shpe"), says: &["did you mean `shape`"] },
+        Case { name: "unknown_state_key", text: replace("name = \"salvage\"", "nmae = \"salvage\""), at: Some("nmae"), says: &["did you mean `name`"] },
+        // Rates.
+        Case { name: "negative_rate", text: replace("rate = 0.8", "rate = -0.8"), at: Some("-0.8"), says: &["rate", "≥ 0"] },
+        Case { name: "nan_rate", text: replace("rate = 0.8", "rate = nan"), at: Some("nan"), says: &["rate", "NaN"] },
+        Case { name: "infinite_rate", text: replace("rate = 0.8", "rate = inf"), at: Some("inf"), says: &["rate", "inf"] },
+        Case { name: "negative_piecewise_rate", text: replace("rate = 0.8", "hazard = { family = \"piecewise\", starts = [0, 6], rates = [0.1, -0.2] }"), at: Some("[0.1, -0.2]"), says: &["rate", "≥ 0", "-0.2"] },
+        Case { name: "zero_hazard_ratio", text: replace("rate = 0.8", "rate = 0.8\nhr = 0"), at: Some("hr = |0"), says: &["`hr` must be positive"] },
+        Case { name: "negative_effect", text: replace("rate = 0.8", "rate = 0.8\neffects = [ { if = \"time > 1\", hr = -2 } ]"), at: Some("-2"), says: &["hazard ratio must be positive"] },
+        Case { name: "gompertz_zero_rate", text: replace("rate = 0.8", "hazard = { family = \"gompertz\", shape = 0.1, rate = 0 }"), at: Some("rate = |0 }"), says: &["rate", "positive"] },
+        // Shapes and scales.
+        Case { name: "shape_not_positive", text: replace("rate = 0.8", "hazard = { family = \"weibull\", shape = 0, scale = 2 }"), at: Some("0, scale"), says: &["shape", "positive"] },
+        Case { name: "negative_loglogistic_shape", text: replace("rate = 0.8", "hazard = { family = \"loglogistic\", shape = -1, scale = 2 }"), at: Some("-1"), says: &["shape", "positive"] },
+        Case { name: "zero_sdlog", text: replace("rate = 0.8", "hazard = { family = \"lognormal\", median = \"2m\", sdlog = 0 }"), at: Some("sdlog = |0"), says: &["sdlog", "positive"] },
+        Case { name: "zero_scale", text: replace("rate = 0.8", "hazard = { family = \"weibull\", shape = 1, scale = 0 }"), at: Some("scale = |0"), says: &["scale", "positive"] },
+        Case { name: "uniform_backwards", text: replace("rate = 0.8", "hazard = { family = \"uniform\", min = \"6m\", max = \"2m\" }"), at: Some("\"2m\""), says: &["min < max"] },
+        Case { name: "piecewise_not_from_zero", text: replace("rate = 0.8", "hazard = { family = \"piecewise\", starts = [1, 6], rates = [0.1, 0.2] }"), at: Some("[1, 6]"), says: &["start at 0"] },
+        // Probabilities.
+        Case { name: "entry_probabilities", text: replace("entry = \"relapse\"", "entry = { relapse = 0.6, salvage = 0.3 }"), at: Some("{ relapse = 0.6"), says: &["sum to 0.9", "not 1"] },
+        Case { name: "probability_above_one", text: append("[[cohort.attributes]]\nname = \"cgvhd\"\nprobability = 1.5\n"), at: Some("1.5"), says: &["probability", "[0, 1]", "1.5"] },
+        Case { name: "levels_sum_above_one", text: append("[[cohort.attributes]]\nname = \"disease\"\nlevels = { AML = 0.7, ALL = 0.4 }\n"), at: Some("{ AML"), says: &["sum to 1.1"] },
+        Case { name: "negative_branch_probability", text: replace("to = \"salvage\"", "to = \"coin\"") + "\n[[decisions]]\nname = \"coin\"\nbranches = [ { to = \"salvage\", p = 1.2 }, { to = \"death_nrm\", p = -0.2 } ]\n", at: Some("1.2"), says: &["probability", "[0, 1]"] },
+        Case { name: "cure_above_one", text: replace("rate = 0.8", "rate = 0.8\ncure = 1.5"), at: Some("1.5"), says: &["cure", "[0, 1)"] },
+        Case { name: "discrete_probabilities", text: append("[[cohort.attributes]]\nname = \"hct_ci\"\ndistribution = \"discrete\"\nvalues = [0, 1, 2]\nprobabilities = [0.5, 0.3, 0.1]\n"), at: Some("[0.5, 0.3, 0.1]"), says: &["sum to 0.9"] },
+        // Names.
+        Case { name: "duplicate_state", text: replace("name = \"salvage\"", "name = \"relapse\" # again"), at: Some("\"relapse\" # again"), says: &["declared twice"] },
+        Case { name: "duplicate_strategy", text: rich_replace("name = \"intensive\"", "name = \"standard\" # again"), at: Some("\"standard\" # again"), says: &["strategy `standard` is declared twice"] },
+        Case { name: "duplicate_attribute", text: rich() + "\n[[cohort.attributes]]\nname = \"disease\" # again\nprobability = 0.5\n", at: Some("\"disease\" # again"), says: &["variable `disease` is declared twice"] },
+        Case { name: "decision_named_like_state", text: rich_replace("name = \"choose\"", "name = \"salvage\" # a decision").replace("to = \"choose\"", "to = \"salvage\""), at: Some("\"salvage\" # a decision"), says: &["already the name of a state"] },
+        Case { name: "invalid_state_name", text: replace("name = \"salvage\"", "name = \"sal vage\""), at: Some("\"sal vage\""), says: &["not a valid name"] },
+        Case { name: "death_cause_typo", text: replace("death = \"nrm\"", "death = \"nmr\""), at: Some("\"nmr\""), says: &["unknown cause of death `nmr`"] },
+        Case { name: "clock_typo", text: replace("rate = 0.8", "rate = 0.8\nclock = \"forwards\""), at: Some("\"forwards\""), says: &["unknown clock", "Did you mean `forward`?"] },
+        Case { name: "reserved_variable_name", text: append("[[cohort.attributes]]\nname = \"time\"\nprobability = 0.5\n"), at: Some("\"time\""), says: &["reserved"] },
+        // References to things that do not exist.
+        Case { name: "unknown_state", text: replace("to = \"salvage\"", "to = \"salvge\""), at: Some("\"salvge\""), says: &["unknown state", "`salvge`", "Did you mean `salvage`?"] },
+        Case { name: "transition_from_unknown", text: replace("from = \"relapse\"", "from = \"relaps\""), at: Some("\"relaps\""), says: &["`relaps`", "Did you mean `relapse`?"] },
+        Case { name: "branch_to_unknown", text: rich_replace("{ to = \"salvage\" } ]", "{ to = \"salvag\" } ]"), at: Some("\"salvag\""), says: &["`salvag`", "Did you mean `salvage`?"] },
+        Case { name: "background_to_living_state", text: append("[[cohort.attributes]]\nname = \"age\"\ndistribution = \"fixed\"\nvalue = 50\n\n[background_mortality]\nto = \"salvage\" # alive\nages = [0]\nannual_probability = [0.01]\n"), at: Some("\"salvage\" # alive"), says: &["must lead to a death state"] },
+        Case { name: "unknown_reference_strategy", text: rich_replace("horizon = \"24m\"", "horizon = \"24m\"\nreference = \"standrd\""), at: Some("\"standrd\""), says: &["unknown strategy `standrd`", "Did you mean `standard`?"] },
+        Case { name: "strategy_replaces_unknown_decision", text: rich_replace("name = \"standard\"", "name = \"standard\"\ndecisions = { chose = [ { to = \"salvage\" } ] }"), at: Some("chose = |["), says: &["unknown decision `chose`", "Did you mean `choose`?"] },
+        Case { name: "strategy_sets_attribute", text: rich_replace("name = \"standard\"", "name = \"standard\"\nset = { disease = \"ALL\" }"), at: Some("\"ALL\" }"), says: &["patient attribute"] },
+        // Structure: reachability, exits, loops.
+        Case { name: "unreachable_absorbing", text: GOOD.replace("to = \"death_nrm\"", "to = \"death_relapse\"").replacen("[[transitions]]\nfrom = \"salvage\"\nto = \"death_relapse\"\nrate = 0.02\n", "", 1).replace("rate = 0.1\n\n", "rate = 0.12\n"), at: Some("\"death_nrm\""), says: &["`death_nrm`", "cannot be reached"] },
+        Case { name: "unreachable_state", text: append("[[states]]\nname = \"limbo\"\n\n[[transitions]]\nfrom = \"limbo\"\nto = \"death_nrm\"\nrate = 0.1\n"), at: Some("\"limbo\""), says: &["`limbo`", "cannot be reached"] },
+        Case { name: "no_exit", text: GOOD.replace("[[transitions]]\nfrom = \"relapse\"\nto = \"salvage\"\nrate = 0.8\n", "[[transitions]]\nfrom = \"relapse\"\nto = \"salvage\"\nrate = 0.8\n\n[[states]]\nname = \"limbo\"\n\n[[transitions]]\nfrom = \"relapse\"\nto = \"limbo\"\nrate = 0.1\n"), at: None, says: &["`limbo`", "no exits", "absorbing"] },
+        Case { name: "loop_without_end", text: replace("to = \"death_relapse\"\nrate = 0.1", "to = \"relapse\"\nrate = 0.1").replacen("[[transitions]]\nfrom = \"salvage\"\nto = \"death_nrm\"\nrate = 0.02\n", "", 1), at: Some("[[states]]"), says: &["can never reach an absorbing state"] },
+        Case { name: "instant_loop", text: replace("rate = 0.8", "after = 0") + "\n[[transitions]]\nfrom = \"salvage\"\nto = \"relapse\"\nafter = \"0d\"\n", at: Some("after = |0"), says: &["relapse → salvage → relapse", "loop that takes no time"] },
+        Case { name: "instant_loop_at_a_landmark", text: replace("rate = 0.8", "at = \"12m\"") + "\n[[transitions]]\nfrom = \"salvage\"\nto = \"relapse\"\nat = 12\n", at: Some("at = |\"12m\""), says: &["loop that takes no time"] },
+        Case { name: "decision_loop", text: replace("to = \"salvage\"", "to = \"a\"") + "\n[[decisions]]\nname = \"a\"\nbranches = [ { to = \"b\" } ]\n\n[[decisions]]\nname = \"b\"\nbranches = [ { to = \"a\" } ]\n", at: Some("[[decisions]]"), says: &["a → b → a", "loop that takes no time"] },
+        Case { name: "transition_from_absorbing", text: append("[[transitions]]\nfrom = \"death_nrm\" # dead\nto = \"salvage\"\nrate = 0.1\n"), at: Some("\"death_nrm\" # dead"), says: &["absorbing", "cannot have exits"] },
+        Case { name: "transition_twice", text: append("[[transitions]]\nfrom = \"salvage\" # again\nto = \"death_nrm\"\nrate = 0.05\n"), at: Some("[[transitions]]\nfrom = \"salvage\" # again"), says: &["declared twice"] },
+        Case { name: "enabled_in_base", text: replace("rate = 0.8", "rate = 0.8\nenabled = false"), at: Some("false"), says: &["`enabled` belongs in a strategy"] },
+        Case { name: "too_many_states", text: too_many_states, at: None, says: &["66 states", "at most 64"] },
+        Case { name: "else_branch_not_last", text: rich_replace("[ { to = \"salvage\", if = \"disease == 'AML'\" }, { to = \"salvage\" } ]", "[ { to = \"salvage\" }, { to = \"death_nrm\", if = \"disease == 'AML'\" } ]"), at: Some("{ to = \"salvage\" }, { to = \"death_nrm\""), says: &["no `if`", "can never be taken"] },
+        Case { name: "mixed_branches", text: rich_replace("{ to = \"salvage\" } ]", "{ to = \"salvage\", p = 0.5 } ]"), at: Some("{ to = \"salvage\", if"), says: &["mixes probabilities and rules"] },
+        // Rules.
+        Case { name: "rule_unknown_attribute", text: replace("rate = 0.8", "rate = 0.8\nif = \"ages > 3\""), at: Some("ages"), says: &["unknown", "ages"] },
+        Case { name: "rule_syntax", text: replace("rate = 0.8", "rate = 0.8\nif = \"time >\""), at: None, says: &["in rule `time >`"] },
+        Case { name: "rule_unknown_level", text: rich_replace("disease == 'AML'", "disease == 'AMX'"), at: Some("'AMX'"), says: &["AMX", "AML"] },
+        Case { name: "rule_unknown_state", text: replace("rate = 0.8", "rate = 0.8\nif = \"visited('salvge')\""), at: Some("'salvge'"), says: &["salvge", "salvage"] },
+        Case { name: "rule_type_mismatch", text: replace("rate = 0.8", "rate = 0.8\nif = \"time == 'AML'\""), at: Some("'AML'"), says: &["quoted", "number"] },
+        Case { name: "rule_nested_too_deeply", text: replace("rate = 0.8", &format!("rate = 0.8\nif = \"{deep_rule}\"")), at: None, says: &["nested too deeply"] },
+        // Settings.
+        Case { name: "negative_horizon", text: replace("horizon = \"24m\"", "horizon = \"-24m\""), at: Some("\"-24m\""), says: &["not a duration", "negative"] },
+        Case { name: "zero_horizon", text: replace("horizon = \"24m\"", "horizon = 0"), at: Some("horizon = |0"), says: &["`horizon` must be a positive duration"] },
+        Case { name: "grid_finer_than_allowed", text: replace("horizon = \"24m\"", "horizon = \"100y\"\ngrid = \"0.01d\""), at: Some("\"0.01d\""), says: &["grid would have", "points"] },
+        Case { name: "grid_not_dividing_horizon", text: replace("horizon = \"24m\"", "horizon = \"24m\"\ngrid = \"7m\""), at: Some("\"7m\""), says: &["not a whole number of grid steps"] },
+        Case { name: "grid_longer_than_horizon", text: replace("horizon = \"24m\"", "horizon = \"24m\"\ngrid = \"5y\""), at: Some("\"5y\""), says: &["not a whole number of grid steps"] },
+        Case { name: "zero_grid", text: replace("horizon = \"24m\"", "horizon = \"24m\"\ngrid = 0"), at: Some("grid = |0"), says: &["`grid` must be a positive duration"] },
+        Case { name: "landmark_beyond_horizon", text: replace("horizon = \"24m\"", "horizon = \"24m\"\nlandmarks = [\"36m\"]"), at: Some("\"36m\""), says: &["landmark 36 months"] },
+        Case { name: "zero_patients", text: replace("patients = 1000", "patients = 0"), at: Some("0\n"), says: &["patients", "between 1 and"] },
+        Case { name: "negative_patients", text: replace("patients = 1000", "patients = -5"), at: Some("-5"), says: &["patients", "between 1 and"] },
+        Case { name: "absurd_patients", text: replace("patients = 1000", "patients = 10_000_000_000_000"), at: Some("10_000"), says: &["patients", "between 1 and"] },
+        Case { name: "negative_threads", text: replace("seed = 1", "seed = 1\nthreads = -1"), at: Some("-1"), says: &["threads"] },
+        Case { name: "zero_max_events", text: replace("seed = 1", "seed = 1\nmax_events = 0"), at: Some("max_events = |0"), says: &["max_events"] },
+        Case { name: "negative_seed", text: replace("seed = 1", "seed = -1"), at: Some("-1"), says: &["seed", "≥ 0"] },
+        // Empty and nearly empty files.
+        Case { name: "empty_file", text: String::new(), at: Some(""), says: &["missing field `states`", "add `states`"] },
+        Case { name: "only_comments", text: "# a scenario, some day\n".into(), at: Some(""), says: &["missing field `states`"] },
+        Case { name: "no_states", text: "states = []\n[cohort]\nentry = \"x\"\n".into(), at: Some("[]"), says: &["no states"] },
+    ]
+}
+
 #[test]
 fn each_bad_input_is_named_located_and_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let cases = vec![
-        Case { name: "malformed_toml", text: replace("patients = 1000", "patients = = 1000"), at: Some("= 1000"), says: &["TOML syntax error", "help:"] },
-        Case { name: "unknown_key", text: replace("patients = 1000", "patiens = 1000"), at: Some("patiens"), says: &["unknown field `patiens`", "did you mean `patients`"] },
-        Case { name: "negative_rate", text: replace("rate = 0.8", "rate = -0.8"), at: Some("-0.8"), says: &["rate", "≥ 0"] },
-        Case { name: "nan_rate", text: replace("rate = 0.8", "rate = nan"), at: Some("nan"), says: &["rate", "NaN"] },
-        Case { name: "unknown_state", text: replace("to = \"salvage\"", "to = \"salvge\""), at: Some("\"salvge\""), says: &["unknown state", "`salvge`", "Did you mean `salvage`?"] },
-        Case { name: "unreachable_absorbing", text: GOOD.replace("to = \"death_nrm\"", "to = \"death_relapse\"").replacen("[[transitions]]\nfrom = \"salvage\"\nto = \"death_relapse\"\nrate = 0.02\n", "", 1).replace("rate = 0.1\n\n", "rate = 0.12\n"), at: Some("\"death_nrm\""), says: &["`death_nrm`", "cannot be reached"] },
-        Case { name: "zero_patients", text: replace("patients = 1000", "patients = 0"), at: Some("0\n"), says: &["patients", "between 1 and"] },
-        Case { name: "negative_horizon", text: replace("horizon = \"24m\"", "horizon = \"-24m\""), at: Some("\"-24m\""), says: &["not a duration", "negative"] },
-        Case { name: "no_exit", text: GOOD.replace("[[transitions]]\nfrom = \"relapse\"\nto = \"salvage\"\nrate = 0.8\n", "[[transitions]]\nfrom = \"relapse\"\nto = \"salvage\"\nrate = 0.8\n\n[[states]]\nname = \"limbo\"\n\n[[transitions]]\nfrom = \"relapse\"\nto = \"limbo\"\nrate = 0.1\n"), at: None, says: &["`limbo`", "no exits", "absorbing"] },
-        Case { name: "entry_probabilities", text: replace("entry = \"relapse\"", "entry = { relapse = 0.6, salvage = 0.3 }"), at: Some("{ relapse = 0.6"), says: &["sum to 0.9", "not 1"] },
-        Case { name: "wrong_type", text: replace("patients = 1000", "patients = \"many\""), at: Some("\"many\""), says: &["invalid type"] },
-        Case { name: "unknown_family", text: replace("rate = 0.8", "hazard = { family = \"weibul\", shape = 1, scale = 2 }"), at: Some("\"weibul\""), says: &["unknown hazard family `weibul`", "Did you mean `weibull`?"] },
-        Case { name: "shape_not_positive", text: replace("rate = 0.8", "hazard = { family = \"weibull\", shape = 0, scale = 2 }"), at: Some("0, scale"), says: &["shape", "positive"] },
-        Case { name: "duplicate_state", text: replace("name = \"salvage\"", "name = \"relapse\" # again"), at: Some("\"relapse\" # again"), says: &["declared twice"] },
-        Case { name: "entry_absorbing", text: replace("entry = \"relapse\"", "entry = { relapse = 0.9, death_nrm = 0.1 }"), at: Some("0.1 }"), says: &["`death_nrm`", "absorbing", "time 0"] },
-        Case { name: "hsct2_absorbing", text: replace("death = \"nrm\"", "death = \"nrm\"\nhsct2 = true"), at: Some("true"), says: &["HSCT2", "absorbing"] },
-        Case { name: "rule_unknown_attribute", text: replace("rate = 0.8", "rate = 0.8\nif = \"ages > 3\""), at: Some("ages"), says: &["unknown", "ages"] },
-    ];
+    let cases = cases();
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("{} malformed scenarios", cases.len())),
+        "the README must say how many malformed scenarios are tested ({})",
+        cases.len()
+    );
+    let mut names = std::collections::HashSet::new();
+    let mut problems = Vec::new();
     for case in &cases {
+        assert!(names.insert(case.name), "two cases named {}", case.name);
         let path = write(
             dir.path(),
             &format!("{}.toml", case.name),
             case.text.as_bytes(),
         );
         let (code, stderr) = fails(&path);
-        assert_eq!(code, 2, "{}: exit code {code}\n{stderr}", case.name);
+        let mut problem = |what: String| problems.push(format!("{}: {what}\n{stderr}", case.name));
+        if code != 2 {
+            problem(format!("exit code {code}, not 2"));
+        }
         let shown = path.display().to_string();
         match case.at {
-            Some(marker) => {
-                let offset = case
-                    .text
-                    .find(marker)
-                    .unwrap_or_else(|| panic!("{}: marker {marker:?} not in text", case.name));
-                let line = case.text[..offset].matches('\n').count() + 1;
-                let col = offset - case.text[..offset].rfind('\n').map_or(0, |i| i + 1) + 1;
-                assert!(
-                    stderr.contains(&format!("{shown}:{line}:{col}:")),
-                    "{}: expected {shown}:{line}:{col} ({marker:?}) in\n{stderr}",
-                    case.name
-                );
-            }
-            None => assert!(
-                stderr.contains(&shown),
-                "{}: file not named in\n{stderr}",
-                case.name
-            ),
+            Some(marker) => match position(&case.text, marker) {
+                Some((line, col)) if !stderr.contains(&format!("{shown}:{line}:{col}:")) => {
+                    problem(format!("expected {shown}:{line}:{col} ({marker:?})"));
+                }
+                Some(_) => {}
+                None => problem(format!("marker {marker:?} not in the text")),
+            },
+            None if !stderr.contains(&shown) => problem("the file is not named".into()),
+            None => {}
+        }
+        if !stderr.contains("help:") {
+            problem("no hint on how to fix it".into());
         }
         for fragment in case.says {
-            assert!(
-                stderr.contains(fragment),
-                "{}: expected {fragment:?} in\n{stderr}",
-                case.name
-            );
+            if !stderr.contains(fragment) {
+                problem(format!("expected {fragment:?}"));
+            }
         }
     }
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        problems.len(),
+        cases.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -158,7 +312,9 @@ fn missing_file_and_non_utf8_are_reported() {
     let (code, stderr) = fails(&missing);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("nowhere.toml") && stderr.contains("cannot read"),
+        stderr.contains("nowhere.toml")
+            && stderr.contains("cannot read")
+            && stderr.contains("help:"),
         "{stderr}"
     );
     let latin1 = write(
@@ -169,8 +325,338 @@ fn missing_file_and_non_utf8_are_reported() {
     let (code, stderr) = fails(&latin1);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("latin1.toml:2:") && stderr.contains("UTF-8"),
+        stderr.contains("latin1.toml:2:") && stderr.contains("UTF-8") && stderr.contains("help:"),
         "{stderr}"
+    );
+}
+
+/// A bad command line or environment: the arguments (`{scenario}`, `{good}`, `{dir}`
+/// replaced), the exit code, and what the message must say.
+struct CommandCase {
+    name: &'static str,
+    args: &'static [&'static str],
+    code: i32,
+    says: &'static [&'static str],
+}
+
+/// Runs `hsctsim` with arguments; returns (exit code, stderr); never a panic.
+fn hsctsim(args: &[String]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn each_bad_command_line_is_rejected_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let good = write(dir, "good.toml", GOOD.as_bytes());
+    write(dir, "a_file", b"not a folder");
+    write(dir, "existing.csv", b"precious");
+    std::fs::create_dir(dir.join("a_folder")).unwrap();
+    // A model that passes validation but loops at run time: the loop's moves are
+    // conditional, so only the bound on events per patient can tell.
+    let loops = replace("rate = 0.8", "after = 0\nif = \"time >= 0\"")
+        + "\n[[transitions]]\nfrom = \"salvage\"\nto = \"relapse\"\nafter = 0\nif = \"time >= 0\"\n";
+    write(dir, "loops.toml", loops.as_bytes());
+    let cases = [
+        CommandCase {
+            name: "scenario_is_a_folder",
+            args: &["validate", "{dir}/a_folder"],
+            code: 2,
+            says: &["is a folder", "help:"],
+        },
+        CommandCase {
+            name: "zero_patients",
+            args: &["run", "{good}", "--patients", "0", "--out", "{dir}/out"],
+            code: 2,
+            says: &["--patients must be between 1"],
+        },
+        CommandCase {
+            name: "negative_patients",
+            args: &["run", "{good}", "--patients", "-5", "--out", "{dir}/out"],
+            code: 2,
+            says: &["-5"],
+        },
+        CommandCase {
+            name: "absurd_threads",
+            args: &["run", "{good}", "--threads", "99999", "--out", "{dir}/out"],
+            code: 2,
+            says: &["--threads must be between 0"],
+        },
+        CommandCase {
+            name: "shard_out_of_range",
+            args: &["run", "{good}", "--shard", "4/4", "--out", "{dir}/out"],
+            code: 2,
+            says: &["numbered from 0 to 3"],
+        },
+        CommandCase {
+            name: "shard_not_a_fraction",
+            args: &["run", "{good}", "--shard", "half", "--out", "{dir}/out"],
+            code: 2,
+            says: &["--shard half"],
+        },
+        CommandCase {
+            name: "unknown_flag",
+            args: &["run", "{good}", "--patinets", "5"],
+            code: 2,
+            says: &["--patients"],
+        },
+        CommandCase {
+            name: "output_under_a_file",
+            args: &["run", "{good}", "--out", "{dir}/a_file/out", "--quiet"],
+            code: 1,
+            says: &["a_file", "nothing was written"],
+        },
+        CommandCase {
+            name: "output_exists",
+            args: &["run", "{good}", "--out", "{dir}/a_folder", "--quiet"],
+            code: 2,
+            says: &["already exists", "--force"],
+        },
+        CommandCase {
+            name: "export_under_a_file",
+            args: &[
+                "run",
+                "{good}",
+                "--out",
+                "{dir}/out",
+                "--export-patients",
+                "{dir}/a_file/p.csv",
+                "--quiet",
+            ],
+            code: 1,
+            says: &["a_file", "nothing was written"],
+        },
+        CommandCase {
+            name: "export_is_a_folder",
+            args: &[
+                "run",
+                "{good}",
+                "--out",
+                "{dir}/out",
+                "--export-patients",
+                "{dir}/a_folder",
+                "--quiet",
+            ],
+            code: 2,
+            says: &["is a folder"],
+        },
+        CommandCase {
+            name: "export_exists",
+            args: &[
+                "run",
+                "{good}",
+                "--out",
+                "{dir}/out",
+                "--export-patients",
+                "{dir}/existing.csv",
+                "--quiet",
+            ],
+            code: 2,
+            says: &["already exists", "--force"],
+        },
+        CommandCase {
+            name: "export_over_the_scenario",
+            args: &[
+                "run",
+                "{good}",
+                "--out",
+                "{dir}/out",
+                "--export-patients",
+                "{good}",
+                "--force",
+                "--quiet",
+            ],
+            code: 2,
+            says: &["the scenario file itself"],
+        },
+        CommandCase {
+            name: "negative_accrual",
+            args: &[
+                "run",
+                "{good}",
+                "--out",
+                "{dir}/out",
+                "--export-patients",
+                "{dir}/p.csv",
+                "--accrual=-3m",
+            ],
+            code: 2,
+            says: &["--accrual", "negative"],
+        },
+        CommandCase {
+            name: "accrual_not_a_duration",
+            args: &[
+                "run",
+                "{good}",
+                "--out",
+                "{dir}/out",
+                "--export-patients",
+                "{dir}/p.csv",
+                "--accrual",
+                "soon",
+            ],
+            code: 2,
+            says: &["--accrual", "not a duration"],
+        },
+        CommandCase {
+            name: "accrual_without_export",
+            args: &["run", "{good}", "--out", "{dir}/out", "--accrual", "3y"],
+            code: 2,
+            says: &["--export-patients"],
+        },
+        CommandCase {
+            name: "censoring_everybody_at_entry",
+            args: &[
+                "run",
+                "{good}",
+                "--out",
+                "{dir}/out",
+                "--export-patients",
+                "{dir}/p.csv",
+                "--min-follow-up",
+                "0",
+            ],
+            code: 2,
+            says: &["both 0"],
+        },
+        CommandCase {
+            name: "loop_found_at_run_time",
+            args: &["run", "{dir}/loops.toml", "--out", "{dir}/out", "--quiet"],
+            code: 1,
+            says: &["loop without end", "max_events", "relapse → salvage"],
+        },
+    ];
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("{} bad\ncommand lines", cases.len()))
+            || readme.contains(&format!("{} bad command lines", cases.len())),
+        "the README must say how many bad command lines are tested ({})",
+        cases.len()
+    );
+    let mut problems = Vec::new();
+    for case in &cases {
+        let args: Vec<String> = case
+            .args
+            .iter()
+            .map(|a| {
+                a.replace("{good}", good.to_str().unwrap())
+                    .replace("{dir}", dir.to_str().unwrap())
+            })
+            .collect();
+        let (code, stderr) = hsctsim(&args);
+        if code != case.code {
+            problems.push(format!(
+                "{}: exit code {code}, not {}\n{stderr}",
+                case.name, case.code
+            ));
+        }
+        for fragment in case.says {
+            if !stderr.contains(fragment) {
+                problems.push(format!("{}: expected {fragment:?} in\n{stderr}", case.name));
+            }
+        }
+        for leftover in ["out", "p.csv"] {
+            if dir.join(leftover).exists() {
+                problems.push(format!("{}: left {leftover} behind", case.name));
+            }
+        }
+        let hidden: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect();
+        if !hidden.is_empty() {
+            problems.push(format!("{}: left temporary files {hidden:?}", case.name));
+        }
+    }
+    assert_eq!(
+        std::fs::read(dir.join("existing.csv")).unwrap(),
+        b"precious"
+    );
+    assert_eq!(std::fs::read(&good).unwrap(), GOOD.as_bytes());
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+#[test]
+fn huge_and_hostile_files_get_short_safe_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over the size limit: refused before reading (a sparse file, so it costs no disk).
+    let big = dir.path().join("big.toml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(17 * 1024 * 1024)
+        .unwrap();
+    let (code, stderr) = fails(&big);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("limited to") && stderr.contains("help:"),
+        "{stderr}"
+    );
+    // A megabyte-long line with an error: the message shows a window around it.
+    let long = format!(
+        "[scenario]\ndescription = \"{}\" oops\n",
+        "x".repeat(1 << 20)
+    );
+    let (code, stderr) = fails(&write(dir.path(), "long.toml", long.as_bytes()));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("long.toml:2:") && stderr.contains('…'),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 2000, "{} bytes of message", stderr.len());
+    // Nesting deeper than the parser goes: an error, not a stack overflow.
+    let deep = format!("a = {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let (code, stderr) = fails(&write(dir.path(), "deep.toml", deep.as_bytes()));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("deep.toml:1:") && stderr.contains("recurs"),
+        "{}",
+        &stderr[..stderr.len().min(500)]
+    );
+    assert!(stderr.len() < 2000, "{} bytes of message", stderr.len());
+    // Terminal escape sequences, raw in the file (a syntax error) or written as TOML
+    // escapes (a name that reaches our own messages): shown, but defused.
+    for (file, name, says) in [
+        (
+            "raw_escape.toml",
+            "sal\u{1b}[2J\u{1b}]0;pwned\u{7}vage",
+            "TOML syntax error",
+        ),
+        (
+            "toml_escape.toml",
+            "sal\\u001b[2J\\u001b]0;pwned\\u0007vage",
+            "not a valid name",
+        ),
+    ] {
+        let hostile = replace("name = \"salvage\"", &format!("name = \"{name}\""));
+        let (code, stderr) = fails(&write(dir.path(), file, hostile.as_bytes()));
+        assert_eq!(code, 2);
+        assert!(
+            !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+            "{stderr:?}"
+        );
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    // A 200-kilobyte state name that is almost right: no quadratic "did you mean" search.
+    let name = "s".repeat(200_000);
+    let slow = replace("name = \"salvage\"", &format!("name = \"{name}\""))
+        .replace("to = \"salvage\"", &format!("to = \"{name}x\""));
+    let started = std::time::Instant::now();
+    let (code, stderr) = fails(&write(dir.path(), "long_names.toml", slow.as_bytes()));
+    assert_eq!(code, 2);
+    assert!(stderr.len() < 3000, "{} bytes of message", stderr.len());
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "took {:?}",
+        started.elapsed()
     );
 }
 

@@ -36,3 +36,21 @@ fn ci_runs_the_readme_commands() {
     );
     assert!(ci.contains("cargo run --release -- run scenarios/reference_markov.toml"));
 }
+
+/// The export's columns are documented as the code writes them.
+#[test]
+fn export_columns_are_documented() {
+    let columns = hsctsim::export::rows::FIXED_COLUMNS.join(",");
+    assert!(
+        readme().contains(&format!("`{columns},<one column per cohort attribute>`")),
+        "README must list the export columns {columns}"
+    );
+}
+
+/// CI runs the fuzz smoke test the README describes.
+#[test]
+fn ci_runs_the_fuzz_smoke_test() {
+    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
+    assert!(ci.contains("\nbash fuzz/run.sh\n"));
+    assert!(readme().contains("fuzz/run.sh scenario 3600"));
+}

@@ -489,7 +489,10 @@ pub struct LifeOutcome {
 }
 
 impl Observer for Recorder<'_> {
-    #[inline]
+    // Always inlined into the engine's life loop: with a patient-level export the loop
+    // exists twice (with and without it), and LLVM then stops inlining this on its own,
+    // which costs plain runs 6 % more instructions.
+    #[inline(always)]
     fn enter(&mut self, state: usize, time: f64, values: &[f64]) {
         self.entries += 1;
         if let Some(ledger) = &mut self.ledger {

@@ -1,9 +1,11 @@
 //! Command-line interface: parses arguments, calls the library, maps errors to exit codes.
 //!
-//! Exit codes: 0 success; 1 the run failed (I/O, a model that loops); 2 bad input
-//! (scenario file, arguments); 130 interrupted.
+//! Exit codes: 0 success; 1 the run failed (I/O, a full disk, a model that loops); 2 bad
+//! input (scenario file, arguments, an output in the way); 130 interrupted by Ctrl-C (143
+//! by SIGTERM).
 
 mod bench;
+mod interrupt;
 mod merge;
 mod plot;
 mod progress;
@@ -36,6 +38,23 @@ pub struct Overrides {
     pub threads: Option<usize>,
 }
 
+/// The patient-level export of `hsctsim run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// Also write every simulated life to FILE as CSV, one row per transition (columns in
+    /// the README, "Patient-level export"); written atomically, rows in patient order.
+    #[arg(long, value_name = "FILE")]
+    pub export_patients: Option<PathBuf>,
+    /// Censor the export like a study that recruits uniformly over this long (e.g. "3y";
+    /// bare numbers are months). The curves are not affected.
+    #[arg(long, value_name = "DURATION", requires = "export_patients")]
+    pub accrual: Option<String>,
+    /// Censor the export like a study analysed this long after its last patient entered
+    /// (e.g. "1y"). With --accrual A, patient i is followed for F + U_i·A.
+    #[arg(long, value_name = "DURATION", requires = "export_patients")]
+    pub min_follow_up: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Simulate a scenario and write curves.csv, summary.csv, manifest.json and figures/
@@ -52,7 +71,9 @@ enum Command {
         /// part-K-of-N.json into the output folder; `hsctsim merge` combines the parts.
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
-        /// Replace an existing output folder.
+        #[command(flatten)]
+        export: ExportArgs,
+        /// Replace an existing output folder (and patient export file).
         #[arg(long, short = 'f')]
         force: bool,
         /// No progress bar.
@@ -122,6 +143,7 @@ pub fn main() -> i32 {
             out,
             overrides,
             shard,
+            export,
             force,
             quiet,
             no_figures,
@@ -130,9 +152,12 @@ pub fn main() -> i32 {
             out,
             &overrides,
             shard.as_deref(),
-            force,
-            quiet,
-            !no_figures,
+            &export,
+            run::Flags {
+                force,
+                quiet,
+                figures: !no_figures,
+            },
         ),
         Command::Merge {
             parts,
@@ -183,6 +208,14 @@ impl Failure {
     pub fn run(message: impl ToString) -> Failure {
         Failure {
             code: 1,
+            message: message.to_string(),
+        }
+    }
+
+    /// The run was interrupted by a signal (exit 128 + the signal's number).
+    pub fn interrupted(code: i32, message: impl ToString) -> Failure {
+        Failure {
+            code,
             message: message.to_string(),
         }
     }

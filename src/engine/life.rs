@@ -23,6 +23,15 @@ pub trait Observer {
     /// patient's variables at that moment (attributes, policy, branch assignments), for
     /// observers whose bookkeeping depends on them (costs by donor type, exported rows).
     fn enter(&mut self, state: StateId, time: f64, values: &[f64]);
+
+    /// Follow-up ends at `time` with the patient alive in the last state entered (not
+    /// absorbing): a patient-level export writes its censoring row here. Not called when the
+    /// life ends in an absorbing state. Aggregators need nothing here: their windows close
+    /// at the horizon anyway.
+    #[inline]
+    fn follow_up_ends(&mut self, time: f64) {
+        let _ = time;
+    }
 }
 
 /// Both observers see every entry (e.g. the aggregator and a patient-level export).
@@ -31,6 +40,31 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     fn enter(&mut self, state: StateId, time: f64, values: &[f64]) {
         self.0.enter(state, time, values);
         self.1.enter(state, time, values);
+    }
+
+    #[inline]
+    fn follow_up_ends(&mut self, time: f64) {
+        self.0.follow_up_ends(time);
+        self.1.follow_up_ends(time);
+    }
+}
+
+/// Observes nothing: the engine's stand-in when only the aggregator watches.
+impl Observer for () {
+    #[inline(always)]
+    fn enter(&mut self, _state: StateId, _time: f64, _values: &[f64]) {}
+}
+
+/// An observer lent to the engine (so the caller keeps it afterwards).
+impl<O: Observer + ?Sized> Observer for &mut O {
+    #[inline]
+    fn enter(&mut self, state: StateId, time: f64, values: &[f64]) {
+        (**self).enter(state, time, values);
+    }
+
+    #[inline]
+    fn follow_up_ends(&mut self, time: f64) {
+        (**self).follow_up_ends(time);
     }
 }
 
@@ -53,12 +87,6 @@ pub struct Trajectory {
 impl Observer for Trajectory {
     fn enter(&mut self, state: StateId, time: f64, _values: &[f64]) {
         self.steps.push(Step { state, time });
-    }
-}
-
-impl Observer for &mut Trajectory {
-    fn enter(&mut self, state: StateId, time: f64, values: &[f64]) {
-        (**self).enter(state, time, values);
     }
 }
 
@@ -164,7 +192,9 @@ pub fn live<O: Observer>(
             None => next_exit(exits, time, rng, values, visits, last_entry),
         };
         if next_time > follow_up_end {
-            return Ok(()); // still in this state at the end of follow-up
+            // Still in this state at the end of follow-up.
+            observer.follow_up_ends(follow_up_end);
+            return Ok(());
         }
 
         events += 1;

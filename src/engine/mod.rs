@@ -7,6 +7,7 @@
 
 pub mod baseline;
 pub mod life;
+pub mod ordered;
 pub mod rng;
 
 use std::ops::Range;
@@ -16,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::aggregate::{Layout, Tally};
 use crate::model::{Model, Target};
-use life::{Scratch, TooManyEvents, Trajectory, live};
+use life::{Observer, Scratch, TooManyEvents, Trajectory, live};
 use rng::{Purpose, Stream};
 
 /// Patients per unit of parallel work (and per progress update).
@@ -135,6 +136,26 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
     })
 }
 
+/// Follows every life besides the aggregator, e.g. a patient-level export: told who is
+/// about to live, then sees the life's state entries like any [`Observer`].
+pub trait LifeFollower: Observer {
+    /// False only for the no-op follower `()`: plain runs then hand the engine the
+    /// aggregator alone, exactly as without followers, so they pay nothing for this hook.
+    const FOLLOWS: bool = true;
+
+    /// A life begins: `patient` under strategy number `strategy`, with the patient's
+    /// attribute values (by variable index; attributes are the first variables).
+    fn begin(&mut self, patient: u64, strategy: usize, attributes: &[f64]);
+}
+
+/// Follows nothing: plain runs compile to the aggregator alone.
+impl LifeFollower for () {
+    const FOLLOWS: bool = false;
+
+    #[inline(always)]
+    fn begin(&mut self, _patient: u64, _strategy: usize, _attributes: &[f64]) {}
+}
+
 /// Simulates a range of patients under every strategy into `tally`.
 pub fn simulate_patients(
     model: &Model,
@@ -144,6 +165,38 @@ pub fn simulate_patients(
     tally: &mut Tally,
     scratch: &mut Scratch,
 ) -> Result<(), EngineError> {
+    let work = Work {
+        model,
+        layout,
+        draw,
+    };
+    simulate_patients_following(&work, patients, tally, scratch, &mut ())
+}
+
+/// What every chunk of a run shares.
+#[derive(Clone, Copy)]
+pub(crate) struct Work<'a> {
+    /// The model.
+    pub model: &'a Model,
+    /// Its accumulators' layout.
+    pub layout: &'a Layout,
+    /// PSA draw.
+    pub draw: u64,
+}
+
+/// [`simulate_patients`] with a [`LifeFollower`] watching every life as well.
+pub(crate) fn simulate_patients_following<F: LifeFollower>(
+    work: &Work,
+    patients: Range<u64>,
+    tally: &mut Tally,
+    scratch: &mut Scratch,
+    follower: &mut F,
+) -> Result<(), EngineError> {
+    let Work {
+        model,
+        layout,
+        draw,
+    } = *work;
     let seed = model.settings.seed;
     let random_entry = model.entry.cumulative.len() > 1;
     let needs_attribute_stream = random_entry || !model.cohort.attributes.is_empty();
@@ -164,7 +217,13 @@ pub fn simulate_patients(
         for (s, strategy) in model.strategies.iter().enumerate() {
             let mut rng = events.clone();
             let mut recorder = tally.recorder(layout, s, model.economics.as_ref());
-            let lived = live(model, strategy, entry, &mut rng, scratch, &mut recorder);
+            let lived = if F::FOLLOWS {
+                follower.begin(patient, s, &scratch.attributes);
+                let mut both = (&mut recorder, &mut *follower);
+                live(model, strategy, entry, &mut rng, scratch, &mut both)
+            } else {
+                live(model, strategy, entry, &mut rng, scratch, &mut recorder)
+            };
             if let Err(TooManyEvents {
                 events: bound,
                 time,

@@ -29,6 +29,9 @@ pub enum Purpose {
     Events = 2,
     /// Parameter draws of probabilistic sensitivity analysis (patient index unused).
     Parameters = 3,
+    /// Administrative censoring of the patient-level export (the study's follow-up): its
+    /// own stream, so censoring never shifts the event stream and the curves stay the same.
+    Censoring = 4,
 }
 
 /// The SplitMix64 output function: a bijective, well-mixing map of `u64`.

@@ -56,6 +56,10 @@ pub struct Manifest {
     /// it (absent in older manifests and when the table is).
     #[serde(default, skip_serializing_if = "FigureOverrides::is_empty")]
     pub figures: FigureOverrides,
+    /// With `--export-patients`: the file and how it was censored, so it can be
+    /// regenerated. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_export: Option<PatientExportRecord>,
 }
 
 /// The labels that go with `economics.csv` and `incremental.csv`.
@@ -78,6 +82,21 @@ pub struct EconomicsInfo {
     /// Lives left out of the economic tables because their values were too large for the
     /// exact sums (0 in any sensible model).
     pub overflows: u64,
+}
+
+/// Where the patient-level export went and how it was censored.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct PatientExportRecord {
+    /// The CSV file, as given on the command line.
+    pub path: String,
+    /// Rows written (header excluded).
+    pub rows: u64,
+    /// Uniform accrual period of the administrative censoring, months (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accrual_months: Option<f64>,
+    /// Minimum follow-up of the administrative censoring, months (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_follow_up_months: Option<f64>,
 }
 
 /// A strategy or state: its short name (CSV) and its label (figures).
@@ -163,6 +182,7 @@ impl Manifest {
                 note: e.note.clone(),
                 overflows: tally.economics.as_ref().map_or(0, |t| t.overflows),
             }),
+            patient_export: None,
         }
     }
 

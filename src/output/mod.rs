@@ -114,6 +114,18 @@ pub fn write_run_with_figures(
     write_folder(dir, &files, force)
 }
 
+/// Creates a folder and its parents; a file standing where a folder must go is named as
+/// such (the system's own message, "File exists", hides which one).
+pub fn create_folder(path: &Path) -> io::Result<()> {
+    if let Some(file) = path.ancestors().find(|a| a.is_file()) {
+        return Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{} is a file, not a folder", file.display()),
+        ));
+    }
+    fs::create_dir_all(path)
+}
+
 /// Writes files (names relative to `dir`, subfolders allowed) into a fresh folder that
 /// replaces `dir` only when complete.
 pub fn write_folder<N: AsRef<Path>>(
@@ -125,7 +137,7 @@ pub fn write_folder<N: AsRef<Path>>(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(io_error(&parent))?;
+    create_folder(&parent).map_err(io_error(&parent))?;
     let name = dir
         .file_name()
         .map_or("output".into(), |n| n.to_string_lossy().into_owned());

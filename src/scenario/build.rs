@@ -96,13 +96,80 @@ fn rule_error(path: Path, source: &str, e: RuleError) -> BuildError {
     BuildError {
         path,
         inner: Some(e.offset.min(source.len())..(e.offset + e.len.max(1)).min(source.len().max(1))),
-        message: format!("in rule `{source}`: {}", e.message),
-        help: None,
+        message: format!("in rule `{}`: {}", shorten(source, 80), e.message),
+        help: Some(RULE_HELP.into()),
+    }
+}
+
+/// `text`, cut to `max` characters with an ellipsis (rules and names in messages).
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(max).collect();
+    short.push('…');
+    short
+}
+
+/// How rules are written, for every rule error.
+const RULE_HELP: &str = "rules compare variables and times: `age >= 60 and cgvhd`, `disease in ['AML', 'ALL']`, `remission >= 6m`, `visited('hsct2')`, `time_since('hsct2') > 3m`; see \"Rules\" in the README";
+
+/// What a cure fraction is.
+const CURE_HELP: &str = "`cure` is the fraction of patients who never have this event, from 0 up to (not including) 1: cure = 0.3 means 30 %";
+
+/// The parameters a hazard family takes and their ranges.
+pub fn family_help(family: &str) -> String {
+    match family {
+        "exponential" => "a constant hazard takes rate ≥ 0 per month (0 switches it off), or a median or mean time > 0, e.g. hazard = { family = \"exponential\", median = \"8m\" }",
+        "weibull" => "weibull takes shape > 0 (below 1 the hazard falls, above 1 it rises) and scale > 0, a time, e.g. { family = \"weibull\", shape = 1.3, scale = \"14m\" }",
+        "gompertz" => "gompertz takes rate > 0 (the hazard per month at time 0) and a finite shape (below 0 the hazard falls and some patients never have the event)",
+        "loglogistic" => "loglogistic takes shape > 0 and scale > 0, a time (the median), e.g. { family = \"loglogistic\", shape = 2, scale = \"10m\" }",
+        "lognormal" => "lognormal takes meanlog (or median, a time > 0) and sdlog > 0, e.g. { family = \"lognormal\", median = \"2m\", sdlog = 0.5 }",
+        "uniform" => "uniform takes times 0 ≤ min < max, e.g. { family = \"uniform\", min = \"1m\", max = \"3m\" }",
+        _ => "piecewise takes starts = [0, \"6m\", …] (first 0, strictly increasing) and one rate ≥ 0 per month for each start",
+    }
+    .to_string()
+}
+
+/// A fix for errors raised without one, from the key they are about.
+fn default_help(path: &Path) -> String {
+    let key = path.iter().rev().find_map(|s| match s {
+        Segment::Key(k) => Some(k.as_str()),
+        Segment::Index(_) => None,
+    });
+    match key.unwrap_or("") {
+        "patients" => format!("the number of virtual patients, from 1 to {MAX_PATIENTS}, e.g. patients = 100_000 (each runs under every strategy)"),
+        "seed" => "any whole number ≥ 0, e.g. seed = 1; the same seed gives the same results".into(),
+        "horizon" => "a positive duration, e.g. horizon = \"5y\"".into(),
+        "grid" => "a positive duration that divides the horizon, e.g. grid = \"1m\" (monthly points) or \"3m\"".into(),
+        "threads" => "threads = 0 uses all cores; otherwise 1 to 4096".into(),
+        "max_events" => "the default 10 000 transitions per patient is far above any real life; raise it only for models with many short cycles".into(),
+        "probability" | "probabilities" | "p" | "levels" => "a probability is a number from 0 to 1, e.g. 0.3 for 30 %".into(),
+        "hr" => "a hazard ratio is a positive number: 1 means no effect, 2 doubles the hazard, 0.5 halves it".into(),
+        "cure" => CURE_HELP.into(),
+        "enabled" => "to switch a transition off for one strategy: [[strategies]] … transitions = [ { from = \"a\", to = \"b\", enabled = false } ]".into(),
+        "name" => "names are identifiers (letters, digits, _), unique among states, decisions, strategies and variables".into(),
+        "decisions" | "branches" => "a decision has branches = [ { to = \"…\", if = \"rule\" }, …, { to = \"…\" } ], or chance branches each with p".into(),
+        "from" | "to" => "name a state (or, for `to`, a decision) declared in the file".into(),
+        "after" | "at" => "a duration ≥ 0, e.g. after = \"3m\"".into(),
+        "reference" | "min" | "max" | "mean" | "sd" | "median" | "meanlog" | "sdlog" | "value" | "values" | "distribution" => "a numeric attribute is one of: fixed (value), normal (mean, sd > 0), lognormal (median or meanlog, sdlog > 0), uniform (min < max), gamma (mean, sd > 0), discrete (values, probabilities); min/max truncate".into(),
+        _ => "see \"Scenario format\" in the README for what this key accepts".into(),
     }
 }
 
 /// Compiles a scenario file. `default_name` names the scenario when the file does not.
+///
+/// Every error comes with a fix: its own, or one for the key it is about.
 pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
+    compile(file, default_name).map_err(|mut e| {
+        if e.help.is_none() {
+            e.help = Some(default_help(&e.path));
+        }
+        e
+    })
+}
+
+fn compile(file: &ScenarioFile, default_name: &str) -> Result<Model> {
     let mut b = Builder::default();
     let state_names: Vec<String> = file.states.iter().map(|s| s.name.clone()).collect();
     b.states(&file.states)?;
@@ -198,7 +265,10 @@ impl Builder {
                 Some(other) => {
                     return Err(BuildError::new(
                         toml_path!["states", i, "death"],
-                        format!("unknown cause of death `{other}`"),
+                        format!(
+                            "unknown cause of death `{other}`.{}",
+                            did_you_mean(other, ["relapse", "nrm"])
+                        ),
                     )
                     .help("use death = \"relapse\" (death from disease) or death = \"nrm\" (non-relapse mortality)"));
                 }
@@ -803,13 +873,14 @@ impl Builder {
                     .map(|q| q.0)
                     .collect();
                 let rates = def.rates.clone().ok_or_else(|| missing("rates"))?;
-                Family::piecewise(starts, rates)
-                    .map_err(|e| BuildError::new(p(e.parameter), e.message))?
+                Family::piecewise(starts, rates).map_err(|e| {
+                    BuildError::new(p(e.parameter), e.message).help(family_help("piecewise"))
+                })?
             }
         };
-        family
-            .validate()
-            .map_err(|e| BuildError::new(p(e.parameter), e.message))?;
+        family.validate().map_err(|e| {
+            BuildError::new(p(e.parameter), e.message).help(family_help(family_name))
+        })?;
         Ok(family)
     }
 
@@ -835,14 +906,11 @@ impl Builder {
         let cure = def.cure.unwrap_or(0.0);
         let with_cure = |family: Family, at: Path| -> Result<Timing> {
             Hazard::new(family, cure).map(Timing::Hazard).map_err(|e| {
-                BuildError::new(
-                    if e.parameter == "cure" {
-                        field("cure")
-                    } else {
-                        at
-                    },
-                    e.message,
-                )
+                if e.parameter == "cure" {
+                    BuildError::new(field("cure"), e.message).help(CURE_HELP)
+                } else {
+                    BuildError::new(at, e.message).help(family_help("exponential"))
+                }
             })
         };
         let timing = if let Some(rate) = def.rate {
@@ -878,7 +946,7 @@ impl Builder {
         let clock = match def.clock.as_deref() {
             None | Some("reset") => Clock::Reset,
             Some("forward") => Clock::Forward,
-            Some(other) => return Err(BuildError::new(field("clock"), format!("unknown clock `{other}`"))
+            Some(other) => return Err(BuildError::new(field("clock"), format!("unknown clock `{other}`.{}", did_you_mean(other, ["reset", "forward"])))
                 .help("clock = \"reset\" (time since entering the state) or \"forward\" (time since cohort entry)")),
         };
         let condition = match &def.condition {
@@ -1150,7 +1218,8 @@ impl Builder {
                 return Err(BuildError::new(
                     path_with(&spath, &[key("name")]),
                     format!("strategy `{}` is declared twice", sd.name),
-                ));
+                )
+                .help("strategy names must be unique; rename or remove one"));
             }
             // Policy variables: defaults, then the strategy's values.
             let mut policy = Vec::new();
@@ -1181,7 +1250,11 @@ impl Builder {
                             sd.name,
                             did_you_mean(name, self.decision_names.iter().map(String::as_str))
                         ),
-                    ));
+                    )
+                    .help(format!(
+                        "decisions are {}",
+                        quote_list(&self.decision_names)
+                    )));
                 };
                 decisions[index].choice = self.branches(branches, name, &dpath)?;
             }
@@ -1363,6 +1436,15 @@ impl Builder {
                             did_you_mean(name, strategies.iter().map(|s| s.name.as_str()))
                         ),
                     )
+                    .help(format!(
+                        "strategies are {}",
+                        quote_list(
+                            &strategies
+                                .iter()
+                                .map(|s| s.name.clone())
+                                .collect::<Vec<_>>()
+                        )
+                    ))
                 })?,
             None => 0,
         };
@@ -1515,6 +1597,9 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
                     .collect()
             })
             .collect();
+        if let Some(cycle) = instant_loop(model, strategy, &resolve) {
+            return Err(instant_loop_error(model, file, strategy, &cycle));
+        }
         for (k, (_, target)) in model.entry.cumulative.iter().enumerate() {
             if let Some(s) = resolve(*target)
                 .into_iter()
@@ -1747,4 +1832,131 @@ fn economics(
 
 fn key_segment(k: &str) -> Segment {
     Segment::Key(k.to_string())
+}
+
+/// When a state's first unconditional exit that can fire without delay fires: `None` for
+/// `after = 0` (on entry), `Some(x)` for `at = x` (at month x, if entered by then).
+fn instant_exit(state: &Exits, at: Option<f64>) -> Option<usize> {
+    state.transitions.iter().position(|t| {
+        t.condition.is_none()
+            && match (&t.timing, at) {
+                (Timing::After(delay), _) => *delay == 0.0,
+                (Timing::At(x), Some(at)) => *x == at,
+                _ => false,
+            }
+    })
+}
+
+/// A cycle of states whose moves all happen at one instant (`after = 0`, or `at` the same
+/// month), which a patient would go round for ever without time passing; returned as
+/// (state, index of the exit taken) pairs. Conditional exits are left out (their rules may
+/// keep the loop from closing); a loop through them is caught at run time by `max_events`.
+fn instant_loop(
+    model: &Model,
+    strategy: &Strategy,
+    resolve: &dyn Fn(Target) -> Vec<usize>,
+) -> Option<Vec<(usize, usize)>> {
+    let mut instants: Vec<Option<f64>> = vec![None];
+    for exits in &strategy.exits {
+        for t in &exits.transitions {
+            if let Timing::At(x) = t.timing
+                && !instants.contains(&Some(x))
+            {
+                instants.push(Some(x));
+            }
+        }
+    }
+    let n = model.states.len();
+    for at in instants {
+        // The instant move out of each state, if any, and where it can lead.
+        let moves: Vec<Option<(usize, Vec<usize>)>> = (0..n)
+            .map(|s| {
+                instant_exit(&strategy.exits[s], at)
+                    .map(|k| (k, resolve(strategy.exits[s].transitions[k].to)))
+            })
+            .collect();
+        // Depth-first search for a cycle; colour 1 = on the current path.
+        fn visit(
+            s: usize,
+            moves: &[Option<(usize, Vec<usize>)>],
+            colour: &mut [u8],
+            path: &mut Vec<(usize, usize)>,
+        ) -> Option<Vec<(usize, usize)>> {
+            colour[s] = 1;
+            if let Some((k, targets)) = &moves[s] {
+                path.push((s, *k));
+                for &t in targets {
+                    if colour[t] == 1 {
+                        let start = path.iter().position(|(x, _)| *x == t).unwrap_or(0);
+                        return Some(path[start..].to_vec());
+                    }
+                    if colour[t] == 0
+                        && let Some(cycle) = visit(t, moves, colour, path)
+                    {
+                        return Some(cycle);
+                    }
+                }
+                path.pop();
+            }
+            colour[s] = 2;
+            None
+        }
+        let mut colour = vec![0u8; n];
+        for s in 0..n {
+            if colour[s] == 0
+                && let Some(cycle) = visit(s, &moves, &mut colour, &mut Vec::new())
+            {
+                return Some(cycle);
+            }
+        }
+    }
+    None
+}
+
+/// The error for an instant loop, pointing at the first move of the cycle in the file.
+fn instant_loop_error(
+    model: &Model,
+    file: &ScenarioFile,
+    strategy: &Strategy,
+    cycle: &[(usize, usize)],
+) -> BuildError {
+    let names: Vec<&str> = cycle
+        .iter()
+        .map(|(s, _)| model.states[*s].name.as_str())
+        .collect();
+    let (state, k) = cycle[0];
+    let transition = &strategy.exits[state].transitions[k];
+    let key = if matches!(transition.timing, Timing::At(_)) {
+        "at"
+    } else {
+        "after"
+    };
+    let to = transition.name.split_once("->").map_or("", |(_, to)| to);
+    let from = model.states[state].name.as_str();
+    let strategy_index = file.strategies.iter().position(|s| s.name == strategy.name);
+    let path = strategy_index
+        .and_then(|si| {
+            file.strategies[si]
+                .transitions
+                .iter()
+                .position(|t| t.from == from && t.to == to && field_is_set(t, key))
+                .map(|oi| toml_path!["strategies", si, "transitions", oi, key])
+        })
+        .or_else(|| {
+            file.transitions
+                .iter()
+                .position(|t| t.from == from && t.to == to)
+                .map(|i| toml_path!["transitions", i, key])
+        })
+        .unwrap_or_else(|| toml_path!["states", state]);
+    BuildError::new(
+        path,
+        format!(
+            "{} → {} form a loop that takes no time (strategy `{}`): a patient would go round it for ever at one instant",
+            names.join(" → "),
+            names[0],
+            strategy.name
+        ),
+    )
+    .help("give one of these moves a duration (a hazard, or after = \"1d\"), or a condition that ends the loop")
 }

@@ -131,14 +131,41 @@ pub struct ScenarioError {
     pub help: Option<String>,
 }
 
+/// Longest message shown; a longer one quotes some huge piece of the file.
+const MAX_MESSAGE: usize = 600;
+
+/// Text from the file made safe for a terminal: control characters (an escape sequence in
+/// a hostile file could rewrite the screen) become `�`, one character each so columns stay
+/// right; overlong text is cut.
+fn printable(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = printable(&self.message, MAX_MESSAGE);
         match self.location {
-            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message)?,
-            None => write!(f, "{}: {}", self.file, self.message)?,
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {message}", self.file)?,
+            None => write!(f, "{}: {message}", self.file)?,
         }
         if let (Some((line, _)), Some(snippet)) = (self.location, &self.snippet) {
-            let (text, cols) = snippet.as_ref();
+            let (text, cols) = excerpt(&snippet.0, snippet.1.clone());
+            let text = printable(&text, usize::MAX).replace('\n', " ");
+            let (text, cols) = (&text, &cols);
             let number = line.to_string();
             let pad = " ".repeat(number.len());
             let width = cols.end.saturating_sub(cols.start).max(1);
@@ -150,7 +177,7 @@ impl fmt::Display for ScenarioError {
             )?;
         }
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", printable(help, MAX_MESSAGE))?;
         }
         Ok(())
     }
@@ -196,8 +223,8 @@ impl ScenarioError {
 
     /// A TOML syntax or type error, with a "did you mean" for unknown keys and variants.
     pub fn from_toml(file: &str, source: &str, error: &toml::de::Error) -> Self {
-        let message = error.message().trim().to_string();
-        let help = unknown_name_help(&message);
+        let message = plain_types(error.message().trim());
+        let help = unknown_name_help(&message).or_else(|| type_help(&message));
         ScenarioError::at_span(file, source, error.span(), message, help)
     }
 
@@ -216,6 +243,33 @@ impl ScenarioError {
         }
         ScenarioError::at_span(file, source, span, message, error.help)
     }
+}
+
+/// Widest source line shown in full; longer lines (a generated or damaged file) are cut to
+/// a window around the error so the message stays readable.
+const MAX_SHOWN: usize = 120;
+
+/// The part of `text` to show and the columns to underline on it.
+fn excerpt(text: &str, cols: Range<usize>) -> (String, Range<usize>) {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= MAX_SHOWN {
+        return (text.to_string(), cols);
+    }
+    let start = cols.start.min(chars.len()).saturating_sub(MAX_SHOWN / 3);
+    let end = (start + MAX_SHOWN).min(chars.len());
+    let mut shown = String::new();
+    let mut offset = 0;
+    if start > 0 {
+        shown.push('…');
+        offset = 1;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    let from = cols.start.saturating_sub(start) + offset;
+    let to = (cols.end.min(end).saturating_sub(start) + offset).max(from + 1);
+    (shown, from..to)
 }
 
 /// 1-based line and column of a span's start, the line's text and the span's columns on it.
@@ -267,6 +321,34 @@ pub fn locate(source: &str, path: &[Segment]) -> Option<Range<usize>> {
         }
     }
     Some(span)
+}
+
+/// Serde's names of Rust types in words a scenario author knows.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected i64", "expected a whole number")
+        .replace("expected u64", "expected a whole number")
+        .replace("expected f64", "expected a number")
+        .replace("expected a sequence", "expected a list `[...]`")
+        .replace("expected a map", "expected a table")
+}
+
+/// A fix for a value of the wrong type, or a missing key.
+fn type_help(message: &str) -> Option<String> {
+    if message.starts_with("invalid type") {
+        Some("numbers are written without quotes (rate = 0.1), names and durations in quotes (to = \"salvage\", horizon = \"5y\"), lists in brackets (landmarks = [\"1y\", \"2y\"]); the README's \"Scenario format\" shows every key".into())
+    } else if message.contains("overflowed") {
+        Some("numbers must stay within about ±1.8e308; is an exponent mistyped?".into())
+    } else if message.contains("is not a duration") {
+        Some("durations are ≥ 0: a number of months, or a number with a unit: \"30d\", \"6w\", \"18m\", \"2y\"".into())
+    } else if let Some(rest) = message.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or_default();
+        Some(format!(
+            "add `{key}`; the README's \"Scenario format\" has a complete example"
+        ))
+    } else {
+        None
+    }
 }
 
 /// "Did you mean" for serde's `unknown field `x`, expected one of `a`, `b`` messages.
@@ -335,6 +417,29 @@ mod tests {
         assert_eq!(
             help.unwrap(),
             "did you mean `patients`? (`patiens` is not a known key here)"
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_error() {
+        let line = format!("{}bad{}", "x".repeat(5000), "y".repeat(5000));
+        let (shown, cols) = excerpt(&line, 5000..5003);
+        assert!(shown.chars().count() <= MAX_SHOWN + 2, "{}", shown.len());
+        let picked: String = shown.chars().skip(cols.start).take(cols.len()).collect();
+        assert_eq!(picked, "bad");
+        assert_eq!(excerpt("short", 1..3), ("short".to_string(), 1..3));
+    }
+
+    #[test]
+    fn type_errors_speak_plainly() {
+        assert_eq!(
+            plain_types("invalid type: string \"many\", expected i64"),
+            "invalid type: string \"many\", expected a whole number"
+        );
+        assert!(
+            type_help("missing field `states`")
+                .unwrap()
+                .contains("add `states`")
         );
     }
 

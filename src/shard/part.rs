@@ -409,16 +409,27 @@ pub fn run_shard(
     shard: Shard,
     control: &Control,
 ) -> Result<Part, EngineError> {
+    run_shard_with(model, source, shard, control, |control| {
+        engine::simulate(model, control)
+    })
+}
+
+/// [`run_shard`] with another way to simulate each block (e.g. one that also exports the
+/// patients); `simulate` must return the accumulators [`engine::simulate`] would.
+pub fn run_shard_with<E>(
+    model: &Model,
+    source: &ScenarioSource,
+    shard: Shard,
+    control: &Control,
+    mut simulate: impl FnMut(&Control) -> Result<Tally, E>,
+) -> Result<Part, E> {
     let mut blocks = Vec::new();
     for (draw, patients) in shard.blocks(1, model.settings.patients) {
-        let tally = engine::simulate(
-            model,
-            &Control {
-                patients: Some((patients.start, patients.end)),
-                draw,
-                ..*control
-            },
-        )?;
+        let tally = simulate(&Control {
+            patients: Some((patients.start, patients.end)),
+            draw,
+            ..*control
+        })?;
         blocks.push(Block {
             draw,
             first_patient: patients.start,

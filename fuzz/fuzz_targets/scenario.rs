@@ -1,0 +1,46 @@
+//! Any bytes as a scenario file: loading and checking never panic, every error renders
+//! with the file's name, and whatever passes the checks simulates without panicking and
+//! gives curves that are proportions.
+#![no_main]
+
+use hsctsim::aggregate::results::Results;
+use hsctsim::aggregate::{Layout, Tally};
+use hsctsim::engine::life::Scratch;
+use hsctsim::engine::{EngineError, simulate_patients};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let mut model = match hsctsim::scenario::parse(text, "fuzz.toml", "fuzz") {
+        Ok(model) => model,
+        Err(error) => {
+            let shown = error.to_string();
+            assert!(shown.starts_with("fuzz.toml"), "{shown}");
+            assert!(!shown.contains('\u{1b}'), "{shown:?}");
+            return;
+        }
+    };
+    // A few patients, and a low bound on events so a model that loops ends quickly.
+    model.settings.patients = model.settings.patients.min(8);
+    model.settings.max_events = model.settings.max_events.min(500);
+    let layout = Layout::new(&model);
+    let mut tally = Tally::new(&layout);
+    let mut scratch = Scratch::new(&model);
+    let mut deaths = vec![0.0; layout.strategies];
+    let patients = 0..model.settings.patients;
+    match simulate_patients(&model, &layout, 0, patients, &mut tally, &mut scratch, &mut deaths) {
+        Ok(()) => {}
+        Err(EngineError::TooManyEvents { .. }) => return,
+        Err(other) => panic!("{other}"),
+    }
+    let results = Results::from_tally(&model, &tally);
+    for row in &results.curves {
+        assert!(
+            (0.0..=1.0).contains(&row.estimate),
+            "a curve left [0, 1]: {row:?}"
+        );
+        assert!(row.lower <= row.estimate && row.estimate <= row.upper, "{row:?}");
+    }
+});
