@@ -6,8 +6,10 @@
 //! [`engine`] (patients' lives, in parallel, on their own random streams) →
 //! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files).
 //! [`markov`] computes the exact answer for all-exponential models, used to test the engine.
+//! [`calibrate`] compares the model with published studies and fits it to them.
 
 pub mod aggregate;
+pub mod calibrate;
 pub mod duration;
 pub mod engine;
 pub mod markov;

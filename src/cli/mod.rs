@@ -4,6 +4,8 @@
 //! (scenario file, arguments); 130 interrupted.
 
 mod bench;
+mod check;
+mod models;
 mod progress;
 mod run;
 
@@ -56,6 +58,31 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// List the built-in models, or show one model's parameters with their sources.
+    Models {
+        /// Print this model (a built-in name or a model file) with every parameter's source.
+        #[arg(long, value_name = "MODEL")]
+        show: Option<String>,
+    },
+    /// Simulate every study cohort of a target file and compare with the published values.
+    Check {
+        /// Target file (TOML), e.g. calibration/targets.toml.
+        targets: PathBuf,
+        /// Check this model instead of the file's (a built-in name or a model file).
+        #[arg(long, short = 'm')]
+        model: Option<String>,
+        /// Output folder (default: output/check/<target file name>).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Replace an existing output folder.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// No progress bar, no closing line on stderr.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
     /// Measure patients per second, and the same random draws in a bare loop.
     Bench {
         /// Scenario file (TOML).
@@ -86,6 +113,15 @@ pub fn main() -> i32 {
             quiet,
         } => run::run(&scenario, out, &overrides, force, quiet),
         Command::Validate { scenario } => run::validate(&scenario),
+        Command::Models { show } => models::models(show.as_deref()),
+        Command::Check {
+            targets,
+            model,
+            out,
+            overrides,
+            force,
+            quiet,
+        } => check::check(&targets, model.as_deref(), out, &overrides, force, quiet),
         Command::Bench {
             scenario,
             overrides,

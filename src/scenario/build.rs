@@ -103,12 +103,29 @@ fn rule_error(path: Path, source: &str, e: RuleError) -> BuildError {
 
 /// Compiles a scenario file. `default_name` names the scenario when the file does not.
 pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
+    build_with(file, default_name, &[])
+}
+
+/// Compiles a composed scenario. States named in `inherited` come from the model it
+/// extends and may go unused: a scenario about relapse never reaches the model's
+/// graft-failure states, and that is no error. Every state the scenario itself adds must
+/// still be reachable.
+pub fn build_with(file: &ScenarioFile, default_name: &str, inherited: &[String]) -> Result<Model> {
     let mut b = Builder::default();
     b.states(&file.states)?;
     b.variables(&file.cohort.attributes, &file.variables)?;
     b.decision_names(&file.decisions)?;
     let cohort = b.cohort(&file.cohort.attributes)?;
-    let entry = b.entry(&file.cohort.entry)?;
+    let entry = match &file.cohort.entry {
+        Some(entry) => b.entry(entry)?,
+        None => {
+            return Err(BuildError::new(
+                toml_path!["cohort"],
+                "the cohort has no `entry`: patients must start somewhere",
+            )
+            .help("add [cohort] with entry = \"relapse1\" (a state or decision), or extend a model that has one: [scenario] model = \"hsct-review\""));
+        }
+    };
     let background = match &file.background_mortality {
         Some(bg) => Some(b.background(bg)?),
         None => None,
@@ -131,7 +148,7 @@ pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
         settings,
         uses_history: b.uses_history,
     };
-    check_graph(&model, file)?;
+    check_graph(&model, file, inherited)?;
     Ok(model)
 }
 
@@ -1359,7 +1376,7 @@ impl Builder {
 }
 
 /// True if the override sets this field itself (so errors point at the override).
-fn field_is_set(o: &TransitionDef, field: &str) -> bool {
+pub(crate) fn field_is_set(o: &TransitionDef, field: &str) -> bool {
     match field {
         "to" | "from" => true,
         "rate" => o.rate.is_some(),
@@ -1371,13 +1388,14 @@ fn field_is_set(o: &TransitionDef, field: &str) -> bool {
         "if" => o.condition.is_some(),
         "effects" => o.effects.is_some(),
         "hr" => o.hr.is_some(),
+        "source" => o.source.is_some(),
         _ => false,
     }
 }
 
 /// Applies a strategy's override to a base transition: given fields replace; a new timing
 /// (rate, hazard, after or at) replaces the whole old timing.
-fn merge_override(base: &mut TransitionDef, o: &TransitionDef) {
+pub(crate) fn merge_override(base: &mut TransitionDef, o: &TransitionDef) {
     if o.rate.is_some() || o.hazard.is_some() || o.after.is_some() || o.at.is_some() {
         base.rate = o.rate;
         base.hazard = o.hazard.clone();
@@ -1405,7 +1423,7 @@ fn merge_override(base: &mut TransitionDef, o: &TransitionDef) {
 }
 
 /// Structural checks on each strategy's graph.
-fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
+fn check_graph(model: &Model, file: &ScenarioFile, inherited: &[String]) -> Result<()> {
     let n = model.states.len();
     let mut reachable_any = vec![false; n];
     for strategy in &model.strategies {
@@ -1539,7 +1557,7 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
         }
     }
     for (s, st) in model.states.iter().enumerate() {
-        if !reachable_any[s] {
+        if !reachable_any[s] && !inherited.contains(&st.name) {
             let kind = if st.absorbing {
                 "absorbing state"
             } else {
