@@ -1,8 +1,9 @@
 //! `check`: simulate every study cohort of a target file and compare with what was published.
 //!
 //! Each cohort is the model with the study's overrides, built once and simulated once for
-//! all its targets (a hazard-ratio target adds its two groups). Values are read on a grid of
-//! one day, at the first whole day at or after the horizon. The simulated value comes with a
+//! all its targets (a hazard-ratio target adds its two groups). Values are read on a grid
+//! that has every target's time as a grid point (one day when nothing coarser does, e.g.
+//! for day +100: then at the first whole day at or after it). The simulated value comes with a
 //! Monte Carlo 95 % interval (Wilson, from the simulated counts); the published value with
 //! the binomial 95 % interval its n allows (Wilson as well, so both are the same kind of
 //! interval; a study's own limits are used when it gives them). A published Kaplan–Meier or
@@ -110,15 +111,48 @@ pub struct Row {
     pub note: String,
 }
 
-/// The settings a cohort is simulated with: its follow-up on a one-day grid.
-fn prepare(composed: &mut Composed, follow_up: f64, run: &RunSettings) {
-    let days = (follow_up / DAY - 1e-9).ceil().max(1.0);
-    let horizon = days * DAY;
+/// The coarsest grid on which every time of the cohort's targets is a grid point: a whole
+/// fraction of a month (1, 1/2, 1/3, 1/4, 1/6, 1/12), else one day. Hazard-ratio targets
+/// get at least a quarter month, so the grouped Cox estimate has fine intervals. A coarse
+/// grid keeps the accumulators small, which is most of the cost of a short run.
+pub fn grid_step(cohort: &Cohort) -> f64 {
+    let times: Vec<f64> = cohort
+        .targets
+        .iter()
+        .map(|t| t.horizon)
+        .filter(|h| !h.is_nan())
+        .chain([cohort.follow_up])
+        .collect();
+    let finest = if cohort.targets.iter().any(|t| t.arms.is_some()) {
+        4
+    } else {
+        1
+    };
+    for k in [1usize, 2, 3, 4, 6, 12] {
+        if k < finest {
+            continue;
+        }
+        let on_grid = |h: &f64| {
+            let x = h * k as f64;
+            (x - x.round()).abs() < 1e-9
+        };
+        if times.iter().all(on_grid) {
+            return 1.0 / k as f64;
+        }
+    }
+    DAY
+}
+
+/// The settings a cohort is simulated with: its follow-up on its grid.
+fn prepare(composed: &mut Composed, cohort: &Cohort, run: &RunSettings) {
+    let step = grid_step(cohort);
+    let steps = (cohort.follow_up / step - 1e-9).ceil().max(1.0);
+    let horizon = steps * step;
     let sim = &mut composed.file.simulation;
     sim.patients = Some(run.patients as i64);
     sim.seed = Some(run.seed as i64);
     sim.horizon = Some(Quantity(horizon));
-    sim.grid = Some(Quantity(DAY));
+    sim.grid = Some(Quantity(step));
     sim.landmarks = Some(vec![Quantity(horizon)]);
     sim.threads = Some(run.threads as i64);
     sim.reference = None;
@@ -139,7 +173,7 @@ fn run_model(model: &Model, cohort: &str, run: &RunSettings) -> Result<Tally, Ch
     })
 }
 
-fn origin_tally<'a>(tally: &'a Tally, strategy: usize, origin: Origin) -> &'a OriginTally {
+fn origin_tally(tally: &Tally, strategy: usize, origin: Origin) -> &OriginTally {
     let s = &tally.strategies[strategy];
     match origin {
         Origin::Entry => &s.entry,
@@ -205,6 +239,23 @@ fn strategy_of(model: &Model, target: &Target) -> usize {
         .unwrap_or(0)
 }
 
+/// Which targets a run simulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Every target (`check`).
+    All,
+    /// Only what the fit's objective needs: cohorts with a `fit` target, and the groups of
+    /// hazard-ratio targets used for fitting.
+    FitOnly,
+}
+
+const MISSING: Simulated = Simulated {
+    estimate: f64::NAN,
+    lower: f64::NAN,
+    upper: f64::NAN,
+    patients: 0,
+};
+
 /// Simulates one cohort (model given as a composition whose base may have been changed by
 /// a fit) and returns its targets' simulated values in file order.
 pub fn simulate_cohort(
@@ -212,9 +263,14 @@ pub fn simulate_cohort(
     model: &Composed,
     cohort: &Cohort,
     run: &RunSettings,
+    selection: Selection,
 ) -> Result<Vec<Simulated>, CheckError> {
+    let wanted = |t: &Target| selection == Selection::All || t.usage == Usage::Fit;
+    if !cohort.targets.iter().any(wanted) {
+        return Ok(vec![MISSING; cohort.targets.len()]);
+    }
     let mut composed = targets.compose(model, cohort)?;
-    prepare(&mut composed, cohort.follow_up, run);
+    prepare(&mut composed, cohort, run);
     let built = composed.build(&cohort.name)?;
     let tally = run_model(&built, &cohort.name, run)?;
     let layout = Layout::new(&built);
@@ -222,6 +278,7 @@ pub fn simulate_cohort(
     for target in &cohort.targets {
         let strategy = strategy_of(&built, target);
         let value = match &target.arms {
+            Some(_) if !wanted(target) => MISSING,
             None => proportion(
                 &built,
                 &layout,
@@ -265,16 +322,37 @@ pub fn simulate_cohort(
 }
 
 /// Simulates every cohort; values by cohort, then target, in file order.
+///
+/// Cohorts run side by side, one worker each: a cohort of 10⁴–10⁵ patients is too small to
+/// keep several cores busy on its own, and the result is the same either way (each
+/// patient's random numbers depend only on the seed and the patient).
 pub fn simulate_all(
     targets: &Targets,
     model: &Composed,
     run: &RunSettings,
+    selection: Selection,
 ) -> Result<Vec<Vec<Simulated>>, CheckError> {
-    targets
-        .cohorts
-        .iter()
-        .map(|c| simulate_cohort(targets, model, c, run))
-        .collect()
+    use rayon::prelude::*;
+    let threads = match run.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        t => t,
+    };
+    let one = RunSettings { threads: 1, ..*run };
+    let each = |c: &Cohort| simulate_cohort(targets, model, c, &one, selection);
+    if threads <= 1 || targets.cohorts.len() < 2 {
+        return targets.cohorts.iter().map(each).collect();
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CheckError::Engine {
+            cohort: String::new(),
+            source: EngineError::Threads {
+                threads,
+                message: e.to_string(),
+            },
+        })?;
+    pool.install(|| targets.cohorts.par_iter().map(each).collect())
 }
 
 /// Patients `check` simulates in all (for a progress bar).
@@ -297,9 +375,9 @@ pub fn rows(targets: &Targets, simulated: &[Vec<Simulated>]) -> Vec<Row> {
             let (pl, pu) = target.interval.unwrap_or((f64::NAN, f64::NAN));
             let has_interval = target.interval.is_some();
             let overlap = (has_interval && !sim.estimate.is_nan())
-                .then(|| pl.max(sim.lower) <= pu.min(sim.upper));
+                .then_some(pl.max(sim.lower) <= pu.min(sim.upper));
             let inside = (has_interval && !sim.estimate.is_nan())
-                .then(|| sim.estimate >= pl - 1e-12 && sim.estimate <= pu + 1e-12);
+                .then_some(sim.estimate >= pl - 1e-12 && sim.estimate <= pu + 1e-12);
             out.push(Row {
                 study: cohort.study.clone(),
                 id: target.id.clone(),

@@ -8,6 +8,8 @@
 //! smooth function of the parameters.
 
 pub mod check;
+pub mod fit;
 pub mod hazard_ratio;
+pub mod nelder_mead;
 pub mod params;
 pub mod targets;

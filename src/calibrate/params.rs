@@ -421,6 +421,73 @@ impl ParameterPath {
             })
     }
 
+    /// Every value this parameter changes when set, with its place in the file: the value
+    /// itself, and for a probability that must sum to 1 with others (branch `p`, levels,
+    /// discrete probabilities) the whole group, so a fitted file can be written consistently.
+    pub fn written_values(&self, file: &ScenarioFile) -> Result<Vec<(Path, f64)>, ParameterError> {
+        let (value_path, _) = self.toml_paths(file)?;
+        let group = |len: usize, at: &dyn Fn(usize) -> (Path, f64)| (0..len).map(at).collect();
+        Ok(match &self.target {
+            Target::BranchProbability { decision, .. } => {
+                let d = self.decision_index(file, decision)?;
+                let branches = &file.decisions[d].branches;
+                group(branches.len(), &|k| {
+                    (
+                        toml_path!["decisions", d, "branches", k, "p"],
+                        branches[k].p.unwrap_or(0.0),
+                    )
+                })
+            }
+            Target::Attribute {
+                name,
+                field: AttributeField::Level(_),
+            } => {
+                let a = self.attribute_index(file, name)?;
+                let levels = file.cohort.attributes[a].levels.clone().unwrap_or_default();
+                levels
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            toml_path!["cohort", "attributes", a, "levels", k],
+                            v.as_float()
+                                .or(v.as_integer().map(|i| i as f64))
+                                .unwrap_or(0.0),
+                        )
+                    })
+                    .collect()
+            }
+            Target::Attribute {
+                name,
+                field: AttributeField::DiscreteProbability(_),
+            } => {
+                let a = self.attribute_index(file, name)?;
+                let ps = file.cohort.attributes[a]
+                    .probabilities
+                    .clone()
+                    .unwrap_or_default();
+                group(ps.len(), &|k| {
+                    (
+                        toml_path!["cohort", "attributes", a, "probabilities", k],
+                        ps[k],
+                    )
+                })
+            }
+            _ => vec![(value_path, self.get(file)?)],
+        })
+    }
+
+    /// True if the value belongs to a group of probabilities that must sum to 1.
+    pub fn is_in_sum_to_one_group(&self) -> bool {
+        matches!(
+            self.target,
+            Target::BranchProbability { .. }
+                | Target::Attribute {
+                    field: AttributeField::Level(_) | AttributeField::DiscreteProbability(_),
+                    ..
+                }
+        )
+    }
+
     /// The current value in a parsed file.
     pub fn get(&self, file: &ScenarioFile) -> Result<f64, ParameterError> {
         let missing = |what: &str| err(&self.text, format!("the model gives no {what} here"));
@@ -731,7 +798,7 @@ effects = [ { if = "status in ['mid', 'bad']", hr = 2.0 }, { if = "cgvhd", hr = 
             ("transitions[b->d].speed", "rate, hr, cure"),
             (
                 "cohort.attributes[cgvhs].probability",
-                "did you mean `cgvhd`",
+                "Did you mean `cgvhd`",
             ),
             ("decisions[plan].branches[x].p", "not an index"),
             ("states[a]", "not a parameter name"),

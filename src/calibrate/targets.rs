@@ -471,7 +471,7 @@ impl Targets {
                         }
                     },
                 };
-                if !horizon.is_nan() && !(horizon > 0.0 && horizon <= 600.0) {
+                if !horizon.is_nan() && (horizon <= 0.0 || horizon > 600.0) {
                     return Err(at(
                         tp(if median { "value" } else { "horizon" }),
                         format!("the time must be in (0, 600] months, got {horizon}"),
@@ -758,4 +758,104 @@ fn located(
             help,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COHORT: &str = r#"
+[targets]
+patients = 1000
+
+[[cohorts]]
+name = "study"
+study = "Someone [1]"
+[[cohorts.scenario.strategies]]
+name = "hsct2"
+set = { hsct2_offer = "all" }
+
+[[cohorts.targets]]
+id = "T001"
+endpoint = "os"
+horizon = "24m"
+value = 40
+n = 50
+"#;
+
+    fn load(text: &str) -> Result<Targets, ScenarioError> {
+        let dir = std::env::temp_dir().join(format!(
+            "hsctsim-targets-{}-{}",
+            std::process::id(),
+            text.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.toml");
+        std::fs::write(&path, text).unwrap();
+        let result = Targets::load(&path, None);
+        std::fs::remove_dir_all(&dir).unwrap();
+        result
+    }
+
+    #[test]
+    fn a_minimal_file_loads_with_its_interval() {
+        let t = load(COHORT).unwrap_or_else(|e| panic!("{e}"));
+        let (_, target) = t.all().next().unwrap();
+        assert_eq!(target.endpoint, Endpoint::Os);
+        assert_eq!(target.origin, Origin::Hsct2);
+        assert!((target.published - 0.4).abs() < 1e-12);
+        let (lo, hi) = target.interval.unwrap();
+        assert!(
+            (lo - 0.2760).abs() < 5e-4 && (hi - 0.5381).abs() < 5e-4,
+            "{lo} {hi}"
+        );
+        assert!(target.is_landmark());
+        assert_eq!(t.model.name, "hsct-review");
+    }
+
+    #[test]
+    fn mistakes_are_located_in_the_target_file() {
+        for (change, line, needle) in [
+            (
+                ("endpoint = \"os\"", "endpoint = \"overall\""),
+                14,
+                "unknown endpoint",
+            ),
+            (("horizon = \"24m\"\n", ""), 14, "needs a `horizon`"),
+            (("n = 50\n", ""), 13, "no n"),
+            (("value = 40", "value = 140"), 16, "percentage"),
+            (
+                ("hsct2_offer = \"all\"", "hsct2_offer = \"everyone\""),
+                10,
+                "not a level",
+            ),
+        ] {
+            let text = COHORT.replace(change.0, change.1);
+            let e = load(&text)
+                .err()
+                .unwrap_or_else(|| panic!("accepted {change:?}"));
+            assert!(e.file.ends_with("t.toml"), "{e}");
+            assert_eq!(e.location.map(|l| l.0), Some(line), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        let e = load(&format!("{COHORT}\n[[cohorts.targets]]\nid = \"T001\"\nendpoint = \"os\"\nhorizon = \"1y\"\nvalue = 1\nn = 2\n"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("appears twice"), "{e}");
+    }
+
+    #[test]
+    fn endpoints_parse() {
+        assert_eq!(Endpoint::parse("pfs"), Some(Endpoint::Lfs));
+        assert_eq!(Endpoint::parse("trm"), Some(Endpoint::Nrm));
+        assert_eq!(
+            Endpoint::parse("engraftment"),
+            Some(Endpoint::NotReached("engraftment_failure".into()))
+        );
+        assert_eq!(
+            Endpoint::parse("reached:hsct2"),
+            Some(Endpoint::Reached("hsct2".into()))
+        );
+        assert_eq!(Endpoint::parse("survival"), None);
+    }
 }

@@ -43,6 +43,7 @@ pub fn check(
             threads,
             progress: Some(&advance),
         },
+        check::Selection::All,
     )
     .map_err(|e| match e {
         check::CheckError::Scenario(s) => Failure::input(s),

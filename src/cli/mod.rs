@@ -4,6 +4,7 @@
 //! (scenario file, arguments); 130 interrupted.
 
 mod bench;
+mod calibrate;
 mod check;
 mod models;
 mod progress;
@@ -83,6 +84,29 @@ enum Command {
         #[arg(long, short = 'q')]
         quiet: bool,
     },
+    /// Fit model parameters to the targets of a target file (Nelder–Mead, common random
+    /// numbers); writes the fitted model and the check tables before and after.
+    Calibrate {
+        /// Fit specification (TOML), e.g. calibration/fit.toml.
+        spec: PathBuf,
+        /// Output folder (default: output/calibrate/<file name>).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Objective evaluations allowed (overrides the file).
+        #[arg(long)]
+        max_evaluations: Option<usize>,
+        /// Patients per cohort for the check tables before and after the fit.
+        #[arg(long)]
+        check_patients: Option<u64>,
+        /// Replace an existing output folder.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// No progress lines.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
     /// Measure patients per second, and the same random draws in a bare loop.
     Bench {
         /// Scenario file (TOML).
@@ -114,6 +138,25 @@ pub fn main() -> i32 {
         } => run::run(&scenario, out, &overrides, force, quiet),
         Command::Validate { scenario } => run::validate(&scenario),
         Command::Models { show } => models::models(show.as_deref()),
+        Command::Calibrate {
+            spec,
+            out,
+            overrides,
+            max_evaluations,
+            check_patients,
+            force,
+            quiet,
+        } => calibrate::calibrate(
+            &spec,
+            &overrides,
+            &calibrate::CalibrateOptions {
+                out,
+                max_evaluations,
+                check_patients,
+                force,
+                quiet,
+            },
+        ),
         Command::Check {
             targets,
             model,

@@ -197,23 +197,15 @@ impl Origins {
                 self.decisions.get(*i).map(|l| join(l, rest))
             }
             [Key(s), rest @ ..] if s == "strategies" => {
-                self.strategies.as_ref().map(|l| join(&l_parent(l), rest))
+                self.strategies.as_ref().map(|l| join(l, rest))
             }
             [Key(s), rest @ ..] if s == "background_mortality" => {
-                self.background.as_ref().map(|l| join(&l_parent(l), rest))
+                self.background.as_ref().map(|l| join(l, rest))
             }
             _ => None,
         };
         found.unwrap_or_else(|| loc(top, path.to_vec()))
     }
-}
-
-/// A section's origin is recorded as the path of the section itself; joining a tail to it
-/// must not repeat the section's key.
-fn l_parent(l: &Loc) -> Loc {
-    let mut p = l.path.clone();
-    p.pop();
-    loc(l.layer, p)
 }
 
 /// A scenario composed from one or more layers, ready to build.
@@ -667,8 +659,8 @@ set = { intensity = "high" }
         let e = over("[[transitions]]\nfrom = \"salvage\"\nto = \"deth\"\nenabled = false\n")
             .unwrap_err();
         assert_eq!(e.file, "top.toml");
-        assert_eq!(e.location.map(|l| l.0), Some(2));
-        assert!(e.message.contains("did you mean `salvage->death`"), "{e}");
+        assert_eq!(e.location.map(|l| l.0), Some(1), "{e}");
+        assert!(e.message.contains("Did you mean `salvage->death`"), "{e}");
     }
 
     #[test]
@@ -711,9 +703,26 @@ set = { intensity = "high" }
     }
 
     #[test]
+    fn inherited_states_may_go_unused_but_added_ones_may_not() {
+        // The base's `salvage` becomes unreachable when the top file enters elsewhere.
+        let c = over(
+            "[[states]]\nname = \"other\"\n[cohort]\nentry = \"other\"\n[[transitions]]\nfrom = \"other\"\nto = \"death\"\nrate = 1\n",
+        )
+        .unwrap();
+        c.build("top").unwrap_or_else(|e| panic!("{e}"));
+        // A state the top file adds and never reaches is still an error, located there.
+        let e = over("[[states]]\nname = \"limbo\"\n")
+            .unwrap()
+            .build("top")
+            .unwrap_err();
+        assert_eq!(e.file, "top.toml", "{e}");
+        assert!(e.message.contains("cannot be reached"), "{e}");
+    }
+
+    #[test]
     fn model_and_extends_resolve_and_unknown_names_get_suggestions() {
         let e = from_text("[scenario]\nmodel = \"hsct-reveiw\"\n", "s.toml", None).unwrap_err();
-        assert!(e.message.contains("did you mean `hsct-review`"), "{e}");
+        assert!(e.message.contains("Did you mean `hsct-review`"), "{e}");
         assert_eq!(e.location.map(|l| l.0), Some(2));
         let e = from_text(
             "[scenario]\nextends = \"no/such/file.toml\"\n",
