@@ -19,7 +19,7 @@ use crate::scenario::error::ScenarioError;
 use crate::scenario::format::Quantity;
 use crate::stats::wilson;
 
-use super::hazard_ratio::{GroupedDeaths, cox_two_groups};
+use super::hazard_ratio::{GroupedDeaths, cox_stratified};
 use super::targets::{Cohort, DAY, Endpoint, Target, Targets, Usage};
 
 /// Why a check could not run.
@@ -285,40 +285,90 @@ pub fn simulate_cohort(
                 origin_tally(&tally, strategy, target.origin),
                 target,
             ),
-            Some(arms) => {
-                let mut groups = Vec::new();
-                for (k, overlay) in [(0, &arms.0), (1, &arms.1)] {
-                    let arm = targets.compose_arm(&composed, cohort, target, k, overlay)?;
-                    let arm_model = arm.build(&cohort.name)?;
-                    let arm_tally = run_model(&arm_model, &cohort.name, run)?;
-                    let arm_layout = Layout::new(&arm_model);
-                    let s = strategy_of(&arm_model, target);
-                    groups.push(grouped_deaths(
-                        &arm_layout,
-                        origin_tally(&arm_tally, s, target.origin),
-                        target.horizon,
-                    ));
-                }
-                let patients = (groups[0].patients + groups[1].patients) as u64;
-                match cox_two_groups(&groups[0], &groups[1]) {
-                    Some(hr) => Simulated {
-                        estimate: hr.hr,
-                        lower: hr.lower,
-                        upper: hr.upper,
-                        patients,
-                    },
-                    None => Simulated {
-                        estimate: f64::NAN,
-                        lower: f64::NAN,
-                        upper: f64::NAN,
-                        patients,
-                    },
-                }
-            }
+            Some(arms) => hazard_ratio(targets, &composed, cohort, target, arms, run)?,
         };
         out.push(value);
     }
     Ok(out)
+}
+
+/// The simulated hazard ratio of a target: the two groups, stratified on `adjust_for`
+/// (each stratum simulated with its share of the patients, at least 500, and weighed by its
+/// probability in the cohort).
+fn hazard_ratio(
+    targets: &Targets,
+    cohort_model: &Composed,
+    cohort: &Cohort,
+    target: &Target,
+    arms: &(
+        crate::scenario::format::ScenarioFile,
+        crate::scenario::format::ScenarioFile,
+    ),
+    run: &RunSettings,
+) -> Result<Simulated, CheckError> {
+    let strata = super::targets::strata(&cohort_model.file, &target.adjust_for)
+        .map_err(|m| CheckError::Scenario(ScenarioError::whole_file(&targets.file, m, None)))?;
+    let mut grouped = Vec::with_capacity(strata.len());
+    let mut patients = 0;
+    for (weight, stratum) in &strata {
+        let n = ((run.patients as f64 * weight).round() as u64).max(500);
+        let scale = run.patients as f64 * weight / n as f64;
+        let mut pair = Vec::with_capacity(2);
+        for (k, overlay) in [(0, &arms.0), (1, &arms.1)] {
+            let mut arm = targets
+                .compose_arm(cohort_model, cohort, target, k, overlay)?
+                .overlay(
+                    stratum,
+                    crate::scenario::compose::Layer {
+                        file: targets.file.clone(),
+                        source: targets.source.clone(),
+                        prefix: crate::toml_path![
+                            "cohorts",
+                            cohort.index,
+                            "targets",
+                            target.index,
+                            "adjust_for"
+                        ],
+                    },
+                )?;
+            prepare(&mut arm, cohort, run);
+            arm.file.simulation.patients = Some(n as i64);
+            let arm_model = arm.build(&cohort.name)?;
+            let arm_tally = run_model(&arm_model, &cohort.name, run)?;
+            let arm_layout = Layout::new(&arm_model);
+            let s = strategy_of(&arm_model, target);
+            let mut g = grouped_deaths(
+                &arm_layout,
+                origin_tally(&arm_tally, s, target.origin),
+                target.horizon,
+            );
+            g.patients *= scale;
+            g.deaths.iter_mut().for_each(|d| *d *= scale);
+            patients += n;
+            pair.push(g);
+        }
+        let unexposed = pair.pop().unwrap_or(GroupedDeaths {
+            patients: 0.0,
+            deaths: Vec::new(),
+        });
+        let exposed = pair.pop().unwrap_or(GroupedDeaths {
+            patients: 0.0,
+            deaths: Vec::new(),
+        });
+        grouped.push((exposed, unexposed));
+    }
+    Ok(match cox_stratified(&grouped) {
+        Some(hr) => Simulated {
+            estimate: hr.hr,
+            lower: hr.lower,
+            upper: hr.upper,
+            patients,
+        },
+        None => Simulated {
+            patients,
+            ..MISSING
+        },
+    })
 }
 
 /// Simulates every cohort; values by cohort, then target, in file order.

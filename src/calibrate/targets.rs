@@ -106,6 +106,9 @@ pub struct TargetDef {
     pub exposed: Option<ScenarioFile>,
     /// `os_hr`: overrides that make the unexposed group.
     pub unexposed: Option<ScenarioFile>,
+    /// `os_hr`: attributes (categorical, yes/no or discrete) to stratify on, so the estimate
+    /// is adjusted for them like a published multivariable hazard ratio.
+    pub adjust_for: Option<Vec<String>>,
 }
 
 /// `[[excluded]]`.
@@ -225,6 +228,8 @@ pub struct Target {
     pub se_log: Option<f64>,
     /// Hazard-ratio targets: overrides for the exposed and unexposed groups.
     pub arms: Option<Box<(ScenarioFile, ScenarioFile)>>,
+    /// Hazard-ratio targets: attributes the estimate is stratified on.
+    pub adjust_for: Vec<String>,
     /// Position in the cohort's list (for locating errors).
     pub index: usize,
 }
@@ -568,6 +573,7 @@ impl Targets {
                     weight,
                     se_log,
                     arms,
+                    adjust_for: t.adjust_for.clone().unwrap_or_default(),
                     index: ti,
                 });
             }
@@ -739,6 +745,113 @@ impl Targets {
             .iter()
             .flat_map(|c| c.targets.iter().map(move |t| (c, t)))
     }
+}
+
+/// The strata of `adjust_for`: every combination of the attributes' values, with its
+/// probability in the cohort and the overrides that fix the attributes to it.
+pub fn strata(
+    file: &ScenarioFile,
+    adjust_for: &[String],
+) -> Result<Vec<(f64, ScenarioFile)>, String> {
+    use crate::scenario::format::AttributeDef;
+    let mut combos: Vec<(f64, Vec<AttributeDef>)> = vec![(1.0, Vec::new())];
+    for name in adjust_for {
+        let a = file
+            .cohort
+            .attributes
+            .iter()
+            .find(|a| &a.name == name)
+            .ok_or_else(|| format!("the cohort has no attribute `{name}` to adjust for"))?;
+        let blank = |a: &AttributeDef| AttributeDef {
+            name: a.name.clone(),
+            levels: None,
+            probability: None,
+            distribution: None,
+            value: None,
+            mean: None,
+            sd: None,
+            median: None,
+            meanlog: None,
+            sdlog: None,
+            min: None,
+            max: None,
+            values: None,
+            probabilities: None,
+            source: Some("stratum of an adjusted hazard ratio".into()),
+        };
+        let options: Vec<(f64, AttributeDef)> = if let Some(levels) = &a.levels {
+            levels
+                .iter()
+                .map(|(level, p)| {
+                    let mut fixed = blank(a);
+                    let table: toml::Table = levels
+                        .keys()
+                        .map(|k| {
+                            (
+                                k.clone(),
+                                toml::Value::Float(if k == level { 1.0 } else { 0.0 }),
+                            )
+                        })
+                        .collect();
+                    fixed.levels = Some(table);
+                    (
+                        p.as_float()
+                            .or(p.as_integer().map(|i| i as f64))
+                            .unwrap_or(0.0),
+                        fixed,
+                    )
+                })
+                .collect()
+        } else if let Some(p) = a.probability {
+            [(p, 1.0), (1.0 - p, 0.0)]
+                .into_iter()
+                .map(|(w, fixed_p)| {
+                    let mut fixed = blank(a);
+                    fixed.probability = Some(fixed_p);
+                    (w, fixed)
+                })
+                .collect()
+        } else if let (Some("discrete"), Some(values), Some(ps)) =
+            (a.distribution.as_deref(), &a.values, &a.probabilities)
+        {
+            values
+                .iter()
+                .zip(ps)
+                .map(|(v, p)| {
+                    let mut fixed = blank(a);
+                    fixed.distribution = Some("discrete".into());
+                    fixed.values = Some(vec![*v]);
+                    fixed.probabilities = Some(vec![1.0]);
+                    (*p, fixed)
+                })
+                .collect()
+        } else {
+            return Err(format!(
+                "`{name}` is continuous; only categorical, yes/no and discrete attributes can be stratified on"
+            ));
+        };
+        combos = combos
+            .into_iter()
+            .flat_map(|(w, defs)| {
+                options
+                    .iter()
+                    .filter(|(p, _)| *p > 0.0)
+                    .map(move |(p, fixed)| {
+                        let mut d = defs.clone();
+                        d.push(fixed.clone());
+                        (w * p, d)
+                    })
+            })
+            .collect();
+    }
+    Ok(combos
+        .into_iter()
+        .map(|(w, defs)| {
+            let mut overlay = ScenarioFile::default();
+            overlay.cohort.attributes = defs;
+            (w, overlay)
+        })
+        .collect())
 }
 
 fn located(
