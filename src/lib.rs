@@ -9,8 +9,10 @@
 //! life as CSV rows, for standard survival software; [`shard`] splits a run into parts that
 //! merge into exactly the single run (for clusters).
 //! [`markov`] computes the exact answer for all-exponential models, used to test the engine.
+//! [`calibrate`] compares the model with published studies and fits it to them.
 
 pub mod aggregate;
+pub mod calibrate;
 pub mod duration;
 pub mod econ;
 pub mod engine;

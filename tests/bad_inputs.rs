@@ -243,8 +243,8 @@ fn cases() -> Vec<Case> {
         Case { name: "zero_max_events", text: replace("seed = 1", "seed = 1\nmax_events = 0"), at: Some("max_events = |0"), says: &["max_events"] },
         Case { name: "negative_seed", text: replace("seed = 1", "seed = -1"), at: Some("-1"), says: &["seed", "≥ 0"] },
         // Empty and nearly empty files.
-        Case { name: "empty_file", text: String::new(), at: Some(""), says: &["missing field `states`", "add `states`"] },
-        Case { name: "only_comments", text: "# a scenario, some day\n".into(), at: Some(""), says: &["missing field `states`"] },
+        Case { name: "empty_file", text: String::new(), at: Some(""), says: &["no states", "add [[states]]"] },
+        Case { name: "only_comments", text: "# a scenario, some day\n".into(), at: Some(""), says: &["no states", "model = "] },
         Case { name: "no_states", text: "states = []\n[cohort]\nentry = \"x\"\n".into(), at: Some("[]"), says: &["no states"] },
     ]
 }

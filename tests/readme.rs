@@ -54,3 +54,17 @@ fn ci_runs_the_fuzz_smoke_test() {
     assert!(ci.contains("\nbash fuzz/run.sh\n"));
     assert!(readme().contains("fuzz/run.sh scenario 3600"));
 }
+
+/// The example of "Composing scenarios" extends the built-in model and runs.
+#[test]
+fn composing_example_is_valid() {
+    let text = readme();
+    let section = &text[text.find("## Composing scenarios").expect("the section")..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    let model = hsctsim::scenario::parse(&section[start..end], "README.md", "example")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(model.strategies.len(), 1);
+    let (tally, _) = common::run(&model, 5_000, 2);
+    assert_eq!(tally.patients, 5_000);
+}

@@ -28,9 +28,8 @@ fuzz_target!(|data: &[u8]| {
     let layout = Layout::new(&model);
     let mut tally = Tally::new(&layout);
     let mut scratch = Scratch::new(&model);
-    let mut deaths = vec![0.0; layout.strategies];
     let patients = 0..model.settings.patients;
-    match simulate_patients(&model, &layout, 0, patients, &mut tally, &mut scratch, &mut deaths) {
+    match simulate_patients(&model, &layout, 0, patients, &mut tally, &mut scratch) {
         Ok(()) => {}
         Err(EngineError::TooManyEvents { .. }) => return,
         Err(other) => panic!("{other}"),

@@ -5,8 +5,11 @@
 //! by SIGTERM).
 
 mod bench;
+mod calibrate;
+mod check;
 mod interrupt;
 mod merge;
+mod models;
 mod plot;
 mod progress;
 mod run;
@@ -116,6 +119,54 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// List the built-in models, or show one model's parameters with their sources.
+    Models {
+        /// Print this model (a built-in name or a model file) with every parameter's source.
+        #[arg(long, value_name = "MODEL")]
+        show: Option<String>,
+    },
+    /// Simulate every study cohort of a target file and compare with the published values.
+    Check {
+        /// Target file (TOML), e.g. calibration/targets.toml.
+        targets: PathBuf,
+        /// Check this model instead of the file's (a built-in name or a model file).
+        #[arg(long, short = 'm')]
+        model: Option<String>,
+        /// Output folder (default: output/check/<target file name>).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Replace an existing output folder.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// No progress bar, no closing line on stderr.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Fit model parameters to the targets of a target file (Nelder–Mead, common random
+    /// numbers); writes the fitted model and the check tables before and after.
+    Calibrate {
+        /// Fit specification (TOML), e.g. calibration/fit.toml.
+        spec: PathBuf,
+        /// Output folder (default: output/calibrate/<file name>).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Objective evaluations allowed (overrides the file).
+        #[arg(long)]
+        max_evaluations: Option<usize>,
+        /// Patients per cohort for the check tables before and after the fit.
+        #[arg(long)]
+        check_patients: Option<u64>,
+        /// Replace an existing output folder.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// No progress lines.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
     /// Measure patients per second, and the same random draws in a bare loop.
     Bench {
         /// Scenario file (TOML).
@@ -172,6 +223,34 @@ pub fn main() -> i32 {
             quiet,
         } => plot::plot(&run_dir, &args, quiet),
         Command::Validate { scenario } => run::validate(&scenario),
+        Command::Models { show } => models::models(show.as_deref()),
+        Command::Calibrate {
+            spec,
+            out,
+            overrides,
+            max_evaluations,
+            check_patients,
+            force,
+            quiet,
+        } => calibrate::calibrate(
+            &spec,
+            &overrides,
+            &calibrate::CalibrateOptions {
+                out,
+                max_evaluations,
+                check_patients,
+                force,
+                quiet,
+            },
+        ),
+        Command::Check {
+            targets,
+            model,
+            out,
+            overrides,
+            force,
+            quiet,
+        } => check::check(&targets, model.as_deref(), out, &overrides, force, quiet),
         Command::Bench {
             scenario,
             overrides,

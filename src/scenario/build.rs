@@ -161,7 +161,15 @@ fn default_help(path: &Path) -> String {
 ///
 /// Every error comes with a fix: its own, or one for the key it is about.
 pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
-    compile(file, default_name).map_err(|mut e| {
+    build_with(file, default_name, &[])
+}
+
+/// Compiles a composed scenario. States named in `inherited` come from the model it
+/// extends and may go unused: a scenario about relapse never reaches the model's
+/// graft-failure states, and that is no error. Every state the scenario itself adds must
+/// still be reachable. Every error comes with a fix, as for [`build`].
+pub fn build_with(file: &ScenarioFile, default_name: &str, inherited: &[String]) -> Result<Model> {
+    compile(file, default_name, inherited).map_err(|mut e| {
         if e.help.is_none() {
             e.help = Some(default_help(&e.path));
         }
@@ -169,14 +177,23 @@ pub fn build(file: &ScenarioFile, default_name: &str) -> Result<Model> {
     })
 }
 
-fn compile(file: &ScenarioFile, default_name: &str) -> Result<Model> {
+fn compile(file: &ScenarioFile, default_name: &str, inherited: &[String]) -> Result<Model> {
     let mut b = Builder::default();
     let state_names: Vec<String> = file.states.iter().map(|s| s.name.clone()).collect();
     b.states(&file.states)?;
     b.variables(&file.cohort.attributes, &file.variables)?;
     b.decision_names(&file.decisions)?;
     let cohort = b.cohort(&file.cohort.attributes)?;
-    let entry = b.entry(&file.cohort.entry)?;
+    let entry = match &file.cohort.entry {
+        Some(entry) => b.entry(entry)?,
+        None => {
+            return Err(BuildError::new(
+                toml_path!["cohort"],
+                "the cohort has no `entry`: patients must start somewhere",
+            )
+            .help("add [cohort] with entry = \"relapse1\" (a state or decision), or extend a model that has one: [scenario] model = \"hsct-review\""));
+        }
+    };
     let background = match &file.background_mortality {
         Some(bg) => Some(b.background(bg)?),
         None => None,
@@ -201,7 +218,7 @@ fn compile(file: &ScenarioFile, default_name: &str) -> Result<Model> {
         figures: Default::default(),
         economics: None,
     };
-    check_graph(&model, file)?;
+    check_graph(&model, file, inherited)?;
     if let Some(def) = &file.economics {
         let scope = RuleScope {
             variables: &model.variables,
@@ -233,8 +250,10 @@ impl Builder {
     fn states(&mut self, defs: &[StateDef]) -> Result<()> {
         if defs.is_empty() {
             return Err(
-                BuildError::new(toml_path!["states"], "the scenario has no states")
-                    .help("add [[states]] tables, e.g. name = \"relapse\""),
+                BuildError::new(toml_path!["states"], "the scenario has no states").help(
+                    "add [[states]] tables, e.g. name = \"relapse\", or start from a \
+                         built-in model with model = \"hsct-review\" (see `hsctsim models`)",
+                ),
             );
         }
         if defs.len() > MAX_STATES {
@@ -1462,7 +1481,7 @@ impl Builder {
 }
 
 /// True if the override sets this field itself (so errors point at the override).
-fn field_is_set(o: &TransitionDef, field: &str) -> bool {
+pub(crate) fn field_is_set(o: &TransitionDef, field: &str) -> bool {
     match field {
         "to" | "from" => true,
         "rate" => o.rate.is_some(),
@@ -1474,13 +1493,14 @@ fn field_is_set(o: &TransitionDef, field: &str) -> bool {
         "if" => o.condition.is_some(),
         "effects" => o.effects.is_some(),
         "hr" => o.hr.is_some(),
+        "source" => o.source.is_some(),
         _ => false,
     }
 }
 
 /// Applies a strategy's override to a base transition: given fields replace; a new timing
 /// (rate, hazard, after or at) replaces the whole old timing.
-fn merge_override(base: &mut TransitionDef, o: &TransitionDef) {
+pub(crate) fn merge_override(base: &mut TransitionDef, o: &TransitionDef) {
     if o.rate.is_some() || o.hazard.is_some() || o.after.is_some() || o.at.is_some() {
         base.rate = o.rate;
         base.hazard = o.hazard.clone();
@@ -1508,7 +1528,7 @@ fn merge_override(base: &mut TransitionDef, o: &TransitionDef) {
 }
 
 /// Structural checks on each strategy's graph.
-fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
+fn check_graph(model: &Model, file: &ScenarioFile, inherited: &[String]) -> Result<()> {
     let n = model.states.len();
     let mut reachable_any = vec![false; n];
     for strategy in &model.strategies {
@@ -1605,8 +1625,8 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
                 .into_iter()
                 .find(|s| model.states[*s].absorbing)
             {
-                let path = match &file.cohort.entry {
-                    toml::Value::Table(t) => toml_path![
+                let path = match file.cohort.entry.as_ref() {
+                    Some(toml::Value::Table(t)) => toml_path![
                         "cohort",
                         "entry",
                         t.keys().nth(k).cloned().unwrap_or_default()
@@ -1670,7 +1690,7 @@ fn check_graph(model: &Model, file: &ScenarioFile) -> Result<()> {
         }
     }
     for (s, st) in model.states.iter().enumerate() {
-        if !reachable_any[s] {
+        if !reachable_any[s] && !inherited.contains(&st.name) {
             let kind = if st.absorbing {
                 "absorbing state"
             } else {

@@ -351,6 +351,28 @@ fn type_help(message: &str) -> Option<String> {
     }
 }
 
+/// Byte span of the value at exactly `path`, or `None` if the document has no such value
+/// (unlike [`locate`], which falls back to the closest enclosing value).
+pub fn locate_exact(source: &str, path: &[Segment]) -> Option<Range<usize>> {
+    let root: Spanned<DeTable> = DeTable::parse(source).ok()?;
+    let root_value = DeValue::Table(root.into_inner());
+    let mut current: &DeValue = &root_value;
+    let mut span = None;
+    for seg in path {
+        let (s, v) = match (seg, current) {
+            (Segment::Key(k), DeValue::Table(t)) => t
+                .iter()
+                .find(|(key, _)| key.get_ref().as_ref() == k.as_str())
+                .map(|(_, value)| (value.span(), value))?,
+            (Segment::Index(i), DeValue::Array(a)) => a.get(*i).map(|v| (v.span(), v))?,
+            _ => return None,
+        };
+        span = Some(s);
+        current = v.get_ref();
+    }
+    span.filter(|s| !s.is_empty())
+}
+
 /// "Did you mean" for serde's `unknown field `x`, expected one of `a`, `b`` messages.
 fn unknown_name_help(message: &str) -> Option<String> {
     let kind = if message.starts_with("unknown field") {

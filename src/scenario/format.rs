@@ -47,7 +47,7 @@ impl<'de> Deserialize<'de> for Quantity {
 }
 
 /// The whole file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// Name and description.
@@ -57,11 +57,14 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub simulation: SimulationDef,
     /// Clinical states, in the order figures and tables show them.
+    #[serde(default)]
     pub states: Vec<StateDef>,
     /// Policy variables (set by strategies and decision branches).
     #[serde(default)]
     pub variables: Vec<VariableDef>,
-    /// Who the patients are and where they start.
+    /// Who the patients are and where they start (required once the file is composed with
+    /// what it extends).
+    #[serde(default)]
     pub cohort: CohortDef,
     /// Transitions between states.
     #[serde(default)]
@@ -88,6 +91,11 @@ pub struct Meta {
     pub name: Option<String>,
     /// One paragraph on the clinical question.
     pub description: Option<String>,
+    /// Start from this built-in model (`hsctsim models` lists them); this file then only
+    /// adds and overrides (see [`super::compose`]).
+    pub model: Option<String>,
+    /// Start from this scenario or model file (relative to this file's folder).
+    pub extends: Option<String>,
 }
 
 /// `[simulation]`.
@@ -146,17 +154,22 @@ pub struct VariableDef {
     pub levels: Option<Vec<String>>,
     /// Value before any strategy or branch sets it.
     pub default: Option<toml::Value>,
+    /// Where the default comes from.
+    pub source: Option<String>,
 }
 
 /// `[cohort]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CohortDef {
-    /// A state or decision name, or a table `{ state = probability, … }`.
-    pub entry: toml::Value,
+    /// A state or decision name, or a table `{ state = probability, … }` (required in the
+    /// composed file; a file that extends another may leave it to the base).
+    pub entry: Option<toml::Value>,
     /// Patient attributes.
     #[serde(default)]
     pub attributes: Vec<AttributeDef>,
+    /// Where the entry mix comes from.
+    pub source: Option<String>,
 }
 
 /// `[[cohort.attributes]]`.
@@ -191,6 +204,8 @@ pub struct AttributeDef {
     pub values: Option<Vec<Quantity>>,
     /// `discrete`.
     pub probabilities: Option<Vec<f64>>,
+    /// Where the distribution comes from (study ids, "assumption: …").
+    pub source: Option<String>,
 }
 
 /// A hazard: `{ family = "weibull", shape = 1.3, scale = "14m" }`.
@@ -236,6 +251,8 @@ pub struct EffectDef {
     pub reference: Option<f64>,
     /// Hazard ratio.
     pub hr: f64,
+    /// Where the hazard ratio comes from (e.g. `E039`, "calibrated to T042–T050").
+    pub source: Option<String>,
 }
 
 /// `[[transitions]]`, and the overrides in `[[strategies.transitions]]`.
@@ -284,6 +301,8 @@ pub struct BranchDef {
     pub p: Option<f64>,
     /// Variables assigned when taking the branch.
     pub set: Option<BTreeMap<String, toml::Value>>,
+    /// Where the probability or rule comes from.
+    pub source: Option<String>,
 }
 
 /// `[[decisions]]`.

@@ -7,6 +7,9 @@
 //! ```
 
 pub mod build;
+pub mod builtin;
+pub mod compose;
+pub mod describe;
 pub mod error;
 pub mod figures;
 pub mod format;
@@ -72,21 +75,21 @@ pub fn read_text(path: impl AsRef<Path>) -> Result<String, ScenarioError> {
     })
 }
 
-/// Loads and compiles a scenario file.
+/// Loads and compiles a scenario file, with the model or file it extends (see [`compose`]).
 pub fn load(path: impl AsRef<Path>) -> Result<Model, ScenarioError> {
     let path = path.as_ref();
-    let source = read_text(path)?;
     let default_name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into());
-    parse(&source, &path.display().to_string(), &default_name)
+    compose::load(path)?.build(&default_name)
 }
 
-/// Parses and compiles scenario text; `file` is used in messages.
+/// Parses and compiles scenario text; `file` is used in messages. `extends` paths are
+/// resolved from the folder of `file` if it names one that exists, else the current folder.
 pub fn parse(source: &str, file: &str, default_name: &str) -> Result<Model, ScenarioError> {
-    let raw = parse_file(source, file)?;
-    build::build(&raw, default_name).map_err(|e| ScenarioError::from_build(file, source, e))
+    let dir = Path::new(file).parent().filter(|d| d.is_dir());
+    compose::from_text(source, file, dir)?.build(default_name)
 }
 
 /// A scenario document kept as TOML, so parameters can be changed by path and the model
@@ -152,6 +155,15 @@ impl Document {
 
 /// Parses scenario text into the file structure without compiling it.
 pub fn parse_file(source: &str, file: &str) -> Result<ScenarioFile, ScenarioError> {
+    parse_toml(source, file)
+}
+
+/// Parses any of hsctsim's TOML files (scenarios, target files, fit specifications) into
+/// its structure, with syntax errors reported as such and every error located.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    source: &str,
+    file: &str,
+) -> Result<T, ScenarioError> {
     // Syntax first, so a syntax error is reported as one rather than as a type error.
     if let Err(e) = toml::de::DeTable::parse(source) {
         let mut error = ScenarioError::from_toml(file, source, &e);

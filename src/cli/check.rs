@@ -1,0 +1,76 @@
+//! `hsctsim check`: every target of a file, published against simulated.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use hsctsim::calibrate::check::{self, RunSettings};
+use hsctsim::calibrate::targets::Targets;
+use hsctsim::output;
+
+use super::run::effective_threads;
+use super::{Failure, Overrides, progress};
+
+/// Checks a target file against its model (or `model`), prints the table and writes
+/// `check.csv` into the output folder.
+pub fn check(
+    file: &Path,
+    model: Option<&str>,
+    out: Option<PathBuf>,
+    overrides: &Overrides,
+    force: bool,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let targets = Targets::load(file, model).map_err(Failure::input)?;
+    let stem = file
+        .file_stem()
+        .map_or("targets".into(), |s| s.to_string_lossy().into_owned());
+    let dir = out.unwrap_or_else(|| PathBuf::from("output").join("check").join(&stem));
+    output::check_destination(&dir, force).map_err(Failure::input)?;
+    let patients = overrides.patients.unwrap_or(targets.patients);
+    if patients == 0 {
+        return Err(Failure::input("--patients must be at least 1"));
+    }
+    let threads = effective_threads(overrides.threads.unwrap_or(0));
+    let bar = progress::patients_bar(check::total_patients(&targets, patients), quiet);
+    let advance = |n: u64| bar.inc(n);
+    let started = Instant::now();
+    let simulated = check::simulate_all(
+        &targets,
+        &targets.model.composed,
+        &RunSettings {
+            patients,
+            seed: overrides.seed.unwrap_or(targets.seed),
+            threads,
+            progress: Some(&advance),
+        },
+        check::Selection::All,
+    )
+    .map_err(|e| match e {
+        check::CheckError::Scenario(s) => Failure::input(s),
+        other => Failure::run(other),
+    })?;
+    let wall = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let rows = check::rows(&targets, &simulated);
+    let summary = check::summarize(&rows);
+    let text = format!(
+        "{} against {} ({} patients per cohort, seed {}, {:.1} s)\n\n{}\n{summary}\n{} numbers excluded in the file, with reasons\n",
+        targets.file,
+        targets.model.name,
+        patients,
+        overrides.seed.unwrap_or(targets.seed),
+        wall,
+        check::table(&rows),
+        targets.excluded.len()
+    );
+    let files = vec![
+        ("check.csv", check::to_csv(&rows)),
+        ("check.txt", text.clone().into_bytes()),
+    ];
+    output::write_folder(&dir, &files, force).map_err(Failure::run)?;
+    print!("{text}");
+    if !quiet {
+        eprintln!("→ {}", dir.join("check.csv").display());
+    }
+    Ok(())
+}
