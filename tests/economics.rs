@@ -229,3 +229,35 @@ fn run_writes_economic_tables() {
         manifest.contains("\"currency\": \"EUR\"") && manifest.contains("\"illustrative\": true")
     );
 }
+
+#[test]
+fn a_scenario_on_a_built_in_model_keeps_its_economics_and_figures() {
+    let text = r#"
+[scenario]
+model = "hsct-review"
+
+[economics]
+currency = "EUR"
+price_year = 2025
+discount_costs = 0.03
+discount_effects = 0.03
+states = [{ state = "palliative", cost = 2000, utility = 0.4 }]
+
+[figures]
+titles = { os = "Built on the review model" }
+"#;
+    let model = hsctsim::scenario::parse(text, "on_model.toml", "on_model").unwrap();
+    let economics = model.economics.expect("the scenario's [economics] is kept");
+    assert_eq!(economics.currency, "EUR");
+    let palliative = model
+        .states
+        .iter()
+        .position(|s| s.name == "palliative")
+        .unwrap();
+    let costed: Vec<usize> = (0..economics.states.len())
+        .filter(|&i| !economics.states[i].is_empty())
+        .collect();
+    assert_eq!(costed, vec![palliative]);
+    assert_eq!(economics.states[palliative][0].cost, 2000.0);
+    assert!(format!("{:?}", model.figures).contains("Built on the review model"));
+}

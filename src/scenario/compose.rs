@@ -13,7 +13,7 @@
 //! | `[cohort] entry`, `source` | replaced when given |
 //! | `[[transitions]]` | by `from`/`to`: given fields replace the base's (a new `rate`/`hazard`/`after`/`at` replaces the whole timing, `effects` the whole list); `enabled = false` removes the transition; a new pair is appended |
 //! | `[[strategies]]` | the extending file's list replaces the base's when it has any: a scenario's strategies are its question |
-//! | `[background_mortality]` | replaced when given |
+//! | `[background_mortality]`, `[economics]`, `[figures]` | replaced when given |
 //!
 //! Every element of the composed file remembers the file (and place in it) it came from,
 //! so an error in the composed model points at the line of the file that caused it — the
@@ -77,6 +77,8 @@ struct Origins {
     decisions: Vec<Loc>,
     strategies: Option<Loc>,
     background: Option<Loc>,
+    economics: Option<Loc>,
+    figures: Option<Loc>,
 }
 
 const SIMULATION_KEYS: [&str; 8] = [
@@ -147,6 +149,8 @@ impl Origins {
                 .collect(),
             strategies: Some(at(toml_path!["strategies"])),
             background: Some(at(toml_path!["background_mortality"])),
+            economics: Some(at(toml_path!["economics"])),
+            figures: Some(at(toml_path!["figures"])),
         }
     }
 
@@ -202,6 +206,10 @@ impl Origins {
             [Key(s), rest @ ..] if s == "background_mortality" => {
                 self.background.as_ref().map(|l| join(l, rest))
             }
+            [Key(s), rest @ ..] if s == "economics" => {
+                self.economics.as_ref().map(|l| join(l, rest))
+            }
+            [Key(s), rest @ ..] if s == "figures" => self.figures.as_ref().map(|l| join(l, rest)),
             _ => None,
         };
         found.unwrap_or_else(|| loc(top, path.to_vec()))
@@ -401,6 +409,14 @@ impl Composed {
         if let Some(bg) = &overlay.background_mortality {
             file.background_mortality = Some(bg.clone());
             origins.background = Some(at(toml_path!["background_mortality"]));
+        }
+        if let Some(economics) = &overlay.economics {
+            file.economics = Some(economics.clone());
+            origins.economics = Some(at(toml_path!["economics"]));
+        }
+        if let Some(figures) = &overlay.figures {
+            file.figures = Some(figures.clone());
+            origins.figures = Some(at(toml_path!["figures"]));
         }
         Ok(Composed {
             file,
