@@ -10,6 +10,7 @@
 //! merge into exactly the single run (for clusters).
 //! [`markov`] computes the exact answer for all-exponential models, used to test the engine.
 //! [`calibrate`] compares the model with published studies and fits it to them.
+//! [`psa`] draws uncertain parameters (probabilistic and one-way sensitivity analysis).
 
 pub mod aggregate;
 pub mod calibrate;
@@ -21,6 +22,7 @@ pub mod markov;
 pub mod model;
 pub mod output;
 pub mod plot;
+pub mod psa;
 pub mod scenario;
 pub mod shard;
 pub mod stats;

@@ -7,8 +7,8 @@ use std::process::Command;
 
 use hsctsim::calibrate::check::{self, RunSettings, Selection};
 use hsctsim::calibrate::fit::Fit;
-use hsctsim::calibrate::params::ParameterPath;
 use hsctsim::calibrate::targets::{Targets, Usage};
+use hsctsim::scenario::parameter::ParameterPath;
 use hsctsim::scenario::{builtin, compose, describe};
 
 fn root() -> PathBuf {

@@ -17,10 +17,10 @@ use serde::Deserialize;
 
 use super::check::{self, CheckError, RunSettings, Selection, Simulated};
 use super::nelder_mead::{self, Options};
-use super::params::ParameterPath;
 use super::targets::{Targets, Usage};
 use crate::scenario::compose::Composed;
 use crate::scenario::error::{BuildError, Path, ScenarioError, Segment, locate_exact};
+use crate::scenario::parameter::ParameterPath;
 use crate::scenario::{parse_toml, read_text};
 use crate::toml_path;
 

@@ -3,7 +3,7 @@
 //!
 //! [`targets`] reads a target file (study cohorts as scenario overrides, each with its
 //! published numbers); [`check`] simulates every cohort and compares; [`fit`] moves named
-//! model parameters ([`params`]) with [`nelder_mead`] to bring the simulated numbers to the
+//! model parameters ([`crate::scenario::parameter`]) with [`nelder_mead`] to bring the simulated numbers to the
 //! published ones, on common random numbers so the objective is a deterministic, nearly
 //! smooth function of the parameters.
 
@@ -11,5 +11,4 @@ pub mod check;
 pub mod fit;
 pub mod hazard_ratio;
 pub mod nelder_mead;
-pub mod params;
 pub mod targets;

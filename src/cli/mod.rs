@@ -12,6 +12,7 @@ mod merge;
 mod models;
 mod plot;
 mod progress;
+mod psa;
 mod run;
 
 use std::path::PathBuf;
@@ -167,6 +168,61 @@ enum Command {
         #[arg(long, short = 'q')]
         quiet: bool,
     },
+    /// Probabilistic sensitivity analysis: draw the `[psa]` parameters, simulate each draw,
+    /// and write per-draw results, acceptability curves, the frontier and EVPI.
+    Psa {
+        /// Scenario file (TOML) with [economics] and [psa].
+        scenario: PathBuf,
+        /// Parameter draws (default: [psa] draws, else 1000).
+        #[arg(long, short = 'd')]
+        draws: Option<u64>,
+        /// Output folder (default: output/<scenario name>_psa).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        /// --patients is per draw (default: [psa] patients, else [simulation] patients).
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Replace an existing output folder.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// No progress bar or summary line.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+        /// Do not render figures.
+        #[arg(long)]
+        no_figures: bool,
+    },
+    /// One-way sensitivity analysis: each `[psa]` parameter at its low and high value, and
+    /// the tornado of incremental net benefit.
+    Owsa {
+        /// Scenario file (TOML) with [economics] and [psa].
+        scenario: PathBuf,
+        /// Output folder (default: output/<scenario name>_owsa).
+        #[arg(long, short = 'o')]
+        out: Option<PathBuf>,
+        /// --patients is per run (default: [psa] patients, else [simulation] patients).
+        #[command(flatten)]
+        overrides: Overrides,
+        /// Strategy whose incremental net benefit the tornado shows (default: the best
+        /// other than the reference at the threshold).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Comparator (default: the reference strategy).
+        #[arg(long)]
+        versus: Option<String>,
+        /// Willingness to pay per QALY (default: the first [economics] wtp).
+        #[arg(long)]
+        wtp: Option<f64>,
+        /// Replace an existing output folder.
+        #[arg(long, short = 'f')]
+        force: bool,
+        /// No progress bar or summary line.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+        /// Do not render figures.
+        #[arg(long)]
+        no_figures: bool,
+    },
     /// Measure patients per second, and the same random draws in a bare loop.
     Bench {
         /// Scenario file (TOML).
@@ -256,6 +312,50 @@ pub fn main() -> i32 {
             overrides,
             repeat,
         } => bench::bench(&scenario, &overrides, repeat),
+        Command::Psa {
+            scenario,
+            draws,
+            out,
+            overrides,
+            force,
+            quiet,
+            no_figures,
+        } => psa::psa(
+            &scenario,
+            &overrides,
+            draws,
+            &psa::Options {
+                out,
+                force,
+                quiet,
+                figures: !no_figures,
+            },
+        ),
+        Command::Owsa {
+            scenario,
+            out,
+            overrides,
+            strategy,
+            versus,
+            wtp,
+            force,
+            quiet,
+            no_figures,
+        } => psa::owsa(
+            &scenario,
+            &overrides,
+            &psa::Selection {
+                strategy: strategy.as_deref(),
+                versus: versus.as_deref(),
+                wtp,
+            },
+            &psa::Options {
+                out,
+                force,
+                quiet,
+                figures: !no_figures,
+            },
+        ),
     };
     match outcome {
         Ok(()) => 0,

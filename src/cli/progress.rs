@@ -20,3 +20,18 @@ pub fn patients_bar(total: u64, quiet: bool) -> ProgressBar {
     bar.set_style(style);
     bar
 }
+
+/// A bar for `total` units of work counted one by one (PSA draws, OWSA runs).
+pub fn count_bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
+    let template = format!(
+        "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} (ETA {{eta}})"
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}

@@ -359,13 +359,28 @@ fn run_shard(
 /// Checks a scenario without running it.
 pub fn validate(scenario: &Path) -> Result<(), Failure> {
     let model = hsctsim::scenario::load(scenario).map_err(Failure::input)?;
+    // A [psa] table is checked too: its errors would otherwise wait for `hsctsim psa`.
+    let composed = hsctsim::scenario::compose::load(scenario).map_err(Failure::input)?;
+    let psa = match composed.file.psa {
+        Some(_) => {
+            let name = model.name.clone();
+            let psa = hsctsim::psa::Psa::compile(composed, &name).map_err(Failure::input)?;
+            format!(
+                "; [psa]: {} uncertain parameters, {} draws × {} patients",
+                psa.parameters.len(),
+                psa.draws,
+                psa.patients
+            )
+        }
+        None => String::new(),
+    };
     let transitions: usize = model.strategies[0]
         .exits
         .iter()
         .map(|e| e.transitions.len())
         .sum();
     println!(
-        "{}: ok — {} states, {} transitions, {} decisions, {} strategies, {} attributes; {} patients, horizon {} months",
+        "{}: ok — {} states, {} transitions, {} decisions, {} strategies, {} attributes; {} patients, horizon {} months{psa}",
         scenario.display(),
         model.states.len(),
         transitions,

@@ -133,11 +133,23 @@ impl<'a> Ledger<'a> {
             return;
         }
         let v = &mut self.values;
+        // Each discount factor costs an exp; skip those not needed and share one when the
+        // two rates are equal (the usual case). Same arithmetic, so the same bits.
+        let cost_factor = if self.cost_rate != 0.0 {
+            discounted_duration(self.delta_costs, a, b)
+        } else {
+            0.0
+        };
         v.cost += self.cost_rate * (b - a);
-        v.cost_discounted += self.cost_rate * discounted_duration(self.delta_costs, a, b);
+        v.cost_discounted += self.cost_rate * cost_factor;
         if self.alive {
             let years = (b - a) / 12.0;
-            let years_discounted = discounted_duration(self.delta_effects, a, b) / 12.0;
+            let effect_factor = if self.cost_rate != 0.0 && self.delta_effects == self.delta_costs {
+                cost_factor
+            } else {
+                discounted_duration(self.delta_effects, a, b)
+            };
+            let years_discounted = effect_factor / 12.0;
             v.life_years += years;
             v.life_years_discounted += years_discounted;
             v.qalys += self.utility * years;
@@ -147,10 +159,14 @@ impl<'a> Ledger<'a> {
 
     fn one_off(&mut self, value: &EventValue, time: f64) {
         let v = &mut self.values;
-        v.cost += value.cost;
-        v.cost_discounted += value.cost * (-self.delta_costs * time).exp();
-        v.qalys -= value.disutility;
-        v.qalys_discounted -= value.disutility * (-self.delta_effects * time).exp();
+        if value.cost != 0.0 {
+            v.cost += value.cost;
+            v.cost_discounted += value.cost * (-self.delta_costs * time).exp();
+        }
+        if value.disutility != 0.0 {
+            v.qalys -= value.disutility;
+            v.qalys_discounted -= value.disutility * (-self.delta_effects * time).exp();
+        }
     }
 
     /// The patient enters `state` at `time` with these variable values.

@@ -76,20 +76,25 @@ pub enum EngineError {
     },
 }
 
-/// Runs the model and returns its accumulators.
-pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> {
-    let threads = match control.threads {
-        0 => model.settings.threads,
-        t => t,
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
+/// A pool of `threads` workers (0: all cores).
+pub(crate) fn pool(threads: usize) -> Result<rayon::ThreadPool, EngineError> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("hsctsim-worker-{i}"))
         .build()
         .map_err(|e| EngineError::Threads {
             threads,
             message: e.to_string(),
-        })?;
+        })
+}
+
+/// Runs the model and returns its accumulators.
+pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> {
+    let threads = match control.threads {
+        0 => model.settings.threads,
+        t => t,
+    };
+    let pool = pool(threads)?;
     let (first, last) = control.patients.unwrap_or((0, model.settings.patients));
     let layout = Layout::new(model);
     let chunks = (last.saturating_sub(first)).div_ceil(CHUNK) as usize;

@@ -8,6 +8,7 @@
 pub mod curves;
 pub mod economics;
 pub mod manifest;
+pub mod psa;
 pub mod summary;
 
 use std::fs;

@@ -13,7 +13,7 @@
 //! | `[cohort] entry`, `source` | replaced when given |
 //! | `[[transitions]]` | by `from`/`to`: given fields replace the base's (a new `rate`/`hazard`/`after`/`at` replaces the whole timing, `effects` the whole list); `enabled = false` removes the transition; a new pair is appended |
 //! | `[[strategies]]` | the extending file's list replaces the base's when it has any: a scenario's strategies are its question |
-//! | `[background_mortality]`, `[economics]`, `[figures]` | replaced when given |
+//! | `[background_mortality]`, `[economics]`, `[figures]`, `[psa]` | replaced when given |
 //!
 //! Every element of the composed file remembers the file (and place in it) it came from,
 //! so an error in the composed model points at the line of the file that caused it — the
@@ -79,6 +79,7 @@ struct Origins {
     background: Option<Loc>,
     economics: Option<Loc>,
     figures: Option<Loc>,
+    psa: Option<Loc>,
 }
 
 const SIMULATION_KEYS: [&str; 8] = [
@@ -151,6 +152,7 @@ impl Origins {
             background: Some(at(toml_path!["background_mortality"])),
             economics: Some(at(toml_path!["economics"])),
             figures: Some(at(toml_path!["figures"])),
+            psa: Some(at(toml_path!["psa"])),
         }
     }
 
@@ -210,6 +212,7 @@ impl Origins {
                 self.economics.as_ref().map(|l| join(l, rest))
             }
             [Key(s), rest @ ..] if s == "figures" => self.figures.as_ref().map(|l| join(l, rest)),
+            [Key(s), rest @ ..] if s == "psa" => self.psa.as_ref().map(|l| join(l, rest)),
             _ => None,
         };
         found.unwrap_or_else(|| loc(top, path.to_vec()))
@@ -417,6 +420,10 @@ impl Composed {
         if let Some(figures) = &overlay.figures {
             file.figures = Some(figures.clone());
             origins.figures = Some(at(toml_path!["figures"]));
+        }
+        if let Some(psa) = &overlay.psa {
+            file.psa = Some(psa.clone());
+            origins.psa = Some(at(toml_path!["psa"]));
         }
         Ok(Composed {
             file,

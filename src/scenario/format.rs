@@ -81,6 +81,9 @@ pub struct ScenarioFile {
     pub economics: Option<EconomicsDef>,
     /// Figure titles and labels (optional; see [`super::figures`]).
     pub figures: Option<super::figures::FiguresDef>,
+    /// Parameter uncertainty for probabilistic and one-way sensitivity analysis (see
+    /// [`crate::psa`]).
+    pub psa: Option<PsaDef>,
 }
 
 /// `[scenario]`.
@@ -417,5 +420,67 @@ pub struct EventValueDef {
     #[serde(rename = "if")]
     pub condition: Option<String>,
     /// Where the number comes from.
+    pub source: Option<String>,
+}
+
+/// `[psa]`: which parameters are uncertain and how, for `hsctsim psa` and `hsctsim owsa`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PsaDef {
+    /// Parameter draws (default 1000; `--draws` overrides).
+    pub draws: Option<i64>,
+    /// Patients simulated per draw (default: `[simulation] patients`).
+    pub patients: Option<i64>,
+    /// Willingness-to-pay values for the acceptability curves and EVPI (default: 0 to twice
+    /// the largest `[economics] wtp`, 41 points, plus the thresholds themselves).
+    pub wtp: Option<Vec<f64>>,
+    /// The uncertain parameters.
+    #[serde(default)]
+    pub parameters: Vec<PsaParameterDef>,
+}
+
+/// `[[psa.parameters]]`: one uncertain parameter (or a Dirichlet group of them).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PsaParameterDef {
+    /// Label for tables and the tornado (default: the path).
+    pub name: Option<String>,
+    /// The parameter (a name as in `calibrate`, see [`super::parameter`]).
+    pub path: Option<String>,
+    /// A group of probabilities drawn together (Dirichlet).
+    pub paths: Option<Vec<String>>,
+    /// `beta`, `gamma`, `lognormal`, `normal`, `uniform` or `dirichlet`.
+    pub distribution: String,
+    /// Mean (beta, gamma, normal; lognormal on the natural scale).
+    pub mean: Option<f64>,
+    /// Standard error of the mean (beta, gamma, lognormal with `mean`).
+    pub se: Option<f64>,
+    /// Standard deviation (normal).
+    pub sd: Option<f64>,
+    /// Beta's first shape (events).
+    pub alpha: Option<f64>,
+    /// Beta's second shape (non-events).
+    pub beta: Option<f64>,
+    /// Gamma's shape.
+    pub shape: Option<f64>,
+    /// Gamma's scale.
+    pub scale: Option<f64>,
+    /// Log-normal: mean of the logarithm.
+    pub meanlog: Option<f64>,
+    /// Log-normal: standard deviation of the logarithm.
+    pub sdlog: Option<f64>,
+    /// A published 95 % interval (lognormal, normal), e.g. a hazard ratio's CI.
+    pub interval: Option<Vec<f64>>,
+    /// Uniform's lower end.
+    pub min: Option<f64>,
+    /// Uniform's upper end.
+    pub max: Option<f64>,
+    /// Dirichlet: observed counts per path (its concentration parameters).
+    pub counts: Option<Vec<f64>>,
+    /// One-way analysis: low value (default: the distribution's 2.5 % quantile).
+    pub low: Option<f64>,
+    /// One-way analysis: high value (default: the 97.5 % quantile).
+    pub high: Option<f64>,
+    /// Where the distribution comes from.
     pub source: Option<String>,
 }

@@ -13,6 +13,7 @@ pub mod describe;
 pub mod error;
 pub mod figures;
 pub mod format;
+pub mod parameter;
 
 use std::path::Path;
 
@@ -90,67 +91,6 @@ pub fn load(path: impl AsRef<Path>) -> Result<Model, ScenarioError> {
 pub fn parse(source: &str, file: &str, default_name: &str) -> Result<Model, ScenarioError> {
     let dir = Path::new(file).parent().filter(|d| d.is_dir());
     compose::from_text(source, file, dir)?.build(default_name)
-}
-
-/// A scenario document kept as TOML, so parameters can be changed by path and the model
-/// rebuilt (sensitivity analysis, calibration).
-#[derive(Debug, Clone)]
-pub struct Document {
-    /// The file, for messages.
-    pub file: String,
-    /// Its text.
-    pub source: String,
-    /// Its default scenario name (the file stem).
-    pub default_name: String,
-    /// The parsed TOML.
-    pub value: toml::Value,
-}
-
-impl Document {
-    /// Reads and parses a scenario file (syntax only).
-    pub fn load(path: impl AsRef<Path>) -> Result<Document, ScenarioError> {
-        let path = path.as_ref();
-        let source = read_text(path)?;
-        let default_name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into());
-        Document::parse(source, &path.display().to_string(), &default_name)
-    }
-
-    /// Parses scenario text (syntax only).
-    pub fn parse(
-        source: String,
-        file: &str,
-        default_name: &str,
-    ) -> Result<Document, ScenarioError> {
-        parse_file(&source, file)?;
-        let value =
-            toml::from_str(&source).map_err(|e| ScenarioError::from_toml(file, &source, &e))?;
-        Ok(Document {
-            file: file.to_string(),
-            source,
-            default_name: default_name.to_string(),
-            value,
-        })
-    }
-
-    /// The model as written, with errors located in the file.
-    pub fn model(&self) -> Result<Model, ScenarioError> {
-        parse(&self.source, &self.file, &self.default_name)
-    }
-
-    /// The model of a changed copy of the document (no line numbers: the text is not the
-    /// file's any more).
-    pub fn model_of(&self, value: &toml::Value) -> Result<Model, ScenarioError> {
-        let raw: ScenarioFile = value.clone().try_into().map_err(|e: toml::de::Error| {
-            ScenarioError::whole_file(&self.file, e.message().to_string(), None)
-        })?;
-        build::build(&raw, &self.default_name).map_err(|e| {
-            let at = error::path_to_string(&e.path);
-            ScenarioError::whole_file(&self.file, format!("{} (at `{at}`)", e.message), e.help)
-        })
-    }
 }
 
 /// Parses scenario text into the file structure without compiling it.

@@ -1,283 +1,997 @@
-//! Parameters addressed by path in a scenario document, for sensitivity analysis and
-//! calibration: change a number, rebuild the model.
+//! Named parameters: a path-like name for every number of a model file that calibration may
+//! move, read and written on the parsed file.
 //!
-//! A path walks the TOML document with keys, indices and selectors that pick an element of
-//! an array of tables by its fields, so it survives reordering of the file:
+//! Names select elements by what they are called in the file, not by position, so a name
+//! survives edits that reorder the file:
 //!
 //! ```text
-//! transitions[from=hsct2,to=relapse2].hazard.scale
-//! transitions[from=salvage,to=death_nrm].rate
-//! cohort.attributes[name=cgvhd].probability
-//! decisions[name=donor].branches[to=hsct2_cord].p
-//! economics.states[state=hsct2].cost
-//! strategies[name=haplo].transitions[from=hsct2,to=relapse2].hr
-//! decisions[name=donor].branches[*].p        (every element: for Dirichlet draws)
+//! transitions[hsct2->death_nrm].rate
+//! transitions[hsct2->death_nrm].hr                        (1 when the file has none)
+//! transitions[remission2->relapse2].cure
+//! transitions[remission2->relapse2].hazard.scale          (shape, rate, median, meanlog, sdlog, mean, min, max, rates[i])
+//! transitions[hsct2->death_nrm].effects[cgvhd].hr         (an effect by its `if`/`per` text, or by index)
+//! decisions[relapse_plan].branches[1].p                   (the other branches are rescaled to keep the sum 1)
+//! cohort.attributes[cgvhd].probability
+//! cohort.attributes[status].levels.active                 (the other levels are rescaled)
+//! cohort.attributes[age].mean                             (sd, median, sdlog, meanlog, value, min, max, probabilities[i])
+//! economics.states[hsct2].cost                            (cost per month; or utility; an entry by its state, or by index)
+//! economics.events[relapse->hsct2].cost                   (or disutility; an entry by its `on` text, or by index)
 //! ```
 //!
-//! Setting a value replaces a number (or a duration text such as `"14m"`, which becomes the
-//! number of months) in a copy of the document; the model is then rebuilt and validated as
-//! usual, so a drawn value that makes the model invalid is reported, never simulated.
+//! Each name also maps to a TOML path of the file (`transitions[12].effects[3].hr`) so the
+//! fitted value can be written back into the text of the model, comments and all.
 
-use std::fmt;
+use crate::scenario::error::{Path, Segment};
+use crate::scenario::format::{Quantity, ScenarioFile, TransitionDef};
+use crate::toml_path;
 
-use super::error::{Path, Segment};
-
-/// One step of a parameter path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    /// A table key.
-    Key(String),
-    /// An array element by position.
-    Index(usize),
-    /// The array element(s) whose fields have these (string) values.
-    Select(Vec<(String, String)>),
-    /// Every element of an array, in order.
-    All,
-}
-
-/// A parsed parameter path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed parameter name.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ParameterPath {
-    text: String,
-    steps: Vec<Step>,
+    /// The name as written.
+    pub text: String,
+    target: Target,
 }
 
-impl fmt::Display for ParameterPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+#[derive(Debug, Clone, PartialEq)]
+enum Target {
+    Transition {
+        from: String,
+        to: String,
+        field: TransitionField,
+    },
+    BranchProbability {
+        decision: String,
+        branch: usize,
+    },
+    Attribute {
+        name: String,
+        field: AttributeField,
+    },
+    Economics {
+        list: EconomicList,
+        key: EntryKey,
+        field: String,
+    },
+}
+
+/// `[[economics.states]]` or `[[economics.events]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EconomicList {
+    States,
+    Events,
+}
+
+impl EconomicList {
+    fn key(self) -> &'static str {
+        match self {
+            EconomicList::States => "states",
+            EconomicList::Events => "events",
+        }
+    }
+
+    fn fields(self) -> [&'static str; 2] {
+        match self {
+            EconomicList::States => ["cost", "utility"],
+            EconomicList::Events => ["cost", "disutility"],
+        }
     }
 }
 
-/// Why a path cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathError(pub String);
+/// An entry of a list chosen by what it names (a state, an event) or by position.
+#[derive(Debug, Clone, PartialEq)]
+enum EntryKey {
+    Index(usize),
+    Text(String),
+}
 
-impl fmt::Display for PathError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+#[derive(Debug, Clone, PartialEq)]
+enum TransitionField {
+    Rate,
+    Hr,
+    Cure,
+    After,
+    At,
+    Hazard(String),
+    HazardRate(usize),
+    EffectHr(EffectKey),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum EffectKey {
+    Index(usize),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum AttributeField {
+    Probability,
+    Level(String),
+    Number(String),
+    DiscreteProbability(usize),
+}
+
+/// Why a parameter name cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("parameter `{name}`: {message}")]
+pub struct ParameterError {
+    /// The name.
+    pub name: String,
+    /// What is wrong, and how to write it.
+    pub message: String,
+}
+
+fn err(name: &str, message: impl Into<String>) -> ParameterError {
+    ParameterError {
+        name: name.to_string(),
+        message: message.into(),
     }
 }
 
-impl std::error::Error for PathError {}
-
-fn is_key_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+/// Splits `a[b].c[d]` into (key, selector) pairs, brackets balanced so selectors may hold
+/// rule texts such as `donor_type in ['HID', 'cord']`.
+fn segments(text: &str) -> Result<Vec<(String, Option<String>)>, String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && chars[i] != '.' && chars[i] != '[' {
+            i += 1;
+        }
+        let key: String = chars[start..i].iter().collect();
+        if key.is_empty() {
+            return Err(format!("empty name before position {}", i + 1));
+        }
+        let mut selector = None;
+        if i < chars.len() && chars[i] == '[' {
+            let mut depth = 0;
+            let open = i;
+            loop {
+                if i >= chars.len() {
+                    return Err("unbalanced `[`".into());
+                }
+                match chars[i] {
+                    '[' => depth += 1,
+                    ']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            selector = Some(
+                chars[open + 1..i]
+                    .iter()
+                    .collect::<String>()
+                    .trim()
+                    .to_string(),
+            );
+            i += 1;
+        }
+        out.push((key, selector));
+        if i < chars.len() {
+            if chars[i] != '.' {
+                return Err(format!("expected `.` at position {}", i + 1));
+            }
+            i += 1;
+        }
+    }
+    Ok(out)
 }
+
+const HAZARD_FIELDS: [&str; 9] = [
+    "rate", "shape", "scale", "median", "mean", "meanlog", "sdlog", "min", "max",
+];
+const ATTRIBUTE_NUMBERS: [&str; 8] = [
+    "value", "mean", "sd", "median", "meanlog", "sdlog", "min", "max",
+];
 
 impl ParameterPath {
-    /// Parses `a.b[k=v,k2=v2].c[0].d[*]`.
-    pub fn parse(text: &str) -> Result<ParameterPath, PathError> {
-        let err = |why: &str| PathError(format!("parameter path `{text}`: {why}"));
-        let mut steps = Vec::new();
-        let mut rest = text.trim();
-        if rest.is_empty() {
-            return Err(err("it is empty"));
-        }
-        while !rest.is_empty() {
-            if let Some(after) = rest.strip_prefix('[') {
-                let close = after.find(']').ok_or_else(|| err("a `[` is not closed"))?;
-                let inside = after[..close].trim();
-                steps.push(if inside == "*" {
-                    Step::All
-                } else if let Ok(i) = inside.parse::<usize>() {
-                    Step::Index(i)
-                } else {
-                    let mut pairs = Vec::new();
-                    for pair in inside.split(',') {
-                        let (k, v) = pair.split_once('=').ok_or_else(|| {
-                            err("inside [ ] write an index, `*`, or field=value pairs such as [from=hsct2,to=relapse2]")
-                        })?;
-                        let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
-                        pairs.push((k.trim().to_string(), v.to_string()));
+    /// Parses a name (see the module documentation for the forms).
+    pub fn parse(text: &str) -> Result<ParameterPath, ParameterError> {
+        let text = text.trim();
+        let segs = segments(text).map_err(|m| err(text, m))?;
+        let help = "write e.g. transitions[hsct2->death_nrm].hr, transitions[hsct2->death_nrm].effects[cgvhd].hr, decisions[relapse_plan].branches[1].p or cohort.attributes[cgvhd].probability";
+        let sel = |s: &Option<String>| -> Result<String, ParameterError> {
+            s.clone()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| err(text, format!("a selector in brackets is missing; {help}")))
+        };
+        let index = |s: &str| -> Result<usize, ParameterError> {
+            s.parse()
+                .map_err(|_| err(text, format!("`{s}` is not an index (0, 1, …)")))
+        };
+        let target = match segs.as_slice() {
+            [(t, s), rest @ ..] if t == "transitions" => {
+                let pair = sel(s)?;
+                let (from, to) = pair
+                    .split_once("->")
+                    .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                    .ok_or_else(|| {
+                        err(
+                            text,
+                            "select a transition as [from->to], e.g. transitions[hsct2->death_nrm]",
+                        )
+                    })?;
+                let field = match rest {
+                    [(f, None)] if f == "rate" => TransitionField::Rate,
+                    [(f, None)] if f == "hr" => TransitionField::Hr,
+                    [(f, None)] if f == "cure" => TransitionField::Cure,
+                    [(f, None)] if f == "after" => TransitionField::After,
+                    [(f, None)] if f == "at" => TransitionField::At,
+                    [(h, None), (f, None)]
+                        if h == "hazard" && HAZARD_FIELDS.contains(&f.as_str()) =>
+                    {
+                        TransitionField::Hazard(f.clone())
                     }
-                    Step::Select(pairs)
-                });
-                rest = &after[close + 1..];
-                rest = rest.strip_prefix('.').unwrap_or(rest);
-            } else {
-                let end = rest.find(|c: char| !is_key_char(c)).unwrap_or(rest.len());
-                if end == 0 {
-                    return Err(err(&format!("unexpected `{}`", &rest[..1])));
-                }
-                steps.push(Step::Key(rest[..end].to_string()));
-                rest = &rest[end..];
-                if let Some(after) = rest.strip_prefix('.') {
-                    rest = after;
-                    if rest.is_empty() {
-                        return Err(err("it ends with `.`"));
+                    [(h, None), (f, Some(i))] if h == "hazard" && f == "rates" => {
+                        TransitionField::HazardRate(index(i)?)
                     }
-                } else if !rest.is_empty() && !rest.starts_with('[') {
-                    return Err(err(&format!("unexpected `{}`", &rest[..1])));
+                    [(e, Some(k)), (f, None)] if e == "effects" && f == "hr" => {
+                        TransitionField::EffectHr(match k.parse::<usize>() {
+                            Ok(i) => EffectKey::Index(i),
+                            Err(_) => EffectKey::Text(k.clone()),
+                        })
+                    }
+                    _ => {
+                        return Err(err(
+                            text,
+                            "a transition's parameter is rate, hr, cure, after, at, hazard.<shape|scale|rate|median|mean|meanlog|sdlog|min|max>, hazard.rates[i] or effects[<if or per text, or index>].hr",
+                        ));
+                    }
+                };
+                Target::Transition { from, to, field }
+            }
+            [(d, s), (b, Some(i)), (p, None)]
+                if d == "decisions" && b == "branches" && p == "p" =>
+            {
+                Target::BranchProbability {
+                    decision: sel(s)?,
+                    branch: index(i)?,
                 }
             }
-        }
+            [(c, None), (a, s), rest @ ..] if c == "cohort" && a == "attributes" => {
+                let name = sel(s)?;
+                let field = match rest {
+                    [(f, None)] if f == "probability" => AttributeField::Probability,
+                    [(l, None), (level, None)] if l == "levels" => {
+                        AttributeField::Level(level.clone())
+                    }
+                    [(f, None)] if ATTRIBUTE_NUMBERS.contains(&f.as_str()) => {
+                        AttributeField::Number(f.clone())
+                    }
+                    [(f, Some(i))] if f == "probabilities" => {
+                        AttributeField::DiscreteProbability(index(i)?)
+                    }
+                    _ => {
+                        return Err(err(
+                            text,
+                            "an attribute's parameter is probability, levels.<level>, probabilities[i] or one of value, mean, sd, median, meanlog, sdlog, min, max",
+                        ));
+                    }
+                };
+                Target::Attribute { name, field }
+            }
+            [(e, None), (l, s), (f, None)] if e == "economics" => {
+                let list = match l.as_str() {
+                    "states" => EconomicList::States,
+                    "events" => EconomicList::Events,
+                    _ => {
+                        return Err(err(
+                            text,
+                            "an economic value is economics.states[<state>].<cost|utility> or economics.events[<on>].<cost|disutility>",
+                        ));
+                    }
+                };
+                if !list.fields().contains(&f.as_str()) {
+                    return Err(err(
+                        text,
+                        format!(
+                            "an entry of economics.{} has {}",
+                            list.key(),
+                            list.fields().join(" and ")
+                        ),
+                    ));
+                }
+                let key = sel(s)?;
+                Target::Economics {
+                    list,
+                    key: match key.parse::<usize>() {
+                        Ok(i) => EntryKey::Index(i),
+                        Err(_) => EntryKey::Text(key),
+                    },
+                    field: f.clone(),
+                }
+            }
+            _ => return Err(err(text, format!("not a parameter name; {help}"))),
+        };
         Ok(ParameterPath {
-            text: text.trim().to_string(),
-            steps,
+            text: text.to_string(),
+            target,
         })
     }
 
-    /// The path as written.
-    pub fn as_str(&self) -> &str {
-        &self.text
+    /// True for a probability (fitted on the logit scale by default).
+    pub fn is_probability(&self) -> bool {
+        matches!(
+            self.target,
+            Target::BranchProbability { .. }
+                | Target::Attribute {
+                    field: AttributeField::Probability
+                        | AttributeField::Level(_)
+                        | AttributeField::DiscreteProbability(_),
+                    ..
+                }
+                | Target::Transition {
+                    field: TransitionField::Cure,
+                    ..
+                }
+        )
     }
 
-    /// The concrete locations this path names in `document` (one, or several with `[*]`),
-    /// each holding a number or a duration text.
-    pub fn resolve(&self, document: &toml::Value) -> Result<Vec<Path>, PathError> {
-        let mut found = vec![(Vec::new(), document)];
-        for step in &self.steps {
-            let mut next = Vec::new();
-            for (path, value) in found {
-                match (step, value) {
-                    (Step::Key(k), toml::Value::Table(t)) => match t.get(k) {
-                        Some(v) => next.push((extend(&path, Segment::Key(k.clone())), v)),
-                        None => {
-                            let known: Vec<&str> = t.keys().map(String::as_str).collect();
-                            return Err(self.error(&path, &format!("has no key `{k}`.{}", crate::suggest::did_you_mean(k, known))));
-                        }
-                    },
-                    (Step::Index(i), toml::Value::Array(a)) => match a.get(*i) {
-                        Some(v) => next.push((extend(&path, Segment::Index(*i)), v)),
-                        None => return Err(self.error(&path, &format!("has {} elements, no element {i}", a.len()))),
-                    },
-                    (Step::All, toml::Value::Array(a)) => {
-                        next.extend(a.iter().enumerate().map(|(i, v)| (extend(&path, Segment::Index(i)), v)));
+    fn transition_index(
+        &self,
+        file: &ScenarioFile,
+        from: &str,
+        to: &str,
+    ) -> Result<usize, ParameterError> {
+        file.transitions
+            .iter()
+            .position(|t| t.from == from && t.to == to)
+            .ok_or_else(|| {
+                let known: Vec<String> = file
+                    .transitions
+                    .iter()
+                    .map(|t| format!("{}->{}", t.from, t.to))
+                    .collect();
+                err(
+                    &self.text,
+                    format!(
+                        "the model has no transition {from}->{to}.{}",
+                        crate::suggest::did_you_mean(
+                            &format!("{from}->{to}"),
+                            known.iter().map(String::as_str)
+                        )
+                    ),
+                )
+            })
+    }
+
+    fn effect_index(&self, t: &TransitionDef, key: &EffectKey) -> Result<usize, ParameterError> {
+        let effects = t.effects.as_deref().unwrap_or(&[]);
+        let found = match key {
+            EffectKey::Index(i) => (*i < effects.len()).then_some(*i),
+            EffectKey::Text(k) => effects.iter().position(|e| {
+                e.condition.as_deref().map(str::trim) == Some(k.as_str())
+                    || e.per.as_deref().map(str::trim) == Some(k.as_str())
+            }),
+        };
+        found.ok_or_else(|| {
+            let known: Vec<String> = effects
+                .iter()
+                .map(|e| e.condition.clone().or(e.per.clone()).unwrap_or_default())
+                .collect();
+            err(
+                &self.text,
+                format!(
+                    "transition {}->{} has no such effect; its effects are {}",
+                    t.from,
+                    t.to,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known
+                            .iter()
+                            .map(|k| format!("[{k}]"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     }
-                    (Step::Select(pairs), toml::Value::Array(a)) => {
-                        let matches: Vec<usize> = (0..a.len())
-                            .filter(|&i| {
-                                pairs.iter().all(|(k, v)| {
-                                    a[i].get(k).and_then(|x| x.as_str()).is_some_and(|x| x.trim() == v)
-                                })
-                            })
-                            .collect();
-                        match matches.as_slice() {
-                            [i] => next.push((extend(&path, Segment::Index(*i)), &a[*i])),
-                            [] => return Err(self.error(&path, "has no element with those fields")),
-                            _ => return Err(self.error(&path, "has several elements with those fields; add fields to the selector")),
-                        }
+                ),
+            )
+        })
+    }
+
+    /// Where the number sits in the model file (for writing it back), and where the
+    /// `source` of the element that carries it sits.
+    pub fn toml_paths(&self, file: &ScenarioFile) -> Result<(Path, Path), ParameterError> {
+        match &self.target {
+            Target::Transition { from, to, field } => {
+                let i = self.transition_index(file, from, to)?;
+                let base: Path = toml_path!["transitions", i];
+                let with = |tail: &[Segment]| {
+                    let mut p = base.clone();
+                    p.extend_from_slice(tail);
+                    p
+                };
+                let k = |s: &str| Segment::Key(s.to_string());
+                let source = with(&[k("source")]);
+                Ok(match field {
+                    TransitionField::Rate => (with(&[k("rate")]), source),
+                    TransitionField::Hr => (with(&[k("hr")]), source),
+                    TransitionField::Cure => (with(&[k("cure")]), source),
+                    TransitionField::After => (with(&[k("after")]), source),
+                    TransitionField::At => (with(&[k("at")]), source),
+                    TransitionField::Hazard(f) => (with(&[k("hazard"), k(f)]), source),
+                    TransitionField::HazardRate(r) => {
+                        (with(&[k("hazard"), k("rates"), Segment::Index(*r)]), source)
                     }
-                    (_, other) => {
-                        let kind = other.type_str();
-                        return Err(self.error(&path, &format!("is a {kind}, which this step cannot enter")));
+                    TransitionField::EffectHr(key) => {
+                        let e = self.effect_index(&file.transitions[i], key)?;
+                        (
+                            with(&[k("effects"), Segment::Index(e), k("hr")]),
+                            with(&[k("effects"), Segment::Index(e), k("source")]),
+                        )
+                    }
+                })
+            }
+            Target::BranchProbability { decision, branch } => {
+                let d = self.decision_index(file, decision)?;
+                Ok((
+                    toml_path!["decisions", d, "branches", *branch, "p"],
+                    toml_path!["decisions", d, "source"],
+                ))
+            }
+            Target::Attribute { name, field } => {
+                let a = self.attribute_index(file, name)?;
+                let value = match field {
+                    AttributeField::Probability => {
+                        toml_path!["cohort", "attributes", a, "probability"]
+                    }
+                    AttributeField::Level(l) => toml_path!["cohort", "attributes", a, "levels", l],
+                    AttributeField::Number(f) => toml_path!["cohort", "attributes", a, f],
+                    AttributeField::DiscreteProbability(i) => {
+                        toml_path!["cohort", "attributes", a, "probabilities", *i]
+                    }
+                };
+                Ok((value, toml_path!["cohort", "attributes", a, "source"]))
+            }
+            Target::Economics { list, key, field } => {
+                let i = self.economic_index(file, *list, key)?;
+                Ok((
+                    toml_path!["economics", list.key(), i, field.as_str()],
+                    toml_path!["economics", list.key(), i, "source"],
+                ))
+            }
+        }
+    }
+
+    /// The entry of `[[economics.states]]`/`[[economics.events]]` a name selects: by index,
+    /// or by the state / `on` text it is written for (which must then be unique).
+    fn economic_index(
+        &self,
+        file: &ScenarioFile,
+        list: EconomicList,
+        key: &EntryKey,
+    ) -> Result<usize, ParameterError> {
+        let economics = file.economics.as_ref().ok_or_else(|| {
+            err(
+                &self.text,
+                "the scenario has no [economics] table; add one with the value to vary",
+            )
+        })?;
+        let names: Vec<&str> = match list {
+            EconomicList::States => economics.states.iter().map(|v| v.state.as_str()).collect(),
+            EconomicList::Events => economics.events.iter().map(|v| v.on.as_str()).collect(),
+        };
+        let list_name = format!("economics.{}", list.key());
+        match key {
+            EntryKey::Index(i) if *i < names.len() => Ok(*i),
+            EntryKey::Index(i) => Err(err(
+                &self.text,
+                format!(
+                    "{list_name} has {} entries; [{i}] is not one of them",
+                    names.len()
+                ),
+            )),
+            EntryKey::Text(k) => {
+                let k = k.replace(' ', "");
+                let found: Vec<usize> = (0..names.len())
+                    .filter(|&i| names[i].replace(' ', "") == k)
+                    .collect();
+                match found.as_slice() {
+                    [i] => Ok(*i),
+                    [] => Err(err(
+                        &self.text,
+                        format!(
+                            "{list_name} has no entry for `{k}`.{}",
+                            crate::suggest::did_you_mean(&k, names.iter().copied())
+                        ),
+                    )),
+                    _ => Err(err(
+                        &self.text,
+                        format!(
+                            "{list_name} has {} entries for `{k}` (with different `if` rules); select one by index, e.g. {list_name}[{}]",
+                            found.len(),
+                            found[0]
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn decision_index(&self, file: &ScenarioFile, name: &str) -> Result<usize, ParameterError> {
+        file.decisions
+            .iter()
+            .position(|d| d.name == name)
+            .ok_or_else(|| {
+                err(
+                    &self.text,
+                    format!(
+                        "the model has no decision `{name}`.{}",
+                        crate::suggest::did_you_mean(
+                            name,
+                            file.decisions.iter().map(|d| d.name.as_str())
+                        )
+                    ),
+                )
+            })
+    }
+
+    fn attribute_index(&self, file: &ScenarioFile, name: &str) -> Result<usize, ParameterError> {
+        file.cohort
+            .attributes
+            .iter()
+            .position(|a| a.name == name)
+            .ok_or_else(|| {
+                err(
+                    &self.text,
+                    format!(
+                        "the cohort has no attribute `{name}`.{}",
+                        crate::suggest::did_you_mean(
+                            name,
+                            file.cohort.attributes.iter().map(|a| a.name.as_str())
+                        )
+                    ),
+                )
+            })
+    }
+
+    /// Every value this parameter changes when set, with its place in the file: the value
+    /// itself, and for a probability that must sum to 1 with others (branch `p`, levels,
+    /// discrete probabilities) the whole group, so a fitted file can be written consistently.
+    pub fn written_values(&self, file: &ScenarioFile) -> Result<Vec<(Path, f64)>, ParameterError> {
+        let (value_path, _) = self.toml_paths(file)?;
+        let group = |len: usize, at: &dyn Fn(usize) -> (Path, f64)| (0..len).map(at).collect();
+        Ok(match &self.target {
+            Target::BranchProbability { decision, .. } => {
+                let d = self.decision_index(file, decision)?;
+                let branches = &file.decisions[d].branches;
+                group(branches.len(), &|k| {
+                    (
+                        toml_path!["decisions", d, "branches", k, "p"],
+                        branches[k].p.unwrap_or(0.0),
+                    )
+                })
+            }
+            Target::Attribute {
+                name,
+                field: AttributeField::Level(_),
+            } => {
+                let a = self.attribute_index(file, name)?;
+                let levels = file.cohort.attributes[a].levels.clone().unwrap_or_default();
+                levels
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            toml_path!["cohort", "attributes", a, "levels", k],
+                            v.as_float()
+                                .or(v.as_integer().map(|i| i as f64))
+                                .unwrap_or(0.0),
+                        )
+                    })
+                    .collect()
+            }
+            Target::Attribute {
+                name,
+                field: AttributeField::DiscreteProbability(_),
+            } => {
+                let a = self.attribute_index(file, name)?;
+                let ps = file.cohort.attributes[a]
+                    .probabilities
+                    .clone()
+                    .unwrap_or_default();
+                group(ps.len(), &|k| {
+                    (
+                        toml_path!["cohort", "attributes", a, "probabilities", k],
+                        ps[k],
+                    )
+                })
+            }
+            _ => vec![(value_path, self.get(file)?)],
+        })
+    }
+
+    /// True if the value belongs to a group of probabilities that must sum to 1.
+    pub fn is_in_sum_to_one_group(&self) -> bool {
+        matches!(
+            self.target,
+            Target::BranchProbability { .. }
+                | Target::Attribute {
+                    field: AttributeField::Level(_) | AttributeField::DiscreteProbability(_),
+                    ..
+                }
+        )
+    }
+
+    /// The current value in a parsed file.
+    pub fn get(&self, file: &ScenarioFile) -> Result<f64, ParameterError> {
+        let missing = |what: &str| err(&self.text, format!("the model gives no {what} here"));
+        match &self.target {
+            Target::Transition { from, to, field } => {
+                let t = &file.transitions[self.transition_index(file, from, to)?];
+                match field {
+                    TransitionField::Rate => t.rate.ok_or_else(|| missing("`rate`")),
+                    TransitionField::Hr => Ok(t.hr.unwrap_or(1.0)),
+                    TransitionField::Cure => Ok(t.cure.unwrap_or(0.0)),
+                    TransitionField::After => {
+                        t.after.map(|q| q.0).ok_or_else(|| missing("`after`"))
+                    }
+                    TransitionField::At => t.at.map(|q| q.0).ok_or_else(|| missing("`at`")),
+                    TransitionField::Hazard(f) => {
+                        let h = t.hazard.as_ref().ok_or_else(|| missing("`hazard`"))?;
+                        hazard_field(h, f).ok_or_else(|| missing(&format!("hazard `{f}`")))
+                    }
+                    TransitionField::HazardRate(i) => t
+                        .hazard
+                        .as_ref()
+                        .and_then(|h| h.rates.as_ref())
+                        .and_then(|r| r.get(*i).copied())
+                        .ok_or_else(|| missing(&format!("hazard rates[{i}]"))),
+                    TransitionField::EffectHr(key) => {
+                        let e = self.effect_index(t, key)?;
+                        Ok(t.effects.as_ref().map_or(1.0, |v| v[e].hr))
                     }
                 }
             }
-            found = next;
-        }
-        if found.is_empty() {
-            return Err(PathError(format!("parameter path `{}` names nothing", self.text)));
-        }
-        for (path, value) in &found {
-            let is_number = matches!(value, toml::Value::Integer(_) | toml::Value::Float(_))
-                || value.as_str().is_some_and(|s| crate::duration::parse_months(s).is_ok());
-            if !is_number {
-                return Err(self.error(path, "is not a number (or a duration); a parameter must be one"));
+            Target::BranchProbability { decision, branch } => {
+                let d = &file.decisions[self.decision_index(file, decision)?];
+                d.branches
+                    .get(*branch)
+                    .and_then(|b| b.p)
+                    .ok_or_else(|| missing(&format!("probability `p` on branch {branch}")))
+            }
+            Target::Attribute { name, field } => {
+                let a = &file.cohort.attributes[self.attribute_index(file, name)?];
+                match field {
+                    AttributeField::Probability => {
+                        a.probability.ok_or_else(|| missing("`probability`"))
+                    }
+                    AttributeField::Level(l) => a
+                        .levels
+                        .as_ref()
+                        .and_then(|t| t.get(l))
+                        .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
+                        .ok_or_else(|| missing(&format!("level `{l}`"))),
+                    AttributeField::Number(f) => {
+                        attribute_number(a, f).ok_or_else(|| missing(&format!("`{f}`")))
+                    }
+                    AttributeField::DiscreteProbability(i) => a
+                        .probabilities
+                        .as_ref()
+                        .and_then(|p| p.get(*i).copied())
+                        .ok_or_else(|| missing(&format!("probabilities[{i}]"))),
+                }
+            }
+            Target::Economics { list, key, field } => {
+                let i = self.economic_index(file, *list, key)?;
+                let economics = file.economics.as_ref().expect("checked by economic_index");
+                let value = match (list, field.as_str()) {
+                    (EconomicList::States, "cost") => economics.states[i].cost,
+                    (EconomicList::States, _) => economics.states[i].utility,
+                    (EconomicList::Events, "cost") => economics.events[i].cost,
+                    (EconomicList::Events, _) => economics.events[i].disutility,
+                };
+                value.ok_or_else(|| missing(&format!("`{field}`")))
             }
         }
-        Ok(found.into_iter().map(|(path, _)| path).collect())
     }
 
-    fn error(&self, at: &[Segment], what: &str) -> PathError {
-        let shown = if at.is_empty() { "the document".to_string() } else { format!("`{}`", super::error::path_to_string(at)) };
-        PathError(format!("parameter path `{}`: {shown} {what}", self.text))
+    /// Sets the value in a parsed file (probabilities that must sum to 1 are rescaled around it).
+    pub fn set(&self, file: &mut ScenarioFile, value: f64) -> Result<(), ParameterError> {
+        self.get(file)?; // same checks and messages as reading
+        match &self.target {
+            Target::Transition { from, to, field } => {
+                let i = self.transition_index(file, from, to)?;
+                let key = match field {
+                    TransitionField::EffectHr(k) => {
+                        Some(self.effect_index(&file.transitions[i], k)?)
+                    }
+                    _ => None,
+                };
+                let t = &mut file.transitions[i];
+                match field {
+                    TransitionField::Rate => t.rate = Some(value),
+                    TransitionField::Hr => t.hr = Some(value),
+                    TransitionField::Cure => t.cure = Some(value),
+                    TransitionField::After => t.after = Some(Quantity(value)),
+                    TransitionField::At => t.at = Some(Quantity(value)),
+                    TransitionField::Hazard(f) => {
+                        if let Some(h) = t.hazard.as_mut() {
+                            set_hazard_field(h, f, value);
+                        }
+                    }
+                    TransitionField::HazardRate(r) => {
+                        if let Some(rates) = t.hazard.as_mut().and_then(|h| h.rates.as_mut()) {
+                            rates[*r] = value;
+                        }
+                    }
+                    TransitionField::EffectHr(_) => {
+                        if let (Some(effects), Some(e)) = (t.effects.as_mut(), key) {
+                            effects[e].hr = value;
+                        }
+                    }
+                }
+            }
+            Target::BranchProbability { decision, branch } => {
+                let d = self.decision_index(file, decision)?;
+                let branches = &mut file.decisions[d].branches;
+                let mut ps: Vec<f64> = branches.iter().map(|b| b.p.unwrap_or(0.0)).collect();
+                rescale(&mut ps, *branch, value);
+                for (b, p) in branches.iter_mut().zip(ps) {
+                    b.p = Some(p);
+                }
+            }
+            Target::Attribute { name, field } => {
+                let a = self.attribute_index(file, name)?;
+                let attr = &mut file.cohort.attributes[a];
+                match field {
+                    AttributeField::Probability => attr.probability = Some(value),
+                    AttributeField::Level(l) => {
+                        if let Some(levels) = attr.levels.as_mut() {
+                            let keys: Vec<String> = levels.keys().cloned().collect();
+                            let mut ps: Vec<f64> = keys
+                                .iter()
+                                .map(|k| {
+                                    levels[k]
+                                        .as_float()
+                                        .or(levels[k].as_integer().map(|i| i as f64))
+                                        .unwrap_or(0.0)
+                                })
+                                .collect();
+                            let at = keys.iter().position(|k| k == l).unwrap_or(0);
+                            rescale(&mut ps, at, value);
+                            for (k, p) in keys.iter().zip(ps) {
+                                levels.insert(k.clone(), toml::Value::Float(p));
+                            }
+                        }
+                    }
+                    AttributeField::Number(f) => set_attribute_number(attr, f, value),
+                    AttributeField::DiscreteProbability(i) => {
+                        if let Some(ps) = attr.probabilities.as_mut() {
+                            rescale(ps, *i, value);
+                        }
+                    }
+                }
+            }
+            Target::Economics { list, key, field } => {
+                let i = self.economic_index(file, *list, key)?;
+                if let Some(economics) = file.economics.as_mut() {
+                    let slot = match (list, field.as_str()) {
+                        (EconomicList::States, "cost") => &mut economics.states[i].cost,
+                        (EconomicList::States, _) => &mut economics.states[i].utility,
+                        (EconomicList::Events, "cost") => &mut economics.events[i].cost,
+                        (EconomicList::Events, _) => &mut economics.events[i].disutility,
+                    };
+                    *slot = Some(value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the value alone, without rescaling the other probabilities of its group: for
+    /// setting a whole group at once (a Dirichlet draw), whose values already sum to 1.
+    pub fn set_exact(&self, file: &mut ScenarioFile, value: f64) -> Result<(), ParameterError> {
+        self.get(file)?;
+        match &self.target {
+            Target::BranchProbability { decision, branch } => {
+                let d = self.decision_index(file, decision)?;
+                file.decisions[d].branches[*branch].p = Some(value);
+            }
+            Target::Attribute {
+                name,
+                field: AttributeField::Level(l),
+            } => {
+                let a = self.attribute_index(file, name)?;
+                if let Some(levels) = file.cohort.attributes[a].levels.as_mut() {
+                    levels.insert(l.clone(), toml::Value::Float(value));
+                }
+            }
+            Target::Attribute {
+                name,
+                field: AttributeField::DiscreteProbability(i),
+            } => {
+                let a = self.attribute_index(file, name)?;
+                if let Some(ps) = file.cohort.attributes[a].probabilities.as_mut() {
+                    ps[*i] = value;
+                }
+            }
+            _ => return self.set(file, value),
+        }
+        Ok(())
     }
 }
 
-fn extend(path: &[Segment], segment: Segment) -> Path {
-    let mut p = path.to_vec();
-    p.push(segment);
-    p
+/// Sets `ps[at] = value` and scales the others so the total stays what it was (1). When the
+/// others are all 0 (an explicit choice of the file) they stay 0, and the builder will say
+/// that the probabilities no longer sum to 1.
+fn rescale(ps: &mut [f64], at: usize, value: f64) {
+    let total: f64 = ps.iter().sum();
+    let others: f64 = total - ps[at];
+    let factor = if others > 0.0 {
+        (total - value).max(0.0) / others
+    } else {
+        0.0
+    };
+    for (k, p) in ps.iter_mut().enumerate() {
+        *p = if k == at { value } else { *p * factor };
+    }
 }
 
-/// The number at a resolved location (durations in months).
-pub fn get(document: &toml::Value, path: &[Segment]) -> Option<f64> {
-    let mut value = document;
-    for segment in path {
-        value = match (segment, value) {
-            (Segment::Key(k), toml::Value::Table(t)) => t.get(k)?,
-            (Segment::Index(i), toml::Value::Array(a)) => a.get(*i)?,
-            _ => return None,
-        };
-    }
-    match value {
-        toml::Value::Integer(i) => Some(*i as f64),
-        toml::Value::Float(f) => Some(*f),
-        toml::Value::String(s) => crate::duration::parse_months(s).ok(),
+fn hazard_field(h: &crate::scenario::format::HazardDef, f: &str) -> Option<f64> {
+    match f {
+        "rate" => h.rate,
+        "shape" => h.shape,
+        "scale" => h.scale.map(|q| q.0),
+        "median" => h.median.map(|q| q.0),
+        "mean" => h.mean.map(|q| q.0),
+        "meanlog" => h.meanlog,
+        "sdlog" => h.sdlog,
+        "min" => h.min.map(|q| q.0),
+        "max" => h.max.map(|q| q.0),
         _ => None,
     }
 }
 
-/// Sets the number at a resolved location.
-pub fn set(document: &mut toml::Value, path: &[Segment], number: f64) -> Result<(), PathError> {
-    let mut value = document;
-    for segment in path {
-        value = match (segment, value) {
-            (Segment::Key(k), toml::Value::Table(t)) => t.get_mut(k),
-            (Segment::Index(i), toml::Value::Array(a)) => a.get_mut(*i),
-            _ => None,
-        }
-        .ok_or_else(|| PathError(format!("`{}` is not in the document", super::error::path_to_string(path))))?;
+fn set_hazard_field(h: &mut crate::scenario::format::HazardDef, f: &str, v: f64) {
+    match f {
+        "rate" => h.rate = Some(v),
+        "shape" => h.shape = Some(v),
+        "scale" => h.scale = Some(Quantity(v)),
+        "median" => h.median = Some(Quantity(v)),
+        "mean" => h.mean = Some(Quantity(v)),
+        "meanlog" => h.meanlog = Some(v),
+        "sdlog" => h.sdlog = Some(v),
+        "min" => h.min = Some(Quantity(v)),
+        "max" => h.max = Some(Quantity(v)),
+        _ => {}
     }
-    *value = toml::Value::Float(number);
-    Ok(())
+}
+
+fn attribute_number(a: &crate::scenario::format::AttributeDef, f: &str) -> Option<f64> {
+    match f {
+        "value" => a.value.map(|q| q.0),
+        "mean" => a.mean.map(|q| q.0),
+        "sd" => a.sd.map(|q| q.0),
+        "median" => a.median.map(|q| q.0),
+        "meanlog" => a.meanlog,
+        "sdlog" => a.sdlog,
+        "min" => a.min.map(|q| q.0),
+        "max" => a.max.map(|q| q.0),
+        _ => None,
+    }
+}
+
+fn set_attribute_number(a: &mut crate::scenario::format::AttributeDef, f: &str, v: f64) {
+    match f {
+        "value" => a.value = Some(Quantity(v)),
+        "mean" => a.mean = Some(Quantity(v)),
+        "sd" => a.sd = Some(Quantity(v)),
+        "median" => a.median = Some(Quantity(v)),
+        "meanlog" => a.meanlog = Some(v),
+        "sdlog" => a.sdlog = Some(v),
+        "min" => a.min = Some(Quantity(v)),
+        "max" => a.max = Some(Quantity(v)),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const DOC: &str = r#"
-        [[transitions]]
-        from = "a"
-        to = "b"
-        rate = 0.2
-        [[transitions]]
-        from = "b"
-        to = "c"
-        hazard = { family = "weibull", shape = 1.2, scale = "14m" }
-        [[decisions]]
-        name = "d"
-        branches = [ { to = "a", p = 0.3 }, { to = "c", p = 0.7 } ]
-    "#;
+    const MODEL: &str = r#"
+[[states]]
+name = "a"
+[[states]]
+name = "b"
+[[states]]
+name = "d"
+death = "nrm"
+[cohort]
+entry = "a"
+[[cohort.attributes]]
+name = "status"
+levels = { good = 0.5, mid = 0.3, bad = 0.2 }
+[[cohort.attributes]]
+name = "cgvhd"
+probability = 0.3
+[[decisions]]
+name = "plan"
+branches = [ { to = "b", p = 0.8 }, { to = "d", p = 0.2 } ]
+[[transitions]]
+from = "a"
+to = "plan"
+rate = 1.0
+[[transitions]]
+from = "b"
+to = "d"
+hazard = { family = "weibull", shape = 0.8, scale = "12m" }
+effects = [ { if = "status in ['mid', 'bad']", hr = 2.0 }, { if = "cgvhd", hr = 3.0 } ]
+"#;
 
-    fn doc() -> toml::Value {
-        toml::from_str(DOC).unwrap()
+    fn file() -> ScenarioFile {
+        crate::scenario::parse_file(MODEL, "m.toml").unwrap()
     }
 
     #[test]
-    fn selectors_find_elements_by_their_fields() {
-        let d = doc();
-        let path = ParameterPath::parse("transitions[from=b,to=c].hazard.scale").unwrap();
-        let found = path.resolve(&d).unwrap();
-        assert_eq!(found.len(), 1);
-        assert_eq!(get(&d, &found[0]), Some(14.0));
-        let rate = ParameterPath::parse("transitions[0].rate").unwrap().resolve(&d).unwrap();
-        assert_eq!(get(&d, &rate[0]), Some(0.2));
-        let all = ParameterPath::parse("decisions[name=d].branches[*].p").unwrap().resolve(&d).unwrap();
-        assert_eq!(all.len(), 2);
+    fn reads_and_writes_by_name() {
+        let mut f = file();
+        let p =
+            ParameterPath::parse("transitions[b->d].effects[status in ['mid', 'bad']].hr").unwrap();
+        assert_eq!(p.get(&f).unwrap(), 2.0);
+        p.set(&mut f, 2.5).unwrap();
+        assert_eq!(f.transitions[1].effects.as_ref().unwrap()[0].hr, 2.5);
+        let (value, source) = p.toml_paths(&f).unwrap();
+        assert_eq!(value, toml_path!["transitions", 1, "effects", 0, "hr"]);
+        assert_eq!(source, toml_path!["transitions", 1, "effects", 0, "source"]);
+
+        let p = ParameterPath::parse("transitions[b->d].hazard.scale").unwrap();
+        assert_eq!(p.get(&f).unwrap(), 12.0);
+        let p = ParameterPath::parse("transitions[a->plan].hr").unwrap();
+        assert_eq!(p.get(&f).unwrap(), 1.0, "absent hr reads as 1");
+        let p = ParameterPath::parse("transitions[b->d].effects[1].hr").unwrap();
+        assert_eq!(p.get(&f).unwrap(), 3.0);
     }
 
     #[test]
-    fn setting_replaces_the_number() {
-        let mut d = doc();
-        let found = ParameterPath::parse("transitions[from=b,to=c].hazard.scale").unwrap().resolve(&d).unwrap();
-        set(&mut d, &found[0], 20.0).unwrap();
-        assert_eq!(get(&d, &found[0]), Some(20.0));
+    fn probabilities_stay_a_distribution() {
+        let mut f = file();
+        let p = ParameterPath::parse("decisions[plan].branches[1].p").unwrap();
+        assert!(p.is_probability());
+        p.set(&mut f, 0.4).unwrap();
+        let ps: Vec<f64> = f.decisions[0]
+            .branches
+            .iter()
+            .map(|b| b.p.unwrap())
+            .collect();
+        assert!((ps[0] - 0.6).abs() < 1e-12 && (ps[1] - 0.4).abs() < 1e-12);
+        let p = ParameterPath::parse("cohort.attributes[status].levels.bad").unwrap();
+        p.set(&mut f, 0.6).unwrap();
+        let levels = f.cohort.attributes[0].levels.as_ref().unwrap();
+        let get = |k: &str| levels[k].as_float().unwrap();
+        assert!((get("bad") - 0.6).abs() < 1e-12);
+        assert!((get("good") - 0.25).abs() < 1e-12 && (get("mid") - 0.15).abs() < 1e-12);
+        // The changed file still builds.
+        crate::scenario::build::build(&f, "m").unwrap();
     }
 
     #[test]
-    fn mistakes_are_explained() {
-        let d = doc();
-        let e = ParameterPath::parse("transitions[from=b,to=x].rate").unwrap().resolve(&d).unwrap_err();
-        assert!(e.0.contains("no element"), "{e}");
-        let e = ParameterPath::parse("transitions[from=b,to=c].hazard.scal").unwrap().resolve(&d).unwrap_err();
-        assert!(e.0.contains("did you mean `scale`") || e.0.contains("Did you mean `scale`"), "{e}");
-        let e = ParameterPath::parse("transitions[from=b,to=c].hazard.family").unwrap().resolve(&d).unwrap_err();
-        assert!(e.0.contains("not a number"), "{e}");
-        assert!(ParameterPath::parse("a..b").is_err());
-        assert!(ParameterPath::parse("a[1").is_err());
-        assert!(ParameterPath::parse("").is_err());
+    fn bad_names_say_how_to_write_them() {
+        for (name, needle) in [
+            ("transitions[b-d].hr", "[from->to]"),
+            ("transitions[b->x].hr", "no transition b->x"),
+            (
+                "transitions[b->d].effects[age].hr",
+                "its effects are [status in ['mid', 'bad']], [cgvhd]",
+            ),
+            ("transitions[b->d].speed", "rate, hr, cure"),
+            (
+                "cohort.attributes[cgvhs].probability",
+                "Did you mean `cgvhd`",
+            ),
+            ("decisions[plan].branches[x].p", "not an index"),
+            ("states[a]", "not a parameter name"),
+        ] {
+            let e = ParameterPath::parse(name)
+                .and_then(|p| p.get(&file()).map(|_| ()))
+                .unwrap_err();
+            assert!(e.to_string().contains(needle), "{name}: {e}");
+        }
     }
 }

@@ -39,6 +39,7 @@
 
 pub mod merge;
 pub mod part;
+pub mod psa;
 
 use std::fmt;
 use std::ops::Range;

@@ -1,0 +1,343 @@
+//! `hsctsim psa` and `hsctsim owsa`: sensitivity analyses of a scenario with `[psa]`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use hsctsim::output::psa::{self as files, SensitivityManifest};
+use hsctsim::psa::owsa::{self, Comparison};
+use hsctsim::psa::{MAX_DRAWS, Psa, PsaError, analysis};
+use hsctsim::shard::part::ScenarioSource;
+
+use super::interrupt::Interrupt;
+use super::run::effective_threads;
+use super::{Failure, Overrides, progress};
+
+/// Options shared by `psa` and `owsa`.
+pub struct Options {
+    /// Output folder.
+    pub out: Option<PathBuf>,
+    /// Replace it.
+    pub force: bool,
+    /// No progress bar or summary line.
+    pub quiet: bool,
+    /// Render figures.
+    pub figures: bool,
+}
+
+/// Reads a scenario with `[psa]`, with the command line's seed and threads.
+fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Failure> {
+    let text = hsctsim::scenario::read_text(path).map_err(Failure::input)?;
+    let source = ScenarioSource::new(path.display().to_string(), text);
+    let dir = path.parent().filter(|d| d.is_dir());
+    let composed = hsctsim::scenario::compose::from_text(&source.text, &source.path, dir)
+        .map_err(Failure::input)?;
+    let mut psa = Psa::compile(composed, &source.default_name()).map_err(Failure::input)?;
+    if let Some(seed) = overrides.seed {
+        psa.base.settings.seed = seed;
+    }
+    if let Some(threads) = overrides.threads {
+        psa.base.settings.threads = threads;
+    }
+    if let Some(n) = overrides.patients {
+        if n == 0 || n > hsctsim::scenario::build::MAX_PATIENTS {
+            return Err(Failure::input(format!(
+                "--patients must be between 1 and {}, got {n}",
+                hsctsim::scenario::build::MAX_PATIENTS
+            )));
+        }
+        psa.patients = n;
+    }
+    Ok((psa, source))
+}
+
+/// The output folder: as given, or `output/<name>_<kind>`; checked before any work.
+fn destination(psa: &Psa, kind: &str, options: &Options) -> Result<PathBuf, Failure> {
+    let out = options
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{}_{kind}", psa.name)));
+    hsctsim::output::check_destination(&out, options.force).map_err(Failure::input)?;
+    Ok(out)
+}
+
+fn stopped(e: PsaError, interrupt: &Interrupt, out: &Path) -> Failure {
+    match e {
+        PsaError::Cancelled { done, total } => {
+            let (signal, code) = interrupt.received();
+            Failure::interrupted(
+                code,
+                format!(
+                    "interrupted by {signal} after {done} of {total}; nothing was written: {} was left as it was",
+                    out.display()
+                ),
+            )
+        }
+        PsaError::Draw { .. } => Failure::input(e),
+        PsaError::Engine { .. } => Failure::run(e),
+    }
+}
+
+fn write(out: &Path, files: &[(String, Vec<u8>)], options: &Options) -> Result<(), Failure> {
+    hsctsim::output::write_folder(out, files, options.force).map_err(|e| match e {
+        hsctsim::output::OutputError::Exists(_) => Failure::input(e),
+        other => Failure::run(other),
+    })?;
+    if options.figures {
+        // PSA-FIGURES: hsctsim::plot::render_psa_dir(out, &hsctsim::plot::PlotOptions::default())
+        //    .map_err(|e| Failure::run(format!("{e} (the tables in {} are complete)", out.display())))?;
+    }
+    Ok(())
+}
+
+/// `hsctsim psa SCENARIO`.
+pub fn psa(
+    scenario: &Path,
+    overrides: &Overrides,
+    draws: Option<u64>,
+    options: &Options,
+) -> Result<(), Failure> {
+    let (psa, source) = load(scenario, overrides)?;
+    let draws = match draws {
+        None => psa.draws,
+        Some(d) if (1..=MAX_DRAWS).contains(&d) => d,
+        Some(d) => {
+            return Err(Failure::input(format!(
+                "--draws must be between 1 and {MAX_DRAWS}, got {d}"
+            )));
+        }
+    };
+    let out = destination(&psa, "psa", options)?;
+    let interrupt = Interrupt::install();
+    let bar = progress::count_bar(draws, "draws", options.quiet);
+    let advance = |n: u64| bar.inc(n);
+    let threads = effective_threads(psa.base.settings.threads);
+    let started = Instant::now();
+    let outcome = psa.run(
+        1..draws + 1,
+        &hsctsim::psa::PsaControl {
+            threads,
+            progress: Some(&advance),
+            cancel: Some(interrupt.flag()),
+        },
+    );
+    bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    let outcomes = match outcome {
+        Ok(_) if interrupt.flag().load(Ordering::SeqCst) => {
+            return Err(stopped(
+                PsaError::Cancelled {
+                    done: draws,
+                    total: draws,
+                },
+                &interrupt,
+                &out,
+            ));
+        }
+        Ok(o) => o,
+        Err(e) => return Err(stopped(e, &interrupt, &out)),
+    };
+    let economics = psa
+        .base
+        .economics
+        .as_ref()
+        .expect("compiled with economics");
+    let reference = psa.base.settings.reference;
+    let analysis = analysis::analyse(
+        &outcomes,
+        psa.base.strategies.len(),
+        reference,
+        &psa.wtp_grid,
+        &economics.wtp,
+    );
+    let mut manifest = SensitivityManifest::new(
+        &psa,
+        "psa",
+        (&source.path, source.text.as_bytes()),
+        draws,
+        psa.patients,
+        threads,
+        wall,
+    );
+    manifest.overflows = outcomes.iter().map(|o| o.overflows).sum();
+    write(
+        &out,
+        &files::psa_files(&psa, &outcomes, &analysis, &manifest),
+        options,
+    )?;
+    if !options.quiet {
+        let main = economics.wtp.first().copied();
+        let best = main.and_then(|w| analysis.ceac.iter().find(|p| p.wtp == w && p.optimal));
+        let verdict = match (main, best) {
+            (Some(w), Some(p)) => format!(
+                "; at {} {}/QALY `{}` has the highest expected net benefit (probability cost-effective {:.0} %)",
+                w,
+                economics.currency,
+                psa.base.strategies[p.strategy].name,
+                100.0 * p.probability
+            ),
+            _ => String::new(),
+        };
+        eprintln!(
+            "{} draws × {} patients × {} strategies in {wall:.1} s{verdict}; wrote {}",
+            draws,
+            psa.patients,
+            psa.base.strategies.len(),
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Selections of `hsctsim owsa`.
+pub struct Selection<'a> {
+    /// Strategy whose incremental net benefit is shown.
+    pub strategy: Option<&'a str>,
+    /// Comparator.
+    pub versus: Option<&'a str>,
+    /// Threshold.
+    pub wtp: Option<f64>,
+}
+
+fn strategy_index(psa: &Psa, flag: &str, name: &str) -> Result<usize, Failure> {
+    psa.base
+        .strategies
+        .iter()
+        .position(|s| s.name == name)
+        .ok_or_else(|| {
+            Failure::input(format!(
+                "{flag} {name}: the scenario has no such strategy.{} Its strategies: {}",
+                hsctsim::suggest::did_you_mean(
+                    name,
+                    psa.base.strategies.iter().map(|s| s.name.as_str())
+                ),
+                psa.base
+                    .strategies
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// `hsctsim owsa SCENARIO`.
+pub fn owsa(
+    scenario: &Path,
+    overrides: &Overrides,
+    selection: &Selection,
+    options: &Options,
+) -> Result<(), Failure> {
+    let (psa, source) = load(scenario, overrides)?;
+    if psa.base.strategies.len() < 2 {
+        return Err(Failure::input(format!(
+            "{}: one-way analysis compares strategies; the scenario has only one",
+            scenario.display()
+        )));
+    }
+    if psa.parameters.iter().all(|p| p.range.is_none()) {
+        return Err(Failure::input(format!(
+            "{}: no [[psa.parameters]] entry has a single value to vary (Dirichlet groups are varied only in `hsctsim psa`)",
+            scenario.display()
+        )));
+    }
+    let economics = psa
+        .base
+        .economics
+        .as_ref()
+        .expect("compiled with economics");
+    let wtp = match selection.wtp.or(economics.wtp.first().copied()) {
+        Some(w) if w.is_finite() && w >= 0.0 => w,
+        Some(w) => {
+            return Err(Failure::input(format!(
+                "--wtp must be a non-negative number, got {w}"
+            )));
+        }
+        None => {
+            return Err(Failure::input(format!(
+                "{}: no willingness-to-pay threshold: give --wtp or [economics] wtp",
+                scenario.display()
+            )));
+        }
+    };
+    let comparator = match selection.versus {
+        Some(name) => strategy_index(&psa, "--versus", name)?,
+        None => psa.base.settings.reference,
+    };
+    let strategy = selection
+        .strategy
+        .map(|name| strategy_index(&psa, "--strategy", name))
+        .transpose()?;
+    if strategy == Some(comparator) {
+        return Err(Failure::input(
+            "--strategy and --versus name the same strategy; choose two different ones",
+        ));
+    }
+    let out = destination(&psa, "owsa", options)?;
+    let interrupt = Interrupt::install();
+    let runs = 1 + 2 * psa.parameters.iter().filter(|p| p.range.is_some()).count() as u64;
+    let bar = progress::count_bar(runs, "runs", options.quiet);
+    let advance = |n: u64| bar.inc(n);
+    let threads = effective_threads(psa.base.settings.threads);
+    let started = Instant::now();
+    let outcome = owsa::run(
+        &psa,
+        psa.patients,
+        threads,
+        Some(&advance),
+        Some(interrupt.flag()),
+    );
+    bar.finish_and_clear();
+    let wall = started.elapsed().as_secs_f64();
+    let one_way = match outcome {
+        Ok(_) if interrupt.flag().load(Ordering::SeqCst) => {
+            return Err(stopped(
+                PsaError::Cancelled {
+                    done: runs,
+                    total: runs,
+                },
+                &interrupt,
+                &out,
+            ));
+        }
+        Ok(o) => o,
+        Err(e) => return Err(stopped(e, &interrupt, &out)),
+    };
+    let comparison = match strategy {
+        Some(strategy) => Comparison {
+            strategy,
+            comparator,
+            wtp,
+        },
+        None => one_way
+            .default_comparison(comparator, wtp)
+            .ok_or_else(|| Failure::input("no strategy to compare with the reference"))?,
+    };
+    let manifest = SensitivityManifest::new(
+        &psa,
+        "owsa",
+        (&source.path, source.text.as_bytes()),
+        runs,
+        psa.patients,
+        threads,
+        wall,
+    );
+    write(
+        &out,
+        &files::owsa_files(&psa, &one_way, &comparison, &manifest),
+        options,
+    )?;
+    if !options.quiet {
+        eprintln!(
+            "{} runs × {} patients in {wall:.1} s; tornado of `{}` vs `{}` at {} {}/QALY; wrote {}",
+            runs,
+            psa.patients,
+            psa.base.strategies[comparison.strategy].name,
+            psa.base.strategies[comparison.comparator].name,
+            wtp,
+            economics.currency,
+            out.display()
+        );
+    }
+    Ok(())
+}

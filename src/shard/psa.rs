@@ -1,0 +1,319 @@
+//! Shards of a probabilistic sensitivity analysis: `hsctsim psa --shard K/N` runs a
+//! contiguous range of draws and writes `psa-part-K-of-N.json`; `hsctsim merge` puts the
+//! draws back in order. A draw depends only on (seed, draw), so the merged tables are
+//! byte for byte those of the unsharded analysis.
+//!
+//! A PSA part holds each draw's parameter values and per-strategy means (a few hundred
+//! bytes a draw), not the draws' accumulators: the PSA's outputs need nothing else.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Shard;
+use super::part::{PROGRAM_VERSION, ScenarioRecord, ScenarioSource};
+use crate::output::manifest::sha256_hex;
+use crate::psa::{DrawOutcome, Means, Psa};
+
+/// The `format` field of a PSA part.
+pub const FORMAT: &str = "hsctsim psa part";
+/// Format version written and read.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One draw as stored: means in the order cost, QALYs, LYs, then undiscounted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredDraw {
+    /// Draw number.
+    pub draw: u64,
+    /// Parameter values.
+    pub values: Vec<f64>,
+    /// Per strategy: cost, qalys, life_years, cost_undiscounted, qalys_undiscounted,
+    /// life_years_undiscounted.
+    pub means: Vec<[f64; 6]>,
+    /// Lives left out of the means.
+    pub overflows: u64,
+}
+
+impl StoredDraw {
+    fn of(o: &DrawOutcome) -> StoredDraw {
+        StoredDraw {
+            draw: o.draw,
+            values: o.values.clone(),
+            means: o
+                .means
+                .iter()
+                .map(|m| {
+                    [
+                        m.cost,
+                        m.qalys,
+                        m.life_years,
+                        m.cost_undiscounted,
+                        m.qalys_undiscounted,
+                        m.life_years_undiscounted,
+                    ]
+                })
+                .collect(),
+            overflows: o.overflows,
+        }
+    }
+
+    fn outcome(&self) -> DrawOutcome {
+        DrawOutcome {
+            draw: self.draw,
+            values: self.values.clone(),
+            means: self
+                .means
+                .iter()
+                .map(|m| Means {
+                    cost: m[0],
+                    qalys: m[1],
+                    life_years: m[2],
+                    cost_undiscounted: m[3],
+                    qalys_undiscounted: m[4],
+                    life_years_undiscounted: m[5],
+                })
+                .collect(),
+            overflows: self.overflows,
+        }
+    }
+}
+
+/// A PSA part file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PsaPart {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// Version of the program that wrote it (merging requires the same).
+    pub program_version: String,
+    /// Shard index.
+    pub shard: u64,
+    /// Number of shards.
+    pub shards: u64,
+    /// Master seed.
+    pub seed: u64,
+    /// Draws of the whole analysis.
+    pub draws: u64,
+    /// Patients per draw.
+    pub patients_per_draw: u64,
+    /// The scenario, embedded.
+    pub scenario: ScenarioRecord,
+    /// This shard's draws, in order.
+    pub outcomes: Vec<StoredDraw>,
+}
+
+/// `psa-part-K-of-N.json`, K zero-padded so names sort.
+pub fn file_name(shard: Shard) -> String {
+    let width = shard.count.to_string().len();
+    format!("psa-part-{:0width$}-of-{}.json", shard.index, shard.count, width = width)
+}
+
+/// Whether a file name looks like a PSA part.
+pub fn is_part_name(name: &str) -> bool {
+    name.starts_with("psa-part-") && name.ends_with(".json")
+}
+
+/// The draws (numbered from 1) shard `shard` runs of `draws`.
+pub fn draws_of(shard: Shard, draws: u64) -> std::ops::Range<u64> {
+    let r = shard.range(draws);
+    r.start + 1..r.end + 1
+}
+
+impl PsaPart {
+    /// The part of `shard` holding `outcomes`.
+    pub fn new(psa: &Psa, source: &ScenarioSource, shard: Shard, draws: u64, outcomes: &[DrawOutcome]) -> PsaPart {
+        PsaPart {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            program_version: PROGRAM_VERSION.into(),
+            shard: shard.index,
+            shards: shard.count,
+            seed: psa.base.settings.seed,
+            draws,
+            patients_per_draw: psa.patients,
+            scenario: ScenarioRecord {
+                name: psa.name.clone(),
+                path: source.path.clone(),
+                sha256: sha256_hex(source.text.as_bytes()),
+                text: source.text.clone(),
+            },
+            outcomes: outcomes.iter().map(StoredDraw::of).collect(),
+        }
+    }
+
+    /// Writes the part into `dir` atomically; returns its path.
+    pub fn write(&self, dir: &Path, force: bool) -> Result<PathBuf, String> {
+        let shard = Shard { index: self.shard, count: self.shards };
+        let path = dir.join(file_name(shard));
+        let mut bytes = serde_json::to_vec(self).unwrap_or_default();
+        bytes.push(b'\n');
+        if let Ok(existing) = fs::read(&path) {
+            if existing == bytes {
+                return Ok(path);
+            }
+            if !force {
+                return Err(format!(
+                    "{} already exists and holds a different result; use --force to replace it, or write to another --out folder",
+                    path.display()
+                ));
+            }
+        }
+        fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create the folder: {e}", dir.display()))?;
+        let temporary = dir.join(format!(".{}.tmp-{}", file_name(shard), std::process::id()));
+        let written = (|| {
+            let mut file = fs::File::create(&temporary)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            fs::rename(&temporary, &path)
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temporary);
+            return Err(format!("{}: cannot write: {e}", path.display()));
+        }
+        Ok(path)
+    }
+
+    /// Reads a part.
+    pub fn read(path: &Path) -> Result<PsaPart, String> {
+        let bytes = fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let part: PsaPart = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "{}: not a readable PSA part ({e}); run that shard again to rewrite it",
+                path.display()
+            )
+        })?;
+        if part.format != FORMAT || part.format_version != FORMAT_VERSION {
+            return Err(format!(
+                "{}: format `{}` version {}, expected `{FORMAT}` version {FORMAT_VERSION}",
+                path.display(),
+                part.format,
+                part.format_version
+            ));
+        }
+        Ok(part)
+    }
+}
+
+/// PSA part files among `inputs` (files, or folders whose `psa-part-*.json` files count), in
+/// name order; empty if there are none.
+pub fn find_parts(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut names: Vec<PathBuf> = fs::read_dir(input)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.file_name().is_some_and(|n| is_part_name(&n.to_string_lossy())))
+                .collect();
+            names.sort();
+            found.extend(names);
+        } else if input.file_name().is_some_and(|n| is_part_name(&n.to_string_lossy())) {
+            found.push(input.clone());
+        }
+    }
+    found
+}
+
+/// Parts merged: the scenario and every draw, in order.
+#[derive(Debug, Clone)]
+pub struct MergedPsa {
+    /// The scenario.
+    pub scenario: ScenarioSource,
+    /// Seed.
+    pub seed: u64,
+    /// Patients per draw.
+    pub patients_per_draw: u64,
+    /// Shards merged.
+    pub shards: u64,
+    /// Every draw, 1 to draws.
+    pub outcomes: Vec<DrawOutcome>,
+}
+
+/// Checks that `files` are the complete parts of one analysis and merges them.
+pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
+    let mut parts = Vec::with_capacity(files.len());
+    for f in files {
+        parts.push((f.clone(), PsaPart::read(f)?));
+    }
+    let Some((first_path, first)) = parts.first() else {
+        return Err("no PSA part files (psa-part-K-of-N.json) were given".into());
+    };
+    for (path, p) in &parts[1..] {
+        let differs = if p.program_version != first.program_version {
+            Some(format!("program version {} vs {}", p.program_version, first.program_version))
+        } else if p.scenario.sha256 != first.scenario.sha256 {
+            Some("a different scenario file".into())
+        } else if (p.seed, p.draws, p.patients_per_draw) != (first.seed, first.draws, first.patients_per_draw) {
+            Some(format!(
+                "seed {}, {} draws × {} patients vs seed {}, {} draws × {} patients",
+                p.seed, p.draws, p.patients_per_draw, first.seed, first.draws, first.patients_per_draw
+            ))
+        } else if p.shards != first.shards {
+            Some(format!("split into {} shards vs {}", p.shards, first.shards))
+        } else {
+            None
+        };
+        if let Some(d) = differs {
+            return Err(format!(
+                "{} and {} are not parts of the same analysis ({d}); merge only the parts of one `hsctsim psa --shard` run",
+                path.display(),
+                first_path.display()
+            ));
+        }
+    }
+    let count = first.shards;
+    let mut seen: Vec<Option<&PathBuf>> = vec![None; count as usize];
+    for (path, p) in &parts {
+        match seen.get_mut(p.shard as usize) {
+            Some(Some(other)) => {
+                return Err(format!(
+                    "shard {}/{count} is given twice: {} and {}",
+                    p.shard,
+                    other.display(),
+                    path.display()
+                ));
+            }
+            Some(slot) => *slot = Some(path),
+            None => return Err(format!("{}: shard {} of {count} is out of range", path.display(), p.shard)),
+        }
+    }
+    let missing: Vec<String> = (0..count).filter(|&k| seen[k as usize].is_none()).map(|k| k.to_string()).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "missing shard(s) {} of {count}: run `hsctsim psa … --shard K/{count}` for each and merge again",
+            missing.join(", ")
+        ));
+    }
+    parts.sort_by_key(|(_, p)| p.shard);
+    let draws = first.draws;
+    let mut outcomes = Vec::with_capacity(draws as usize);
+    for (path, p) in &parts {
+        let expected = draws_of(Shard { index: p.shard, count }, draws);
+        let got: Vec<u64> = p.outcomes.iter().map(|o| o.draw).collect();
+        if !got.iter().copied().eq(expected.clone()) {
+            return Err(format!(
+                "{}: holds draws other than {}–{} of shard {}/{count}; run that shard again to rewrite it",
+                path.display(),
+                expected.start,
+                expected.end.saturating_sub(1),
+                p.shard
+            ));
+        }
+        outcomes.extend(p.outcomes.iter().map(StoredDraw::outcome));
+    }
+    let first = &parts[0].1;
+    Ok(MergedPsa {
+        scenario: ScenarioSource::new(first.scenario.path.clone(), first.scenario.text.clone()),
+        seed: first.seed,
+        patients_per_draw: first.patients_per_draw,
+        shards: count,
+        outcomes,
+    })
+}
