@@ -18,6 +18,18 @@ pub fn merge(
     quiet: bool,
     figures: bool,
 ) -> Result<(), Failure> {
+    let psa_parts = hsctsim::shard::psa::find_parts(inputs);
+    if !psa_parts.is_empty() {
+        return super::psa::merge(
+            &psa_parts,
+            &super::psa::Options {
+                out,
+                force,
+                quiet,
+                figures,
+            },
+        );
+    }
     let started = Instant::now();
     let merged = merge_inputs(inputs).map_err(|e| match e {
         // A folder that cannot be listed or a file that cannot be read for a system reason

@@ -97,12 +97,12 @@ enum Command {
         #[arg(long, short = 'q')]
         quiet: bool,
     },
-    /// Merge the part files of a sharded run into the same output as a single run.
+    /// Merge the part files of a sharded run (or PSA) into the same output as a single run.
     Merge {
-        /// Folders of part files (part-K-of-N.json), or part files.
+        /// Folders of part files (part-K-of-N.json, or psa-part-K-of-N.json), or part files.
         #[arg(required = true, value_name = "PARTS")]
         parts: Vec<PathBuf>,
-        /// Output folder (default: output/<scenario name>).
+        /// Output folder (default: output/<scenario name>, output/<scenario name>_psa for PSA parts).
         #[arg(long, short = 'o')]
         out: Option<PathBuf>,
         /// Replace an existing output folder.
@@ -176,6 +176,10 @@ enum Command {
         /// Parameter draws (default: [psa] draws, else 1000).
         #[arg(long, short = 'd')]
         draws: Option<u64>,
+        /// Run only shard K of N of the draws and write psa-part-K-of-N.json into the output
+        /// folder (default parts/<name>_psa); `hsctsim merge` combines the parts.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
         /// Output folder (default: output/<scenario name>_psa).
         #[arg(long, short = 'o')]
         out: Option<PathBuf>,
@@ -315,6 +319,7 @@ pub fn main() -> i32 {
         Command::Psa {
             scenario,
             draws,
+            shard,
             out,
             overrides,
             force,
@@ -324,6 +329,7 @@ pub fn main() -> i32 {
             &scenario,
             &overrides,
             draws,
+            shard.as_deref(),
             &psa::Options {
                 out,
                 force,

@@ -6,8 +6,10 @@ use std::time::Instant;
 
 use hsctsim::output::psa::{self as files, SensitivityManifest};
 use hsctsim::psa::owsa::{self, Comparison};
-use hsctsim::psa::{MAX_DRAWS, Psa, PsaError, analysis};
+use hsctsim::psa::{DrawOutcome, MAX_DRAWS, Psa, PsaError, analysis};
 use hsctsim::shard::part::ScenarioSource;
+use hsctsim::shard::psa::PsaPart;
+use hsctsim::shard::{self, Shard};
 
 use super::interrupt::Interrupt;
 use super::run::effective_threads;
@@ -90,13 +92,18 @@ fn write(out: &Path, files: &[(String, Vec<u8>)], options: &Options) -> Result<(
     Ok(())
 }
 
-/// `hsctsim psa SCENARIO`.
+/// `hsctsim psa SCENARIO` (with `shard`: one part file for `hsctsim merge`).
 pub fn psa(
     scenario: &Path,
     overrides: &Overrides,
     draws: Option<u64>,
+    shard: Option<&str>,
     options: &Options,
 ) -> Result<(), Failure> {
+    let shard = shard
+        .map(str::parse::<Shard>)
+        .transpose()
+        .map_err(Failure::input)?;
     let (psa, source) = load(scenario, overrides)?;
     let draws = match draws {
         None => psa.draws,
@@ -107,14 +114,21 @@ pub fn psa(
             )));
         }
     };
-    let out = destination(&psa, "psa", options)?;
+    let range = shard.map_or(1..draws + 1, |s| shard::psa::draws_of(s, draws));
+    let out = match shard {
+        None => destination(&psa, "psa", options)?,
+        Some(_) => options
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("parts").join(format!("{}_psa", psa.name))),
+    };
     let interrupt = Interrupt::install();
-    let bar = progress::count_bar(draws, "draws", options.quiet);
+    let bar = progress::count_bar(range.end - range.start, "draws", options.quiet);
     let advance = |n: u64| bar.inc(n);
     let threads = effective_threads(psa.base.settings.threads);
     let started = Instant::now();
     let outcome = psa.run(
-        1..draws + 1,
+        range.clone(),
         &hsctsim::psa::PsaControl {
             threads,
             progress: Some(&advance),
@@ -125,11 +139,9 @@ pub fn psa(
     let wall = started.elapsed().as_secs_f64();
     let outcomes = match outcome {
         Ok(_) if interrupt.flag().load(Ordering::SeqCst) => {
+            let n = range.end - range.start;
             return Err(stopped(
-                PsaError::Cancelled {
-                    done: draws,
-                    total: draws,
-                },
+                PsaError::Cancelled { done: n, total: n },
                 &interrupt,
                 &out,
             ));
@@ -137,6 +149,38 @@ pub fn psa(
         Ok(o) => o,
         Err(e) => return Err(stopped(e, &interrupt, &out)),
     };
+    if let Some(shard) = shard {
+        let part = PsaPart::new(&psa, &source, shard, draws, &outcomes);
+        let path = part.write(&out, options.force).map_err(Failure::input)?;
+        if !options.quiet {
+            eprintln!(
+                "shard {shard}: draws {}–{} of {draws} in {wall:.1} s → {}",
+                range.start,
+                range.end.saturating_sub(1),
+                path.display()
+            );
+        }
+        return Ok(());
+    }
+    finish(
+        &psa,
+        &source,
+        &outcomes,
+        (threads, wall, None),
+        &out,
+        options,
+    )
+}
+
+/// Analyses all draws and writes the PSA folder (for a whole run or a merge).
+fn finish(
+    psa: &Psa,
+    source: &ScenarioSource,
+    outcomes: &[DrawOutcome],
+    (threads, wall, shards): (usize, f64, Option<u64>),
+    out: &Path,
+    options: &Options,
+) -> Result<(), Failure> {
     let economics = psa
         .base
         .economics
@@ -144,14 +188,15 @@ pub fn psa(
         .expect("compiled with economics");
     let reference = psa.base.settings.reference;
     let analysis = analysis::analyse(
-        &outcomes,
+        outcomes,
         psa.base.strategies.len(),
         reference,
         &psa.wtp_grid,
         &economics.wtp,
     );
+    let draws = outcomes.len() as u64;
     let mut manifest = SensitivityManifest::new(
-        &psa,
+        psa,
         "psa",
         (&source.path, source.text.as_bytes()),
         draws,
@@ -160,9 +205,10 @@ pub fn psa(
         wall,
     );
     manifest.overflows = outcomes.iter().map(|o| o.overflows).sum();
+    manifest.merged_from_shards = shards;
     write(
-        &out,
-        &files::psa_files(&psa, &outcomes, &analysis, &manifest),
+        out,
+        &files::psa_files(psa, outcomes, &analysis, &manifest),
         options,
     )?;
     if !options.quiet {
@@ -178,15 +224,43 @@ pub fn psa(
             ),
             _ => String::new(),
         };
+        let how = match shards {
+            Some(n) => format!("merged from {n} shards in {wall:.2} s"),
+            None => format!("in {wall:.1} s"),
+        };
         eprintln!(
-            "{} draws × {} patients × {} strategies in {wall:.1} s{verdict}; wrote {}",
-            draws,
+            "{draws} draws × {} patients × {} strategies {how}{verdict}; wrote {}",
             psa.patients,
             psa.base.strategies.len(),
             out.display()
         );
     }
     Ok(())
+}
+
+/// `hsctsim merge` of PSA part files: the same folder as the unsharded `hsctsim psa`.
+pub fn merge(files: &[PathBuf], options: &Options) -> Result<(), Failure> {
+    let started = Instant::now();
+    let merged = shard::psa::merge(files).map_err(Failure::input)?;
+    let path = Path::new(&merged.scenario.path);
+    let dir = path.parent().filter(|d| d.is_dir());
+    let composed =
+        hsctsim::scenario::compose::from_text(&merged.scenario.text, &merged.scenario.path, dir)
+            .map_err(Failure::input)?;
+    let mut psa =
+        Psa::compile(composed, &merged.scenario.default_name()).map_err(Failure::input)?;
+    psa.base.settings.seed = merged.seed;
+    psa.patients = merged.patients_per_draw;
+    let out = destination(&psa, "psa", options)?;
+    let wall = started.elapsed().as_secs_f64();
+    finish(
+        &psa,
+        &merged.scenario,
+        &merged.outcomes,
+        (1, wall, Some(merged.shards)),
+        &out,
+        options,
+    )
 }
 
 /// Selections of `hsctsim owsa`.

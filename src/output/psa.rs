@@ -117,6 +117,9 @@ pub struct SensitivityManifest {
     pub patients_per_second: f64,
     /// Lives left out of means because their values exceeded exact sums (normally 0).
     pub overflows: u64,
+    /// For an analysis merged from shards: how many (wall time is then the merge's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from_shards: Option<u64>,
 }
 
 impl SensitivityManifest {
@@ -181,6 +184,7 @@ impl SensitivityManifest {
                 0.0
             },
             overflows: 0,
+            merged_from_shards: None,
         }
     }
 

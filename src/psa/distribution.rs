@@ -513,7 +513,7 @@ mod tests {
         assert_eq!(Distribution::from_def(&stray).unwrap_err().field, "sdlog");
         let e = Distribution::from_def(&def("lognormale")).unwrap_err();
         assert!(
-            e.message.contains("did you mean `lognormal`"),
+            e.message.contains("Did you mean `lognormal`"),
             "{}",
             e.message
         );

@@ -110,7 +110,12 @@ pub struct PsaPart {
 /// `psa-part-K-of-N.json`, K zero-padded so names sort.
 pub fn file_name(shard: Shard) -> String {
     let width = shard.count.to_string().len();
-    format!("psa-part-{:0width$}-of-{}.json", shard.index, shard.count, width = width)
+    format!(
+        "psa-part-{:0width$}-of-{}.json",
+        shard.index,
+        shard.count,
+        width = width
+    )
 }
 
 /// Whether a file name looks like a PSA part.
@@ -126,7 +131,13 @@ pub fn draws_of(shard: Shard, draws: u64) -> std::ops::Range<u64> {
 
 impl PsaPart {
     /// The part of `shard` holding `outcomes`.
-    pub fn new(psa: &Psa, source: &ScenarioSource, shard: Shard, draws: u64, outcomes: &[DrawOutcome]) -> PsaPart {
+    pub fn new(
+        psa: &Psa,
+        source: &ScenarioSource,
+        shard: Shard,
+        draws: u64,
+        outcomes: &[DrawOutcome],
+    ) -> PsaPart {
         PsaPart {
             format: FORMAT.into(),
             format_version: FORMAT_VERSION,
@@ -148,7 +159,10 @@ impl PsaPart {
 
     /// Writes the part into `dir` atomically; returns its path.
     pub fn write(&self, dir: &Path, force: bool) -> Result<PathBuf, String> {
-        let shard = Shard { index: self.shard, count: self.shards };
+        let shard = Shard {
+            index: self.shard,
+            count: self.shards,
+        };
         let path = dir.join(file_name(shard));
         let mut bytes = serde_json::to_vec(self).unwrap_or_default();
         bytes.push(b'\n');
@@ -163,7 +177,8 @@ impl PsaPart {
                 ));
             }
         }
-        fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create the folder: {e}", dir.display()))?;
+        fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: cannot create the folder: {e}", dir.display()))?;
         let temporary = dir.join(format!(".{}.tmp-{}", file_name(shard), std::process::id()));
         let written = (|| {
             let mut file = fs::File::create(&temporary)?;
@@ -210,11 +225,17 @@ pub fn find_parts(inputs: &[PathBuf]) -> Vec<PathBuf> {
                 .flatten()
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.file_name().is_some_and(|n| is_part_name(&n.to_string_lossy())))
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| is_part_name(&n.to_string_lossy()))
+                })
                 .collect();
             names.sort();
             found.extend(names);
-        } else if input.file_name().is_some_and(|n| is_part_name(&n.to_string_lossy())) {
+        } else if input
+            .file_name()
+            .is_some_and(|n| is_part_name(&n.to_string_lossy()))
+        {
             found.push(input.clone());
         }
     }
@@ -247,16 +268,29 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
     };
     for (path, p) in &parts[1..] {
         let differs = if p.program_version != first.program_version {
-            Some(format!("program version {} vs {}", p.program_version, first.program_version))
+            Some(format!(
+                "program version {} vs {}",
+                p.program_version, first.program_version
+            ))
         } else if p.scenario.sha256 != first.scenario.sha256 {
             Some("a different scenario file".into())
-        } else if (p.seed, p.draws, p.patients_per_draw) != (first.seed, first.draws, first.patients_per_draw) {
+        } else if (p.seed, p.draws, p.patients_per_draw)
+            != (first.seed, first.draws, first.patients_per_draw)
+        {
             Some(format!(
                 "seed {}, {} draws × {} patients vs seed {}, {} draws × {} patients",
-                p.seed, p.draws, p.patients_per_draw, first.seed, first.draws, first.patients_per_draw
+                p.seed,
+                p.draws,
+                p.patients_per_draw,
+                first.seed,
+                first.draws,
+                first.patients_per_draw
             ))
         } else if p.shards != first.shards {
-            Some(format!("split into {} shards vs {}", p.shards, first.shards))
+            Some(format!(
+                "split into {} shards vs {}",
+                p.shards, first.shards
+            ))
         } else {
             None
         };
@@ -268,7 +302,7 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
             ));
         }
     }
-    let count = first.shards;
+    let (count, draws) = (first.shards, first.draws);
     let mut seen: Vec<Option<&PathBuf>> = vec![None; count as usize];
     for (path, p) in &parts {
         match seen.get_mut(p.shard as usize) {
@@ -281,10 +315,19 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
                 ));
             }
             Some(slot) => *slot = Some(path),
-            None => return Err(format!("{}: shard {} of {count} is out of range", path.display(), p.shard)),
+            None => {
+                return Err(format!(
+                    "{}: shard {} of {count} is out of range",
+                    path.display(),
+                    p.shard
+                ));
+            }
         }
     }
-    let missing: Vec<String> = (0..count).filter(|&k| seen[k as usize].is_none()).map(|k| k.to_string()).collect();
+    let missing: Vec<String> = (0..count)
+        .filter(|&k| seen[k as usize].is_none())
+        .map(|k| k.to_string())
+        .collect();
     if !missing.is_empty() {
         return Err(format!(
             "missing shard(s) {} of {count}: run `hsctsim psa … --shard K/{count}` for each and merge again",
@@ -292,10 +335,15 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
         ));
     }
     parts.sort_by_key(|(_, p)| p.shard);
-    let draws = first.draws;
     let mut outcomes = Vec::with_capacity(draws as usize);
     for (path, p) in &parts {
-        let expected = draws_of(Shard { index: p.shard, count }, draws);
+        let expected = draws_of(
+            Shard {
+                index: p.shard,
+                count,
+            },
+            draws,
+        );
         let got: Vec<u64> = p.outcomes.iter().map(|o| o.draw).collect();
         if !got.iter().copied().eq(expected.clone()) {
             return Err(format!(
