@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use common::{attribute, hsctsim};
 use hsctsim::aggregate::results::{Origin, Results};
 use hsctsim::output::{self, Manifest};
 use hsctsim::plot::{self, Format, Measure, PlotOptions, RunData};
@@ -60,20 +61,6 @@ fn run() -> &'static Run {
     })
 }
 
-fn hsctsim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "hsctsim panicked:\n{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
-}
-
 /// A copy of the run folder (without figures) that a test may change.
 fn copy_run(to: &Path) -> PathBuf {
     let dir = to.join("run");
@@ -85,13 +72,6 @@ fn copy_run(to: &Path) -> PathBuf {
 }
 
 // ---- A small SVG reader: enough for plotters' output. ----
-
-fn attribute<'a>(element: &'a str, name: &str) -> Option<&'a str> {
-    let key = format!(" {name}=\"");
-    let start = element.find(&key)? + key.len();
-    let end = start + element[start..].find('"')?;
-    Some(&element[start..end])
-}
 
 /// `(element text, content)` of every `<tag …>`; content is empty for self-closing tags.
 fn elements<'a>(svg: &'a str, tag: &str) -> Vec<(&'a str, String)> {

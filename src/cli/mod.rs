@@ -87,9 +87,11 @@ enum Command {
         #[arg(long)]
         no_figures: bool,
     },
-    /// Re-render a run's figures from its CSV files into RUN_DIR/figures (no simulation).
+    /// Re-render a run's figures from its CSV files into RUN_DIR/figures (no simulation);
+    /// for the folder of a probabilistic or one-way sensitivity analysis, its CE plane,
+    /// acceptability curves, EVPI and tornado figures.
     Plot {
-        /// Output folder of `hsctsim run`.
+        /// Output folder of `hsctsim run` (or of a PSA or one-way analysis).
         run_dir: PathBuf,
         #[command(flatten)]
         args: plot::PlotArgs,

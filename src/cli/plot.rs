@@ -1,4 +1,5 @@
-//! `hsctsim plot`: re-renders a run's figures from its files (no simulation).
+//! `hsctsim plot`: re-renders a run's figures from its files (no simulation), or the
+//! figures of a sensitivity analysis from its folder.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,22 @@ pub struct PlotArgs {
 }
 
 impl PlotArgs {
+    /// Options given that apply to run figures only, as typed on the command line.
+    fn run_only_options(&self) -> Vec<&'static str> {
+        [
+            ("--origin", !self.origin.is_empty()),
+            ("--measure", !self.measure.is_empty()),
+            ("--strategies", !self.strategies.is_empty()),
+            ("--from", self.from.is_some()),
+            ("--to", self.to.is_some()),
+            ("--log", self.log),
+            ("--landmark", self.landmark.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
+
     /// The library's options (checked: unknown names are errors with suggestions).
     pub fn options(&self) -> Result<PlotOptions, PlotError> {
         let mut formats = Vec::new();
@@ -94,7 +111,24 @@ pub fn failure(e: PlotError) -> Failure {
 /// Renders and writes the figures; prints the files written unless `quiet`.
 pub fn plot(run_dir: &Path, args: &PlotArgs, quiet: bool) -> Result<(), Failure> {
     let options = args.options().map_err(failure)?;
-    let written: Vec<PathBuf> = plot::render_run(run_dir, &options).map_err(failure)?;
+    let written: Vec<PathBuf> = match plot::psa::analysis_kind(run_dir) {
+        Some(kind) => {
+            let ignored = args.run_only_options();
+            if !ignored.is_empty() {
+                let what = match kind {
+                    plot::psa::AnalysisKind::Psa => "a probabilistic sensitivity analysis",
+                    plot::psa::AnalysisKind::Owsa => "a one-way sensitivity analysis",
+                };
+                eprintln!(
+                    "note: {} is the folder of {what}; {} apply to run figures only and are ignored",
+                    run_dir.display(),
+                    ignored.join(", ")
+                );
+            }
+            plot::render_psa_dir(run_dir, &options).map_err(failure)?
+        }
+        None => plot::render_run(run_dir, &options).map_err(failure)?,
+    };
     if !quiet {
         for path in written {
             println!("{}", path.display());

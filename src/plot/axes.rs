@@ -111,6 +111,17 @@ pub fn draw_x_axis<DB: DrawingBackend>(
     ticks: &[f64],
     labels: bool,
 ) -> Result<f64, PlotError> {
+    draw_x_axis_labelled(canvas, axis, y, ticks, |v| plain_label(v, labels))
+}
+
+/// [`draw_x_axis`] with tick labels written by `label` (currency, thousands separators).
+pub fn draw_x_axis_labelled<DB: DrawingBackend>(
+    canvas: &mut Canvas<DB>,
+    axis: &Axis,
+    y: f64,
+    ticks: &[f64],
+    label: impl Fn(f64) -> String,
+) -> Result<f64, PlotError> {
     let tick = canvas.px(SIZES.tick);
     let font = Font::regular(SIZES.tick_label);
     canvas.line(&[(axis.start, y), (axis.end, y)], INK, SIZES.axis, &[])?;
@@ -118,11 +129,13 @@ pub fn draw_x_axis<DB: DrawingBackend>(
     for &t in ticks {
         let x = axis.map(t);
         canvas.line(&[(x, y), (x, y + tick)], INK, SIZES.axis, &[])?;
-        if labels {
-            canvas.text(&tick_label(t), (x, baseline), Align::Centre, font, INK)?;
-        }
+        canvas.text(&label(t), (x, baseline), Align::Centre, font, INK)?;
     }
     Ok(baseline)
+}
+
+fn plain_label(v: f64, labels: bool) -> String {
+    if labels { tick_label(v) } else { String::new() }
 }
 
 /// Draws a left axis at pixel column `x` with ticks and labels; returns the left edge of the
@@ -134,6 +147,17 @@ pub fn draw_y_axis<DB: DrawingBackend>(
     ticks: &[f64],
     labels: bool,
 ) -> Result<f64, PlotError> {
+    draw_y_axis_labelled(canvas, axis, x, ticks, |v| plain_label(v, labels))
+}
+
+/// [`draw_y_axis`] with tick labels written by `label`.
+pub fn draw_y_axis_labelled<DB: DrawingBackend>(
+    canvas: &mut Canvas<DB>,
+    axis: &Axis,
+    x: f64,
+    ticks: &[f64],
+    label: impl Fn(f64) -> String,
+) -> Result<f64, PlotError> {
     let tick = canvas.px(SIZES.tick);
     let font = Font::regular(SIZES.tick_label);
     canvas.line(&[(x, axis.start), (x, axis.end)], INK, SIZES.axis, &[])?;
@@ -142,8 +166,8 @@ pub fn draw_y_axis<DB: DrawingBackend>(
     for &v in ticks {
         let y = axis.map(v);
         canvas.line(&[(x - tick, y), (x, y)], INK, SIZES.axis, &[])?;
-        if labels {
-            let text = tick_label(v);
+        let text = label(v);
+        if !text.is_empty() {
             left = left.min(right - canvas.text_width(&text, font));
             // Centre the digits' height on the tick.
             let baseline = y + canvas.cap_height(font) / 2.0;
@@ -155,12 +179,116 @@ pub fn draw_y_axis<DB: DrawingBackend>(
 
 /// Width the labels of a left axis take, tick included.
 pub fn y_axis_width<DB: DrawingBackend>(canvas: &Canvas<DB>, ticks: &[f64]) -> f64 {
+    y_axis_width_labelled(canvas, ticks, tick_label)
+}
+
+/// [`y_axis_width`] for labels written by `label`.
+pub fn y_axis_width_labelled<DB: DrawingBackend>(
+    canvas: &Canvas<DB>,
+    ticks: &[f64],
+    label: impl Fn(f64) -> String,
+) -> f64 {
     let font = Font::regular(SIZES.tick_label);
     let widest = ticks
         .iter()
-        .map(|&v| canvas.text_width(&tick_label(v), font))
+        .map(|&v| canvas.text_width(&label(v), font))
         .fold(0.0, f64::max);
     canvas.px(SIZES.tick) + canvas.px(2.5) + widest
+}
+
+/// Multiples of a power of ten that make steps readers take in at a glance.
+const NICE_MULTIPLES: [f64; 4] = [1.0, 2.0, 2.5, 5.0];
+
+/// The smallest 1–2–2.5–5 step (times a power of ten) giving at most `max_intervals`
+/// intervals over `span`.
+pub fn nice_step(span: f64, max_intervals: usize) -> f64 {
+    if !(span.is_finite() && span > 0.0) {
+        return 1.0;
+    }
+    let raw = span / max_intervals.max(1) as f64;
+    let decade = 10f64.powf(raw.log10().floor());
+    NICE_MULTIPLES
+        .into_iter()
+        .map(|m| m * decade)
+        .find(|&s| span / s <= max_intervals as f64 + 1e-9)
+        .unwrap_or(10.0 * decade)
+}
+
+/// The range `[lo, hi]` widened outwards to multiples of a nice step; returns
+/// `(lo, hi, step)`. Of the steps that leave at most `max_intervals + 1` intervals, the
+/// one that widens the range least is taken (on a tie, the one with more ticks), so an
+/// axis ends near the data. A range of one value is widened around it.
+pub fn nice_range(lo: f64, hi: f64, max_intervals: usize) -> (f64, f64, f64) {
+    let (lo, hi) = if hi - lo > 1e-12 * hi.abs().max(lo.abs()) {
+        (lo, hi)
+    } else {
+        let half = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        (lo - half, hi + half)
+    };
+    let widen = |step: f64| {
+        (
+            (lo / step + 1e-9).floor() * step,
+            (hi / step - 1e-9).ceil() * step,
+        )
+    };
+    let first = nice_step(hi - lo, max_intervals);
+    let mut best = (widen(first), first);
+    for decade in [first / 10.0, first, first * 10.0] {
+        let decade = 10f64.powf(decade.log10().floor());
+        for step in NICE_MULTIPLES.map(|m| m * decade) {
+            let (a, b) = widen(step);
+            let intervals = ((b - a) / step).round() as usize;
+            let ((best_a, best_b), best_step) = best;
+            let (span, best_span) = (b - a, best_b - best_a);
+            let tighter = span < best_span * (1.0 - 1e-9)
+                || (span <= best_span * (1.0 + 1e-9) && step < best_step);
+            if intervals <= max_intervals + 1 && tighter {
+                best = ((a, b), step);
+            }
+        }
+    }
+    let ((a, b), step) = best;
+    (a, b, step)
+}
+
+/// Decimals that show every multiple of `step` exactly (0 for whole steps).
+pub fn decimals_for(step: f64) -> usize {
+    (0..12)
+        .find(|&d| {
+            let scaled = step * 10f64.powi(d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
+        })
+        .unwrap_or(12) as usize
+}
+
+/// `digits` (an unsigned integer's decimal digits) in groups of three.
+pub fn group_digits(digits: &str, separator: char) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(separator);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `v` with `decimals` decimals, its integer part in groups of three, and a typographic
+/// minus: `−12 500`, `0.25`.
+pub fn grouped(v: f64, decimals: usize, separator: char) -> String {
+    let text = format!("{:.*}", decimals, v.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let zero = text.chars().all(|c| c == '0' || c == '.');
+    let mut out = String::new();
+    if v < 0.0 && !zero {
+        out.push('\u{2212}');
+    }
+    out.push_str(&group_digits(whole, separator));
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    out
 }
 
 /// Height below a bottom axis line taken by ticks and tick labels (to their baseline plus
@@ -205,6 +333,31 @@ mod tests {
         );
         assert_eq!(tick_label(0.1), "0.1");
         assert_eq!(tick_label(20.0), "20");
+    }
+
+    #[test]
+    fn nice_steps_and_grouped_numbers() {
+        assert_eq!(nice_step(100_000.0, 6), 20_000.0);
+        assert_eq!(nice_step(0.3, 6), 0.05);
+        assert_eq!(nice_step(7.0, 8), 1.0);
+        assert_eq!(nice_range(-0.13, 0.42, 6), (-0.2, 0.5, 0.1));
+        assert_eq!(nice_range(0.0, 0.0, 5), (-1.0, 1.0, 0.5));
+        // Widening to whole steps: an axis ending on a data value is not widened.
+        assert_eq!(nice_range(0.0, 150_000.0, 8), (0.0, 150_000.0, 25_000.0));
+        assert_eq!(
+            nice_range(-300.0, 123_000.0, 6),
+            (-25_000.0, 125_000.0, 25_000.0)
+        );
+        assert_eq!(nice_range(0.0, 1.0, 6), (0.0, 1.0, 0.2));
+        assert_eq!(decimals_for(0.25), 2);
+        assert_eq!(decimals_for(0.05), 2);
+        assert_eq!(decimals_for(0.1), 1);
+        assert_eq!(decimals_for(20_000.0), 0);
+        assert_eq!(grouped(50_000.0, 0, ' '), "50 000");
+        assert_eq!(grouped(-1_234_567.0, 0, ','), "\u{2212}1,234,567");
+        assert_eq!(grouped(-0.001, 2, ' '), "0.00");
+        assert_eq!(grouped(0.25, 2, ' '), "0.25");
+        assert_eq!(grouped(999.0, 0, ' '), "999");
     }
 
     #[test]

@@ -243,24 +243,12 @@ impl CalibrationPlot<'_> {
     pub fn draw<DB: DrawingBackend>(&self, canvas: &mut Canvas<DB>) -> Result<(), PlotError> {
         let (w, h) = (canvas.width, canvas.height);
         let pad = canvas.px(6.0);
-        let title_font = Font::bold(SIZES.title);
         let axis_font = Font::regular(SIZES.axis_title);
         let font = Font::regular(SIZES.table);
         let header = Font::bold(SIZES.table);
         let gap = canvas.px(6.0);
 
-        let mut top = pad;
-        if !self.title.is_empty() {
-            let text = canvas.fit(&self.title, title_font, w - 2.0 * pad);
-            canvas.text(
-                &text,
-                (pad, top + canvas.cap_height(title_font)),
-                Align::Left,
-                title_font,
-                INK,
-            )?;
-            top += 2.0 * canvas.em(title_font);
-        }
+        let mut top = canvas.heading(&self.title, pad)?;
 
         // Legend line.
         let legend_mid = top + 0.6 * canvas.em(font);
@@ -291,29 +279,23 @@ impl CalibrationPlot<'_> {
         top += 1.9 * canvas.em(font);
 
         // Columns: study | endpoint | plot | published | simulated.
-        let study_w = self
-            .rows
-            .iter()
-            .map(|r| canvas.text_width(&r.study, font))
-            .fold(canvas.text_width("Study", header), f64::max)
+        let study_w = canvas
+            .column_width(("Study", header), self.rows.iter().map(|r| &r.study), font)
             .min(0.24 * w);
-        let endpoint_w = self
-            .rows
-            .iter()
-            .map(|r| canvas.text_width(&endpoint_label(r), font))
-            .fold(canvas.text_width("Endpoint", header), f64::max)
+        let endpoint_w = canvas
+            .column_width(
+                ("Endpoint", header),
+                self.rows.iter().map(endpoint_label),
+                font,
+            )
             .min(0.2 * w);
-        let value_w = self
-            .rows
-            .iter()
-            .flat_map(|r| {
-                [
-                    value_text(r.published, r.published_interval, r.in_months()),
-                    value_text(r.simulated, r.simulated_interval, r.in_months()),
-                ]
-            })
-            .map(|t| canvas.text_width(&t, font))
-            .fold(canvas.text_width("Simulated, months", header), f64::max);
+        let values = self.rows.iter().flat_map(|r| {
+            [
+                value_text(r.published, r.published_interval, r.in_months()),
+                value_text(r.simulated, r.simulated_interval, r.in_months()),
+            ]
+        });
+        let value_w = canvas.column_width(("Simulated, months", header), values, font);
         let study_x = pad;
         let endpoint_x = study_x + study_w + gap;
         let plot_left = endpoint_x + endpoint_w + 2.0 * gap;
@@ -337,13 +319,7 @@ impl CalibrationPlot<'_> {
                     + 1.8 * canvas.em(axis_font)))
             / self.rows.len() as f64;
         if row_h < 1.1 * canvas.em(font) {
-            return Err(PlotError::Selection {
-                message: format!(
-                    "a {h}-pixel-high figure is too small for {} targets",
-                    self.rows.len()
-                ),
-                help: Some("use a larger --height".into()),
-            });
+            return Err(PlotError::rows_do_not_fit(h, self.rows.len(), "targets"));
         }
         let mut y = top;
         for (months, rows) in groups {
@@ -391,18 +367,9 @@ impl CalibrationPlot<'_> {
                 end: plot_right,
                 log: false,
             };
-            // Light guides across each row help the eye from label to markers.
             for (k, row) in rows.iter().enumerate() {
                 let mid = panel_top + (k as f64 + 0.5) * row_h;
-                let baseline = mid + canvas.cap_height(font) / 2.0;
-                if k % 2 == 0 {
-                    canvas.fill_rect(
-                        (pad, mid - row_h / 2.0),
-                        (w - pad, mid + row_h / 2.0),
-                        RGBColor(0xF2, 0xF2, 0xF2),
-                        1.0,
-                    )?;
-                }
+                let baseline = canvas.table_row(k, mid, row_h, font)?;
                 canvas.text(
                     &canvas.fit(&row.study, font, study_w),
                     (study_x, baseline),

@@ -17,7 +17,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontDesc, FontFamily, FontStyle, FontTransform, RGBColor, ShapeStyle};
 
 use super::PlotError;
-use super::theme::{FONT_FAMILY, FONT_HEIGHT_PER_EM, Scale};
+use super::theme::{FONT_FAMILY, FONT_HEIGHT_PER_EM, INK, Marker, ROW_SHADE, SIZES, Scale};
 
 /// What a canvas renders to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +153,19 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
             text.chars().count() as f64 * self.em(font) * 0.6,
             |(w, _)| f64::from(w),
         )
+    }
+
+    /// Width of a table column: its widest cell in `font` or its header in `header_font`.
+    pub fn column_width<T: AsRef<str>>(
+        &self,
+        (header, header_font): (&str, Font),
+        cells: impl IntoIterator<Item = T>,
+        font: Font,
+    ) -> f64 {
+        cells
+            .into_iter()
+            .map(|c| self.text_width(c.as_ref(), font))
+            .fold(self.text_width(header, header_font), f64::max)
     }
 
     /// Ascent of capital letters in pixels (DejaVu Sans cap height is 0.729 em).
@@ -329,11 +342,13 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         colour: RGBColor,
         opacity: f64,
     ) -> Result<(), PlotError> {
+        // Corners in any order (a bar may run left of its base): SVG needs a positive width.
+        let corners = [
+            to_i((x0.min(x1), y0.min(y1))),
+            to_i((x0.max(x1), y0.max(y1))),
+        ];
         self.area
-            .draw(&Rectangle::new(
-                [to_i((x0, y0)), to_i((x1, y1))],
-                colour.mix(opacity).filled(),
-            ))
+            .draw(&Rectangle::new(corners, colour.mix(opacity).filled()))
             .map_err(drawing_error)
     }
 
@@ -344,10 +359,80 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         radius_points: f64,
         colour: RGBColor,
     ) -> Result<(), PlotError> {
-        let r = self.px(radius_points).round().max(1.0) as i32;
-        self.area
-            .draw(&Circle::new(to_i(centre), r, colour.filled()))
-            .map_err(drawing_error)
+        self.marker(centre, Marker::Circle, radius_points, colour, 1.0)
+    }
+
+    /// A filled marker of `shape` whose circumscribed circle has `radius` points.
+    pub fn marker(
+        &self,
+        centre: (f64, f64),
+        shape: Marker,
+        radius_points: f64,
+        colour: RGBColor,
+        opacity: f64,
+    ) -> Result<(), PlotError> {
+        let r = self.px(radius_points);
+        let (x, y) = centre;
+        let corners = |angles: &[f64]| -> Vec<(f64, f64)> {
+            angles
+                .iter()
+                .map(|a| {
+                    let a = a.to_radians();
+                    (x + r * a.cos(), y - r * a.sin())
+                })
+                .collect()
+        };
+        let style = colour.mix(opacity).filled();
+        match shape {
+            Marker::Circle => self
+                .area
+                .draw(&Circle::new(to_i(centre), r.round().max(1.0) as i32, style))
+                .map_err(drawing_error),
+            // A square of the same area as the circle reads as the same size.
+            Marker::Square => {
+                let h = r * 0.886;
+                self.fill_rect((x - h, y - h), (x + h, y + h), colour, opacity)
+            }
+            Marker::Triangle => self.polygon(&corners(&[90.0, 210.0, 330.0]), colour, opacity),
+            Marker::Diamond => self.polygon(&corners(&[90.0, 180.0, 270.0, 0.0]), colour, opacity),
+            Marker::InvertedTriangle => {
+                self.polygon(&corners(&[270.0, 30.0, 150.0]), colour, opacity)
+            }
+        }
+    }
+
+    /// Starts row `k` of a table whose rows are `row_h` high and centred on `mid`: every
+    /// other row is shaded across the figure (light guides help the eye from a label to its
+    /// marks). Returns the baseline of the row's text in `font`.
+    pub fn table_row(&self, k: usize, mid: f64, row_h: f64, font: Font) -> Result<f64, PlotError> {
+        if k.is_multiple_of(2) {
+            let pad = self.px(6.0);
+            self.fill_rect(
+                (pad, mid - row_h / 2.0),
+                (self.width - pad, mid + row_h / 2.0),
+                ROW_SHADE,
+                1.0,
+            )?;
+        }
+        Ok(mid + self.cap_height(font) / 2.0)
+    }
+
+    /// Draws `title` (if not empty) at the top left in the title font; returns the pixel
+    /// row below it where the figure's content starts.
+    pub fn heading(&self, title: &str, pad: f64) -> Result<f64, PlotError> {
+        if title.is_empty() {
+            return Ok(pad);
+        }
+        let font = Font::bold(SIZES.title);
+        let text = self.fit(title, font, self.width - 2.0 * pad);
+        self.text(
+            &text,
+            (pad, pad + self.cap_height(font)),
+            Align::Left,
+            font,
+            INK,
+        )?;
+        Ok(pad + 2.0 * self.em(font))
     }
 
     /// Finishes drawing; returns the dashes SVG output still needs.

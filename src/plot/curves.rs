@@ -100,15 +100,7 @@ fn simplify(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    axes::group_digits(&n.to_string(), ',')
 }
 
 /// A label colour readable as text on white: very light palette colours are darkened.
@@ -196,7 +188,6 @@ impl CurvePlot<'_> {
     pub fn draw<DB: DrawingBackend>(&self, canvas: &mut Canvas<DB>) -> Result<(), PlotError> {
         let (w, h) = (canvas.width, canvas.height);
         let pad = canvas.px(6.0);
-        let title_font = Font::bold(SIZES.title);
         let axis_font = Font::regular(SIZES.axis_title);
         let tick_font = Font::regular(SIZES.tick_label);
         let legend_font = Font::regular(SIZES.legend);
@@ -206,18 +197,7 @@ impl CurvePlot<'_> {
         let gap = canvas.px(4.0);
 
         // Title.
-        let mut top = pad;
-        if !self.title.is_empty() {
-            let text = canvas.fit(&self.title, title_font, w - 2.0 * pad);
-            canvas.text(
-                &text,
-                (pad, top + canvas.cap_height(title_font)),
-                Align::Left,
-                title_font,
-                INK,
-            )?;
-            top += 2.0 * canvas.em(title_font);
-        }
+        let top = canvas.heading(&self.title, pad)?;
 
         // Y axis range and ticks (percent).
         let y_lo = if self.log { self.log_floor() } else { 0.0 };

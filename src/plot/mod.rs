@@ -16,7 +16,12 @@
 //! # Ok::<(), hsctsim::plot::PlotError>(())
 //! ```
 //!
-//! One module per figure kind ([`survival`], [`incidence`], [`occupancy`], [`calibration`])
+//! The figures of a probabilistic or one-way sensitivity analysis (cost-effectiveness plane,
+//! acceptability curves, EVPI, tornado) are drawn from that analysis's folder by
+//! [`render_psa`]; see [`psa`] for its files.
+//!
+//! One module per figure kind ([`survival`], [`incidence`], [`occupancy`], [`calibration`],
+//! [`psa`])
 //! over a shared look ([`theme`]: embedded DejaVu font, Okabe–Ito colours, dashes per
 //! strategy) and drawing layer ([`canvas`], [`axes`], [`curves`]). Text is laid out with the
 //! embedded font's metrics, so figures render identically on machines without any fonts.
@@ -30,6 +35,7 @@ pub mod encode;
 pub mod incidence;
 pub mod occupancy;
 pub mod overrides;
+pub mod psa;
 pub mod survival;
 pub mod theme;
 
@@ -288,6 +294,14 @@ impl PlotError {
         }
     }
 
+    /// A figure `height` pixels high has no room for `count` rows of `what`.
+    pub(crate) fn rows_do_not_fit(height: f64, count: usize, what: &str) -> PlotError {
+        PlotError::Selection {
+            message: format!("a {height}-pixel-high figure is too small for {count} {what}"),
+            help: Some("use a larger --height".into()),
+        }
+    }
+
     /// True when the user's input (files, options) is at fault rather than the system.
     pub fn is_input(&self) -> bool {
         matches!(self, PlotError::Input { .. } | PlotError::Selection { .. })
@@ -358,6 +372,9 @@ enum Drawing<'a> {
     Curves(CurvePlot<'a>),
     Occupancy(OccupancyPlot<'a>),
     Calibration(CalibrationPlot<'a>),
+    CePlane(psa::ce_plane::CePlanePlot),
+    Wtp(psa::wtp::WtpPlot),
+    Tornado(psa::tornado::TornadoPlot),
 }
 
 impl Drawing<'_> {
@@ -366,6 +383,9 @@ impl Drawing<'_> {
             Drawing::Curves(p) => p.default_size(),
             Drawing::Occupancy(p) => p.default_size(),
             Drawing::Calibration(p) => p.default_size(),
+            Drawing::CePlane(p) => p.default_size(),
+            Drawing::Wtp(p) => p.default_size(),
+            Drawing::Tornado(p) => p.default_size(),
         }
     }
 
@@ -374,6 +394,9 @@ impl Drawing<'_> {
             Drawing::Curves(p) => &p.title,
             Drawing::Occupancy(p) => &p.title,
             Drawing::Calibration(p) => &p.title,
+            Drawing::CePlane(p) => &p.title,
+            Drawing::Wtp(p) => &p.title,
+            Drawing::Tornado(p) => &p.title,
         }
     }
 
@@ -382,6 +405,9 @@ impl Drawing<'_> {
             Drawing::Curves(p) => p.draw(canvas),
             Drawing::Occupancy(p) => p.draw(canvas),
             Drawing::Calibration(p) => p.draw(canvas),
+            Drawing::CePlane(p) => p.draw(canvas),
+            Drawing::Wtp(p) => p.draw(canvas),
+            Drawing::Tornado(p) => p.draw(canvas),
         }
     }
 }
@@ -407,7 +433,8 @@ fn figure_size(options: &PlotOptions, natural: (u32, u32)) -> (u32, u32) {
 /// Largest default height: figures with very many strategies get denser, not taller.
 const MAX_DEFAULT_HEIGHT: u32 = 12_000;
 
-fn check_options(options: &PlotOptions, horizon: f64) -> Result<(f64, f64), PlotError> {
+/// Checks what every figure needs: sizes within limits and at least one format.
+fn check_size_and_formats(options: &PlotOptions) -> Result<(), PlotError> {
     for (name, value) in [("width", options.width), ("height", options.height)] {
         if let Some(v) = value
             && !(SIZE_LIMITS.0..=SIZE_LIMITS.1).contains(&v)
@@ -430,6 +457,11 @@ fn check_options(options: &PlotOptions, horizon: f64) -> Result<(f64, f64), Plot
             "no output format: use svg, png or both".into(),
         ));
     }
+    Ok(())
+}
+
+fn check_options(options: &PlotOptions, horizon: f64) -> Result<(f64, f64), PlotError> {
+    check_size_and_formats(options)?;
     let from = options.from.unwrap_or(0.0);
     let to = options.to.unwrap_or(horizon);
     if !(from.is_finite() && to.is_finite() && from >= 0.0 && to > from && to <= horizon + 1e-9) {
@@ -694,5 +726,40 @@ pub fn write_figures(dir: &Path, figures: &[Figure]) -> Result<Vec<PathBuf>, Plo
 pub fn render_run(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
     let data = RunData::from_dir(dir)?;
     let figures = render(&data, options)?;
+    write_figures(&data::figures_dir(dir), &figures)
+}
+
+/// Renders the figures of a probabilistic or one-way sensitivity analysis from its folder,
+/// in memory: the cost-effectiveness plane (`ce_plane`, from `psa_draws.csv`), the
+/// acceptability curves (`ceac`, from `ceac.csv`), EVPI (`evpi`, from `evpi.csv`) and the
+/// tornado diagram (`tornado`, from `tornado.csv`) — each whose file the folder has (see
+/// [`psa`]). Of `options`, the formats, sizes and title apply; strategies, origins,
+/// measures, time window, log axis and landmark are for run figures and are ignored.
+pub fn render_psa(dir: &Path, options: &PlotOptions) -> Result<Vec<Figure>, PlotError> {
+    check_size_and_formats(options)?;
+    let folder = psa::PsaFolder::read(dir)?;
+    let title = options.title.as_deref();
+    let drawings = [
+        ("ce_plane", folder.ce_plane(title).map(Drawing::CePlane)),
+        ("ceac", folder.ceac(title).map(Drawing::Wtp)),
+        ("evpi", folder.evpi(title).map(Drawing::Wtp)),
+        ("tornado", folder.tornado(title).map(Drawing::Tornado)),
+    ];
+    let jobs: Vec<Job> = drawings
+        .into_iter()
+        .filter_map(|(stem, drawing)| {
+            drawing.map(|drawing| Job {
+                stem: stem.into(),
+                drawing,
+            })
+        })
+        .collect();
+    render_jobs(&jobs, options)
+}
+
+/// Re-renders an analysis folder's figures (see [`render_psa`]) into `<dir>/figures/`;
+/// returns the files written.
+pub fn render_psa_dir(dir: &Path, options: &PlotOptions) -> Result<Vec<PathBuf>, PlotError> {
+    let figures = render_psa(dir, options)?;
     write_figures(&data::figures_dir(dir), &figures)
 }

@@ -117,24 +117,12 @@ impl OccupancyPlot<'_> {
     pub fn draw<DB: DrawingBackend>(&self, canvas: &mut Canvas<DB>) -> Result<(), PlotError> {
         let (w, h) = (canvas.width, canvas.height);
         let pad = canvas.px(6.0);
-        let title_font = Font::bold(SIZES.title);
         let axis_font = Font::regular(SIZES.axis_title);
         let tick_font = Font::regular(SIZES.tick_label);
         let panel_font = Font::bold(SIZES.table + 0.5);
         let legend_font = Font::regular(SIZES.legend);
 
-        let mut top = pad;
-        if !self.title.is_empty() {
-            let text = canvas.fit(&self.title, title_font, w - 2.0 * pad);
-            canvas.text(
-                &text,
-                (pad, top + canvas.cap_height(title_font)),
-                Align::Left,
-                title_font,
-                INK,
-            )?;
-            top += 2.0 * canvas.em(title_font);
-        }
+        let top = canvas.heading(&self.title, pad)?;
 
         // Legend on the right: states from the top of the stack down.
         let states = self.shown_states();

@@ -132,6 +132,37 @@ pub const STRATEGY_DASHES: [&[f64]; 6] = [
     &[3.0, 1.8, 1.2, 1.8, 1.2, 1.8],
 ];
 
+/// A filled marker shape: a second cue beside colour for points (greyscale print,
+/// colour-blind readers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Marker {
+    /// A disc.
+    Circle,
+    /// A square.
+    Square,
+    /// A triangle pointing up.
+    Triangle,
+    /// A diamond.
+    Diamond,
+    /// A triangle pointing down.
+    InvertedTriangle,
+}
+
+/// Marker shapes of strategies, in order. Their count (5) is prime to the palette's (8), as
+/// the dashes' is.
+pub const STRATEGY_MARKERS: [Marker; 5] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Diamond,
+    Marker::InvertedTriangle,
+];
+
+/// Marker shape of the strategy at `index` in the run's strategy list.
+pub fn strategy_marker(index: usize) -> Marker {
+    STRATEGY_MARKERS[index % STRATEGY_MARKERS.len()]
+}
+
 /// Colour of the strategy at `index` in the run's strategy list. The index is the run's,
 /// not the selection's, so a strategy keeps its colour in every figure of a run and when
 /// `hsctsim plot --strategies` shows a subset.
@@ -189,6 +220,9 @@ pub fn state_colour(role: StateRole, alive_rank: usize) -> RGBColor {
 
 /// Dark grey for text and axes: softer than pure black, still near-black in print.
 pub const INK: RGBColor = RGBColor(0x1A, 0x1A, 0x1A);
+
+/// Shading of every other row of a table.
+pub const ROW_SHADE: RGBColor = RGBColor(0xF2, 0xF2, 0xF2);
 
 /// Opacity of confidence bands: light enough that overlapping bands stay readable.
 pub const BAND_OPACITY: f64 = 0.18;

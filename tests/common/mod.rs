@@ -42,3 +42,27 @@ pub fn curve(results: &Results, strategy: &str, origin: &str, measure: &str) -> 
         .map(|r| (r.time, r.estimate))
         .collect()
 }
+
+/// Runs the `hsctsim` binary; returns its exit code, stdout and stderr (and fails the test
+/// if it panicked: every failure must be a message).
+pub fn hsctsim(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "hsctsim panicked:\n{stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+/// The value of attribute `name` in an SVG element's opening tag.
+pub fn attribute<'a>(element: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let start = element.find(&key)? + key.len();
+    let end = start + element[start..].find('"')?;
+    Some(&element[start..end])
+}
