@@ -86,8 +86,14 @@ fn write(out: &Path, files: &[(String, Vec<u8>)], options: &Options) -> Result<(
         other => Failure::run(other),
     })?;
     if options.figures {
-        // PSA-FIGURES: hsctsim::plot::render_psa_dir(out, &hsctsim::plot::PlotOptions::default())
-        //    .map_err(|e| Failure::run(format!("{e} (the tables in {} are complete)", out.display())))?;
+        hsctsim::plot::render_psa_dir(out, &hsctsim::plot::PlotOptions::default()).map_err(
+            |e| {
+                Failure::run(format!(
+                    "{e} (the tables in {} are complete; `hsctsim plot` retries the figures)",
+                    out.display()
+                ))
+            },
+        )?;
     }
     Ok(())
 }

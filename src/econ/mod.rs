@@ -93,13 +93,54 @@ pub struct LifeValues {
     pub qalys_discounted: f64,
 }
 
+/// A discount clock: `D(t) = ∫_0^t e^{−δu} du = −expm1(−δt)/δ` at the current time, so a
+/// sojourn's discounted length is `D(b) − D(a)` and the factor at `t` is `e^{−δt} = 1 − δD(t)`:
+/// one `expm1` per state entry instead of an `exp` and an `expm1` per sojourn and per event.
+#[derive(Debug, Clone, Copy)]
+struct DiscountClock {
+    delta: f64,
+    /// `expm1(−δ·t)` at the clock's time (`−t·δ` exactly when δ = 0 is not needed: then the
+    /// clock is plain time).
+    at: f64,
+}
+
+impl DiscountClock {
+    fn new(delta: f64) -> DiscountClock {
+        DiscountClock { delta, at: 0.0 }
+    }
+
+    /// `expm1(−δt)` for a new time.
+    #[inline]
+    fn point(&self, t: f64) -> f64 {
+        (-self.delta * t).exp_m1()
+    }
+
+    /// Discounted length of `[a, b]` given the clock at `a` (`self.at`) and `x_b` at `b`.
+    #[inline]
+    fn length(&self, a: f64, b: f64, x_b: f64) -> f64 {
+        if self.delta == 0.0 {
+            b - a
+        } else {
+            (self.at - x_b) / self.delta
+        }
+    }
+
+    /// `e^{−δt}` from `expm1(−δt)`.
+    #[inline]
+    fn factor(x: f64) -> f64 {
+        1.0 + x
+    }
+}
+
 /// Accumulates a life's values as it unfolds (used by the aggregator's recorder).
 #[derive(Debug, Clone)]
 pub struct Ledger<'a> {
     economics: &'a Economics,
     horizon: f64,
-    delta_costs: f64,
-    delta_effects: f64,
+    costs: DiscountClock,
+    effects: DiscountClock,
+    /// The effects' clock is the costs' (equal rates, the usual case).
+    shared: bool,
     /// The current sojourn: start, cost rate per month, utility per year, alive.
     since: f64,
     cost_rate: f64,
@@ -112,11 +153,14 @@ pub struct Ledger<'a> {
 impl<'a> Ledger<'a> {
     /// A ledger for a life followed to `horizon` months.
     pub fn new(economics: &'a Economics, horizon: f64) -> Ledger<'a> {
+        let delta_costs = monthly_rate(economics.annual_discount_costs);
+        let delta_effects = monthly_rate(economics.annual_discount_effects);
         Ledger {
             economics,
             horizon,
-            delta_costs: monthly_rate(economics.annual_discount_costs),
-            delta_effects: monthly_rate(economics.annual_discount_effects),
+            costs: DiscountClock::new(delta_costs),
+            effects: DiscountClock::new(delta_effects),
+            shared: delta_costs == delta_effects,
             since: 0.0,
             cost_rate: 0.0,
             utility: 0.0,
@@ -126,47 +170,42 @@ impl<'a> Ledger<'a> {
         }
     }
 
-    /// Closes the current sojourn at `end` (capped at the horizon).
+    /// Closes the current sojourn at `end` (capped at the horizon) and moves the discount
+    /// clocks there.
     fn accrue(&mut self, end: f64) {
         let (a, b) = (self.since, end.min(self.horizon));
         if b <= a {
             return;
         }
-        let v = &mut self.values;
-        // Each discount factor costs an exp; skip those not needed and share one when the
-        // two rates are equal (the usual case). Same arithmetic, so the same bits.
-        let cost_factor = if self.cost_rate != 0.0 {
-            discounted_duration(self.delta_costs, a, b)
+        let x_costs = self.costs.point(b);
+        let x_effects = if self.shared {
+            x_costs
         } else {
-            0.0
+            self.effects.point(b)
         };
+        let v = &mut self.values;
         v.cost += self.cost_rate * (b - a);
-        v.cost_discounted += self.cost_rate * cost_factor;
+        v.cost_discounted += self.cost_rate * self.costs.length(a, b, x_costs);
         if self.alive {
             let years = (b - a) / 12.0;
-            let effect_factor = if self.cost_rate != 0.0 && self.delta_effects == self.delta_costs {
-                cost_factor
-            } else {
-                discounted_duration(self.delta_effects, a, b)
-            };
-            let years_discounted = effect_factor / 12.0;
+            let years_discounted = self.effects.length(a, b, x_effects) / 12.0;
             v.life_years += years;
             v.life_years_discounted += years_discounted;
             v.qalys += self.utility * years;
             v.qalys_discounted += self.utility * years_discounted;
         }
+        self.costs.at = x_costs;
+        self.effects.at = x_effects;
+        self.since = b;
     }
 
-    fn one_off(&mut self, value: &EventValue, time: f64) {
+    fn one_off(&mut self, value: &EventValue) {
+        // Events happen at the clocks' time (accrue has just moved them there).
         let v = &mut self.values;
-        if value.cost != 0.0 {
-            v.cost += value.cost;
-            v.cost_discounted += value.cost * (-self.delta_costs * time).exp();
-        }
-        if value.disutility != 0.0 {
-            v.qalys -= value.disutility;
-            v.qalys_discounted -= value.disutility * (-self.delta_effects * time).exp();
-        }
+        v.cost += value.cost;
+        v.cost_discounted += value.cost * DiscountClock::factor(self.costs.at);
+        v.qalys -= value.disutility;
+        v.qalys_discounted -= value.disutility * DiscountClock::factor(self.effects.at);
     }
 
     /// The patient enters `state` at `time` with these variable values.
@@ -185,13 +224,13 @@ impl<'a> Ledger<'a> {
             if let Some(previous) = self.state {
                 for (from, to, value) in &economics.on_transition {
                     if *from == previous && *to == state && applies(&value.condition) {
-                        self.one_off(value, time);
+                        self.one_off(value);
                     }
                 }
             }
             for value in &economics.on_enter[state] {
                 if applies(&value.condition) {
-                    self.one_off(value, time);
+                    self.one_off(value);
                 }
             }
         }
