@@ -320,3 +320,83 @@ fn bad_psa_tables_are_located_and_explained() {
     let out = hsctsim(&["psa", "two.toml", "--draws", "0"], dir.path());
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Shards of the draws merge into the unsharded tables, byte for byte, for 1, 2 and 7
+/// shards; a missing or duplicated shard is refused.
+#[test]
+fn psa_shards_merge_into_the_unsharded_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("two.toml"), TWO_STATE).unwrap();
+    let whole = hsctsim(
+        &["psa", "two.toml", "--out", "whole", "--no-figures", "-q"],
+        dir.path(),
+    );
+    assert!(
+        whole.status.success(),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
+    let tables = [
+        "psa_draws.csv",
+        "psa_parameters.csv",
+        "psa_summary.csv",
+        "psa_incremental.csv",
+        "ceac.csv",
+        "evpi.csv",
+    ];
+    for n in [1, 2, 7] {
+        let parts = format!("parts{n}");
+        for k in 0..n {
+            let shard = format!("{k}/{n}");
+            let out = hsctsim(
+                &["psa", "two.toml", "--shard", &shard, "--out", &parts, "-q"],
+                dir.path(),
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let merged = format!("merged{n}");
+        let out = hsctsim(
+            &["merge", &parts, "--out", &merged, "--no-figures", "-q"],
+            dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for t in tables {
+            let a = std::fs::read(dir.path().join("whole").join(t)).unwrap();
+            let b = std::fs::read(dir.path().join(&merged).join(t)).unwrap();
+            assert!(a == b, "{t} differs after merging {n} shards");
+        }
+        let manifest =
+            std::fs::read_to_string(dir.path().join(&merged).join("manifest.json")).unwrap();
+        assert!(
+            manifest.contains(&format!("\"merged_from_shards\": {n}")),
+            "{manifest}"
+        );
+    }
+    // Shard 1 of 2 missing.
+    std::fs::remove_file(dir.path().join("parts2/psa-part-1-of-2.json")).unwrap();
+    let out = hsctsim(&["merge", "parts2", "--out", "broken", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing shard(s) 1 of 2"));
+    // The same part given twice.
+    let out = hsctsim(
+        &[
+            "merge",
+            "parts2/psa-part-0-of-2.json",
+            "parts2/psa-part-0-of-2.json",
+            "--out",
+            "twice",
+            "-q",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
+}

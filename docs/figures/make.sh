@@ -24,4 +24,16 @@ for f in os_entry occupancy_entry lfs_hsct2 cir_hsct2 nrm_hsct2 calibration; do
         cp "$run/figures/$f.png" "docs/figures/$f.png"
     fi
 done
+# The health-economics example (illustrative values): CE plane and tornado.
+cea=target/docs/donor_policy_cea
+cargo run --release --quiet -- psa scenarios/donor_policy_cea.toml --out "$cea/psa" --force --quiet
+cargo run --release --quiet -- owsa scenarios/donor_policy_cea.toml --out "$cea/owsa" --force --quiet
+for f in "$cea/psa/figures/ce_plane.png" "$cea/owsa/figures/tornado.png"; do
+    if [ -n "$im" ]; then
+        "$im" "$f" -resize 1000x -colors 64 -quality 95 "docs/figures/$(basename "$f")"
+    else
+        cargo run --release --quiet -- plot "$(dirname "$(dirname "$f")")" --format png --quiet --width 1000
+        cp "$f" "docs/figures/$(basename "$f")"
+    fi
+done
 ls -l docs/figures/*.png
