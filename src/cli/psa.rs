@@ -210,7 +210,7 @@ fn finish(
         threads,
         wall,
     );
-    manifest.overflows = outcomes.iter().map(|o| o.overflows).sum();
+    manifest.economics.overflows = outcomes.iter().map(|o| o.overflows).sum();
     manifest.merged_from_shards = shards;
     write(
         out,

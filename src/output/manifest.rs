@@ -111,6 +111,22 @@ pub struct NamedItem {
     pub death: Option<String>,
 }
 
+impl EconomicsInfo {
+    /// The labels of `economics`, with `overflows` lives left out of the sums.
+    pub fn new(economics: &crate::econ::Economics, overflows: u64) -> EconomicsInfo {
+        EconomicsInfo {
+            currency: economics.currency.clone(),
+            price_year: economics.price_year,
+            discount_costs: economics.annual_discount_costs,
+            discount_effects: economics.annual_discount_effects,
+            wtp: economics.wtp.clone(),
+            illustrative: economics.illustrative,
+            note: economics.note.clone(),
+            overflows,
+        }
+    }
+}
+
 impl Manifest {
     /// Pretty JSON with a final newline.
     pub fn to_json(&self) -> Vec<u8> {
@@ -172,15 +188,8 @@ impl Manifest {
             patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
             merged_from_shards: None,
             figures: model.figures.clone(),
-            economics: model.economics.as_ref().map(|e| EconomicsInfo {
-                currency: e.currency.clone(),
-                price_year: e.price_year,
-                discount_costs: e.annual_discount_costs,
-                discount_effects: e.annual_discount_effects,
-                wtp: e.wtp.clone(),
-                illustrative: e.illustrative,
-                note: e.note.clone(),
-                overflows: tally.economics.as_ref().map_or(0, |t| t.overflows),
+            economics: model.economics.as_ref().map(|e| {
+                EconomicsInfo::new(e, tally.economics.as_ref().map_or(0, |t| t.overflows))
             }),
             patient_export: None,
         }

@@ -15,7 +15,7 @@
 
 use serde::Serialize;
 
-use super::manifest::NamedItem;
+use super::manifest::{EconomicsInfo, NamedItem};
 use super::number;
 use crate::model::Model;
 use crate::psa::analysis::Analysis;
@@ -95,28 +95,17 @@ pub struct SensitivityManifest {
     pub strategies: Vec<NamedItem>,
     /// Reference strategy for increments.
     pub reference: String,
-    /// Currency label.
-    pub currency: String,
-    /// Price year label.
-    pub price_year: Option<i64>,
-    /// Annual discount rate for costs.
-    pub discount_costs: f64,
-    /// Annual discount rate for effects.
-    pub discount_effects: f64,
-    /// The scenario's thresholds per QALY (the first is the main one).
-    pub wtp: Vec<f64>,
-    /// Values are illustrative.
-    pub illustrative: bool,
-    /// Note on the values' sources.
-    pub note: String,
+    /// Currency, price year, discount rates, thresholds (the first is the main one),
+    /// whether values are illustrative, and lives left out of the sums; flattened, so
+    /// the figures read `currency`, `wtp` and `illustrative` at the top level.
+    #[serde(flatten)]
+    pub economics: EconomicsInfo,
     /// The uncertain parameters.
     pub parameters: Vec<ParameterRecord>,
     /// Wall-clock seconds.
     pub wall_seconds: f64,
     /// Patients per second (each under every strategy, all draws).
     pub patients_per_second: f64,
-    /// Lives left out of means because their values exceeded exact sums (normally 0).
-    pub overflows: u64,
     /// For an analysis merged from shards: how many (wall time is then the merge's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_from_shards: Option<u64>,
@@ -134,7 +123,10 @@ impl SensitivityManifest {
         wall_seconds: f64,
     ) -> SensitivityManifest {
         let model: &Model = &psa.base;
-        let economics = model.economics.as_ref();
+        let economics = model
+            .economics
+            .as_ref()
+            .expect("a PSA's model has economics");
         let simulated = (draws * patients_per_draw) as f64;
         SensitivityManifest {
             program: "hsctsim".into(),
@@ -157,13 +149,7 @@ impl SensitivityManifest {
                 })
                 .collect(),
             reference: model.strategies[model.settings.reference].name.clone(),
-            currency: economics.map_or(String::new(), |e| e.currency.clone()),
-            price_year: economics.and_then(|e| e.price_year),
-            discount_costs: economics.map_or(0.0, |e| e.annual_discount_costs),
-            discount_effects: economics.map_or(0.0, |e| e.annual_discount_effects),
-            wtp: economics.map_or(Vec::new(), |e| e.wtp.clone()),
-            illustrative: economics.is_some_and(|e| e.illustrative),
-            note: economics.map_or(String::new(), |e| e.note.clone()),
+            economics: EconomicsInfo::new(economics, 0),
             parameters: psa
                 .parameters
                 .iter()
@@ -183,7 +169,6 @@ impl SensitivityManifest {
             } else {
                 0.0
             },
-            overflows: 0,
             merged_from_shards: None,
         }
     }

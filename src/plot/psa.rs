@@ -404,49 +404,45 @@ pub struct CeacRow {
 pub fn read_ceac(path: &Path, manifest: &PsaManifest) -> Result<Vec<CeacRow>, PlotError> {
     let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    read_rows(
-        path,
-        &["wtp", "strategy", "probability", "expected_nmb", "optimal"],
-        |c, record, line| {
-            let wtp = c.number(path, record, 0, line)?;
-            let strategy = manifest.strategy(path, line, c.text(record, 1))?;
-            let probability = c.number(path, record, 2, line)?;
-            if !(-1e-9..=1.0 + 1e-9).contains(&probability) {
-                return Err(PlotError::Input {
-                    path: path.to_path_buf(),
-                    line: Some(line),
-                    message: format!("`probability` is {probability}, not a share in [0, 1]"),
-                    help: Some("probabilities are shares of draws (0.45, not 45)".into()),
-                });
-            }
-            c.number(path, record, 3, line)?;
-            let optimal = match c.text(record, 4) {
-                "1" => true,
-                "0" => false,
-                other => {
-                    return Err(input(
-                        path,
-                        line,
-                        format!("`optimal` is `{other}`; it must be 1 or 0"),
-                    ));
-                }
-            };
-            if !seen.insert((wtp.to_bits(), strategy.index)) {
-                return Err(duplicate(
+    read_rows(path, &crate::output::psa::CEAC_HEADER, |c, record, line| {
+        let wtp = c.number(path, record, 0, line)?;
+        let strategy = manifest.strategy(path, line, c.text(record, 1))?;
+        let probability = c.number(path, record, 2, line)?;
+        if !(-1e-9..=1.0 + 1e-9).contains(&probability) {
+            return Err(PlotError::Input {
+                path: path.to_path_buf(),
+                line: Some(line),
+                message: format!("`probability` is {probability}, not a share in [0, 1]"),
+                help: Some("probabilities are shares of draws (0.45, not 45)".into()),
+            });
+        }
+        c.number(path, record, 3, line)?;
+        let optimal = match c.text(record, 4) {
+            "1" => true,
+            "0" => false,
+            other => {
+                return Err(input(
                     path,
                     line,
-                    format!("threshold {wtp} of strategy `{}`", strategy.name),
+                    format!("`optimal` is `{other}`; it must be 1 or 0"),
                 ));
             }
-            rows.push(CeacRow {
-                wtp,
-                strategy: strategy.index,
-                probability: probability.clamp(0.0, 1.0),
-                optimal,
-            });
-            Ok(())
-        },
-    )?;
+        };
+        if !seen.insert((wtp.to_bits(), strategy.index)) {
+            return Err(duplicate(
+                path,
+                line,
+                format!("threshold {wtp} of strategy `{}`", strategy.name),
+            ));
+        }
+        rows.push(CeacRow {
+            wtp,
+            strategy: strategy.index,
+            probability: probability.clamp(0.0, 1.0),
+            optimal,
+        });
+        Ok(())
+    })?;
     Ok(rows)
 }
 
@@ -496,18 +492,7 @@ pub fn read_tornado(path: &Path) -> Result<Vec<TornadoRow>, PlotError> {
     let mut rows: Vec<TornadoRow> = Vec::new();
     read_rows(
         path,
-        &[
-            "parameter",
-            "label",
-            "strategy",
-            "comparator",
-            "wtp",
-            "low",
-            "high",
-            "inmb_low",
-            "inmb_high",
-            "inmb_base",
-        ],
+        &crate::output::psa::TORNADO_HEADER,
         |c, record, line| {
             let number = |column| c.number(path, record, column, line);
             let row = TornadoRow {
