@@ -426,25 +426,33 @@ pub fn load_source(
     let source = ScenarioSource::new(path.display().to_string(), text);
     let mut model = hsctsim::scenario::parse(&source.text, &source.path, &source.default_name())
         .map_err(Failure::input)?;
-    if let Some(n) = overrides.patients {
-        if n == 0 || n > hsctsim::scenario::build::MAX_PATIENTS {
-            return Err(Failure::input(format!(
-                "--patients must be between 1 and {}, got {n}",
-                hsctsim::scenario::build::MAX_PATIENTS
-            )));
-        }
-        model.settings.patients = n;
-    }
-    if let Some(seed) = overrides.seed {
-        model.settings.seed = seed;
-    }
-    if let Some(threads) = overrides.threads {
-        if threads > 4096 {
-            return Err(Failure::input(format!(
-                "--threads must be between 0 (all cores) and 4096, got {threads}"
-            )));
-        }
-        model.settings.threads = threads;
-    }
+    overrides.apply(&mut model.settings)?;
     Ok((model, source))
+}
+
+impl Overrides {
+    /// Sets the given values in `settings`, checked like the file's values.
+    pub fn apply(&self, settings: &mut hsctsim::model::Settings) -> Result<(), Failure> {
+        if let Some(n) = self.patients {
+            if n == 0 || n > hsctsim::scenario::build::MAX_PATIENTS {
+                return Err(Failure::input(format!(
+                    "--patients must be between 1 and {}, got {n}",
+                    hsctsim::scenario::build::MAX_PATIENTS
+                )));
+            }
+            settings.patients = n;
+        }
+        if let Some(seed) = self.seed {
+            settings.seed = seed;
+        }
+        if let Some(threads) = self.threads {
+            if threads > 4096 {
+                return Err(Failure::input(format!(
+                    "--threads must be between 0 (all cores) and 4096, got {threads}"
+                )));
+            }
+            settings.threads = threads;
+        }
+        Ok(())
+    }
 }

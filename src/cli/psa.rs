@@ -35,19 +35,9 @@ fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Fai
     let composed = hsctsim::scenario::compose::from_text(&source.text, &source.path, dir)
         .map_err(Failure::input)?;
     let mut psa = Psa::compile(composed, &source.default_name()).map_err(Failure::input)?;
-    if let Some(seed) = overrides.seed {
-        psa.base.settings.seed = seed;
-    }
-    if let Some(threads) = overrides.threads {
-        psa.base.settings.threads = threads;
-    }
+    overrides.apply(&mut psa.base.settings)?;
+    // --patients is per draw (or per one-way run).
     if let Some(n) = overrides.patients {
-        if n == 0 || n > hsctsim::scenario::build::MAX_PATIENTS {
-            return Err(Failure::input(format!(
-                "--patients must be between 1 and {}, got {n}",
-                hsctsim::scenario::build::MAX_PATIENTS
-            )));
-        }
         psa.patients = n;
     }
     Ok((psa, source))

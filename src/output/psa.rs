@@ -192,6 +192,14 @@ fn means_fields(m: &Means) -> [String; 6] {
     ]
 }
 
+fn strategy_names(psa: &Psa) -> Vec<&str> {
+    psa.base
+        .strategies
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
 fn finish(w: csv::Writer<Vec<u8>>) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
@@ -203,12 +211,7 @@ pub fn psa_files(
     analysis: &Analysis,
     manifest: &SensitivityManifest,
 ) -> Vec<(String, Vec<u8>)> {
-    let names: Vec<&str> = psa
-        .base
-        .strategies
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
+    let names = strategy_names(psa);
 
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(DRAWS_HEADER);
@@ -318,12 +321,7 @@ pub fn owsa_files(
     comparison: &Comparison,
     manifest: &SensitivityManifest,
 ) -> Vec<(String, Vec<u8>)> {
-    let names: Vec<&str> = psa
-        .base
-        .strategies
-        .iter()
-        .map(|s| s.name.as_str())
-        .collect();
+    let names = strategy_names(psa);
     let wtp = comparison.wtp;
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([

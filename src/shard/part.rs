@@ -446,6 +446,27 @@ pub fn run_shard_with<E>(
 /// scheduler does after a node failure, is harmless. One with other bytes is replaced only
 /// if `force` is set.
 pub fn write(dir: &Path, part: &Part, force: bool) -> Result<PathBuf, PartError> {
+    write_bytes(
+        dir,
+        &part.file_name(),
+        &part.to_bytes(),
+        force,
+        |existing, path| {
+            Part::from_bytes(existing, path)
+                .map_or_else(|e| format!("unreadable: {e}"), |p| p.describe())
+        },
+    )
+}
+
+/// Writes a part file's `bytes` as `dir/name` atomically; the rules of [`write`]. `describe`
+/// says what a different file already there holds, for the message.
+pub fn write_bytes(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    force: bool,
+    describe: impl FnOnce(&[u8], &Path) -> String,
+) -> Result<PathBuf, PartError> {
     let io = |path: &Path, action| {
         let path = path.to_path_buf();
         move |source| PartError::Io {
@@ -455,22 +476,20 @@ pub fn write(dir: &Path, part: &Part, force: bool) -> Result<PathBuf, PartError>
         }
     };
     fs::create_dir_all(dir).map_err(io(dir, "cannot create the folder"))?;
-    let path = dir.join(part.file_name());
-    let bytes = part.to_bytes();
+    let path = dir.join(name);
     if let Ok(existing) = fs::read(&path) {
         if existing == bytes {
             return Ok(path);
         }
         if !force {
-            let existing = Part::from_bytes(&existing, &path)
-                .map_or_else(|e| format!("unreadable: {e}"), |p| p.describe());
+            let existing = describe(&existing, &path);
             return Err(PartError::Exists { path, existing });
         }
     }
-    let temporary = dir.join(format!(".{}.tmp-{}", part.file_name(), std::process::id()));
+    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let written = (|| {
         let mut file = fs::File::create(&temporary).map_err(io(&temporary, "cannot create"))?;
-        file.write_all(&bytes)
+        file.write_all(bytes)
             .map_err(io(&temporary, "cannot write"))?;
         file.sync_all().map_err(io(&temporary, "cannot write"))?;
         fs::rename(&temporary, &path).map_err(io(&path, "cannot rename the finished part to"))

@@ -7,7 +7,6 @@
 //! bytes a draw), not the draws' accumulators: the PSA's outputs need nothing else.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -157,40 +156,25 @@ impl PsaPart {
         }
     }
 
-    /// Writes the part into `dir` atomically; returns its path.
+    /// Writes the part into `dir` atomically, by the rules of run parts
+    /// ([`super::part::write`]); returns its path.
     pub fn write(&self, dir: &Path, force: bool) -> Result<PathBuf, String> {
         let shard = Shard {
             index: self.shard,
             count: self.shards,
         };
-        let path = dir.join(file_name(shard));
         let mut bytes = serde_json::to_vec(self).unwrap_or_default();
         bytes.push(b'\n');
-        if let Ok(existing) = fs::read(&path) {
-            if existing == bytes {
-                return Ok(path);
+        super::part::write_bytes(dir, &file_name(shard), &bytes, force, |existing, _| {
+            match serde_json::from_slice::<PsaPart>(existing) {
+                Ok(p) => format!(
+                    "shard {}/{} of {} draws × {} patients, seed {}, program {}",
+                    p.shard, p.shards, p.draws, p.patients_per_draw, p.seed, p.program_version
+                ),
+                Err(e) => format!("unreadable: {e}"),
             }
-            if !force {
-                return Err(format!(
-                    "{} already exists and holds a different result; use --force to replace it, or write to another --out folder",
-                    path.display()
-                ));
-            }
-        }
-        fs::create_dir_all(dir)
-            .map_err(|e| format!("{}: cannot create the folder: {e}", dir.display()))?;
-        let temporary = dir.join(format!(".{}.tmp-{}", file_name(shard), std::process::id()));
-        let written = (|| {
-            let mut file = fs::File::create(&temporary)?;
-            file.write_all(&bytes)?;
-            file.sync_all()?;
-            fs::rename(&temporary, &path)
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&temporary);
-            return Err(format!("{}: cannot write: {e}", path.display()));
-        }
-        Ok(path)
+        })
+        .map_err(|e| e.to_string())
     }
 
     /// Reads a part.
