@@ -249,7 +249,7 @@ impl<'a> Ledger<'a> {
     }
 
     /// Closes the last sojourn at the horizon and returns the life's values.
-    pub fn finish(mut self) -> LifeValues {
+    pub fn finish(&mut self) -> LifeValues {
         self.accrue(self.horizon);
         self.values
     }

@@ -130,9 +130,9 @@ impl Scratch {
     }
 }
 
-/// Simulates one life, reporting each state entry to `observer`. `entry` is the patient's
-/// entry target (drawn with the attributes); `scratch.attributes` must hold the patient's
-/// attributes.
+/// Simulates one life, reporting each state entry to `observer`, and returns the number of
+/// transitions made. `entry` is the patient's entry target (drawn with the attributes);
+/// `scratch.attributes` must hold the patient's attributes.
 pub fn live<O: Observer>(
     model: &Model,
     strategy: &Strategy,
@@ -140,7 +140,7 @@ pub fn live<O: Observer>(
     rng: &mut Stream,
     scratch: &mut Scratch,
     observer: &mut O,
-) -> Result<(), TooManyEvents> {
+) -> Result<u32, TooManyEvents> {
     let settings = &model.settings;
     let horizon = settings.horizon;
     let Scratch {
@@ -150,7 +150,10 @@ pub fn live<O: Observer>(
         last_entry,
         ..
     } = scratch;
-    values.copy_from_slice(attributes);
+    // Guarded: an empty copy is still a libc call, once per life.
+    if !attributes.is_empty() {
+        values.copy_from_slice(attributes);
+    }
     for &(variable, value) in &strategy.policy {
         values[variable] = value;
     }
@@ -182,7 +185,7 @@ pub fn live<O: Observer>(
             follow_up_end = follow_up_end.max(time + horizon);
         }
         if info.absorbing {
-            return Ok(());
+            return Ok(events);
         }
 
         // The earliest of the competing exits.
@@ -194,7 +197,7 @@ pub fn live<O: Observer>(
         if next_time > follow_up_end {
             // Still in this state at the end of follow-up.
             observer.follow_up_ends(follow_up_end);
-            return Ok(());
+            return Ok(events);
         }
 
         events += 1;

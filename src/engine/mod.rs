@@ -229,36 +229,38 @@ pub(crate) fn simulate_patients_following<F: LifeFollower>(
             } else {
                 live(model, strategy, entry, &mut rng, scratch, &mut recorder)
             };
-            if let Err(TooManyEvents {
-                events: bound,
-                time,
-            }) = lived
-            {
-                // Replay the same life (same stream) to show where it loops.
-                let mut path = Trajectory::default();
-                let _ = live(
-                    model,
-                    strategy,
-                    entry,
-                    &mut events.clone(),
-                    scratch,
-                    &mut path,
-                );
-                let recent = path.steps.iter().rev().take(8).rev();
-                return Err(EngineError::TooManyEvents {
-                    patient,
-                    strategy: strategy.name.clone(),
+            let transitions = match lived {
+                Ok(transitions) => transitions,
+                Err(TooManyEvents {
                     events: bound,
                     time,
-                    recent: recent
-                        .map(|step| model.states[step.state].name.clone())
-                        .collect(),
-                });
-            }
+                }) => {
+                    // Replay the same life (same stream) to show where it loops.
+                    let mut path = Trajectory::default();
+                    let _ = live(
+                        model,
+                        strategy,
+                        entry,
+                        &mut events.clone(),
+                        scratch,
+                        &mut path,
+                    );
+                    let recent = path.steps.iter().rev().take(8).rev();
+                    return Err(EngineError::TooManyEvents {
+                        patient,
+                        strategy: strategy.name.clone(),
+                        events: bound,
+                        time,
+                        recent: recent
+                            .map(|step| model.states[step.state].name.clone())
+                            .collect(),
+                    });
+                }
+            };
             let outcome = recorder.finish();
             scratch.deaths[s] = outcome.death;
             scratch.lives[s] = outcome.values;
-            tally.events += outcome.transitions;
+            tally.events += u64::from(transitions);
             tally.draws += rng.draws();
         }
         if paired {
