@@ -380,6 +380,33 @@ fn psa_shards_merge_into_the_unsharded_tables() {
             "{manifest}"
         );
     }
+    // The same shard again: the same bytes, allowed. Another analysis's part in the way:
+    // refused (checked before the draws run, like run parts).
+    let again = hsctsim(
+        &["psa", "two.toml", "--shard", "0/2", "--out", "parts2", "-q"],
+        dir.path(),
+    );
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let other = hsctsim(
+        &[
+            "psa", "two.toml", "--shard", "0/2", "--seed", "99", "--out", "parts2",
+        ],
+        dir.path(),
+    );
+    assert_eq!(other.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        stderr.contains("already exists and holds a different result"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("draws 1–"),
+        "the shard ran before refusing: {stderr}"
+    );
     // Shard 1 of 2 missing.
     std::fs::remove_file(dir.path().join("parts2/psa-part-1-of-2.json")).unwrap();
     let out = hsctsim(&["merge", "parts2", "--out", "broken", "-q"], dir.path());
@@ -399,4 +426,19 @@ fn psa_shards_merge_into_the_unsharded_tables() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("given twice"));
+    // A run's part beside the PSA parts: refused, not silently left out.
+    let run = hsctsim(
+        &["run", "two.toml", "--shard", "0/1", "--out", "parts1", "-q"],
+        dir.path(),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = hsctsim(&["merge", "parts1", "--out", "mixed", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("parts of two kinds"), "{stderr}");
+    assert!(!dir.path().join("mixed").exists());
 }

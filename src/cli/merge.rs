@@ -20,6 +20,16 @@ pub fn merge(
 ) -> Result<(), Failure> {
     let psa_parts = hsctsim::shard::psa::find_parts(inputs);
     if !psa_parts.is_empty() {
+        let run_parts = hsctsim::shard::find_named(inputs, hsctsim::shard::part::is_part_name);
+        if !run_parts.is_empty() {
+            return Err(Failure::input(format!(
+                "the inputs hold parts of two kinds: {} of a run (part-K-of-N.json, e.g. {}) and {} of a PSA (psa-part-K-of-N.json, e.g. {}); merge each kind on its own, e.g. by writing them to separate folders with --out",
+                run_parts.len(),
+                run_parts[0].display(),
+                psa_parts.len(),
+                psa_parts[0].display()
+            )));
+        }
         return super::psa::merge(
             &psa_parts,
             &super::psa::Options {

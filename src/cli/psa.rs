@@ -118,6 +118,11 @@ pub fn psa(
             .clone()
             .unwrap_or_else(|| PathBuf::from("parts").join(format!("{}_psa", psa.name))),
     };
+    if let Some(shard) = shard {
+        PsaPart::new(&psa, &source, shard, draws, &[])
+            .check_destination(&out, options.force)
+            .map_err(Failure::input)?;
+    }
     let interrupt = Interrupt::install();
     let bar = progress::count_bar(range.end - range.start, "draws", options.quiet);
     let advance = |n: u64| bar.inc(n);

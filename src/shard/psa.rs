@@ -156,6 +156,50 @@ impl PsaPart {
         }
     }
 
+    /// Fails early, before the draws are simulated, if `dir` holds this shard's part from
+    /// another analysis (scenario, seed, draws, patients or version) and `force` is not set,
+    /// as run parts do ([`super::part::check_destination`]). A part of the same analysis may
+    /// stay: the shard rewrites it with the same bytes.
+    pub fn check_destination(&self, dir: &Path, force: bool) -> Result<(), String> {
+        let path = dir.join(file_name(Shard {
+            index: self.shard,
+            count: self.shards,
+        }));
+        if force || !path.exists() {
+            return Ok(());
+        }
+        let existing = match PsaPart::read(&path) {
+            Ok(p)
+                if (&p.program_version, &p.scenario.sha256, &p.scenario.text)
+                    == (
+                        &self.program_version,
+                        &self.scenario.sha256,
+                        &self.scenario.text,
+                    )
+                    && (p.seed, p.draws, p.patients_per_draw)
+                        == (self.seed, self.draws, self.patients_per_draw) =>
+            {
+                return Ok(());
+            }
+            Ok(p) => p.describe(),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        Err(super::part::PartError::Exists { path, existing }.to_string())
+    }
+
+    /// What a part holds, in a few words (for messages).
+    fn describe(&self) -> String {
+        format!(
+            "shard {}/{} of {} draws × {} patients, seed {}, program {}",
+            self.shard,
+            self.shards,
+            self.draws,
+            self.patients_per_draw,
+            self.seed,
+            self.program_version
+        )
+    }
+
     /// Writes the part into `dir` atomically, by the rules of run parts
     /// ([`super::part::write`]); returns its path.
     pub fn write(&self, dir: &Path, force: bool) -> Result<PathBuf, String> {
@@ -167,10 +211,7 @@ impl PsaPart {
         bytes.push(b'\n');
         super::part::write_bytes(dir, &file_name(shard), &bytes, force, |existing, _| {
             match serde_json::from_slice::<PsaPart>(existing) {
-                Ok(p) => format!(
-                    "shard {}/{} of {} draws × {} patients, seed {}, program {}",
-                    p.shard, p.shards, p.draws, p.patients_per_draw, p.seed, p.program_version
-                ),
+                Ok(p) => p.describe(),
                 Err(e) => format!("unreadable: {e}"),
             }
         })
@@ -201,29 +242,7 @@ impl PsaPart {
 /// PSA part files among `inputs` (files, or folders whose `psa-part-*.json` files count), in
 /// name order; empty if there are none.
 pub fn find_parts(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut names: Vec<PathBuf> = fs::read_dir(input)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| is_part_name(&n.to_string_lossy()))
-                })
-                .collect();
-            names.sort();
-            found.extend(names);
-        } else if input
-            .file_name()
-            .is_some_and(|n| is_part_name(&n.to_string_lossy()))
-        {
-            found.push(input.clone());
-        }
-    }
-    found
+    super::find_named(inputs, is_part_name)
 }
 
 /// Parts merged: the scenario and every draw, in order.
