@@ -152,6 +152,32 @@ impl FromStr for Shard {
     }
 }
 
+/// The files among `inputs` (files, and the entries of folders, sorted) whose names pass
+/// `is_name`. Unreadable folders count as holding none: the caller's reader reports them.
+pub fn find_named(
+    inputs: &[std::path::PathBuf],
+    is_name: fn(&str) -> bool,
+) -> Vec<std::path::PathBuf> {
+    let named = |p: &std::path::Path| p.file_name().is_some_and(|n| is_name(&n.to_string_lossy()));
+    let mut found = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut names: Vec<_> = std::fs::read_dir(input)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| named(p))
+                .collect();
+            names.sort();
+            found.extend(names);
+        } else if named(input) {
+            found.push(input.clone());
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,30 +247,4 @@ mod tests {
             assert!(e.starts_with(&format!("--shard {bad}")), "{e}");
         }
     }
-}
-
-/// The files among `inputs` (files, and the entries of folders, sorted) whose names pass
-/// `is_name`. Unreadable folders count as holding none: the caller's reader reports them.
-pub fn find_named(
-    inputs: &[std::path::PathBuf],
-    is_name: fn(&str) -> bool,
-) -> Vec<std::path::PathBuf> {
-    let named = |p: &std::path::Path| p.file_name().is_some_and(|n| is_name(&n.to_string_lossy()));
-    let mut found = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut names: Vec<_> = std::fs::read_dir(input)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| named(p))
-                .collect();
-            names.sort();
-            found.extend(names);
-        } else if named(input) {
-            found.push(input.clone());
-        }
-    }
-    found
 }
