@@ -230,6 +230,7 @@ fn cases() -> Vec<Case> {
         Case { name: "rule_nested_too_deeply", text: replace("rate = 0.8", &format!("rate = 0.8\nif = \"{deep_rule}\"")), at: None, says: &["nested too deeply"] },
         // Settings.
         Case { name: "negative_horizon", text: replace("horizon = \"24m\"", "horizon = \"-24m\""), at: Some("\"-24m\""), says: &["not a duration", "negative"] },
+        Case { name: "horizon_beyond_any_life", text: replace("horizon = \"24m\"", "horizon = 1_000_000"), at: Some("horizon = |1_000_000"), says: &["`horizon` is 1000000 months", "the limit is 12000 months", "give a unit"] },
         Case { name: "zero_horizon", text: replace("horizon = \"24m\"", "horizon = 0"), at: Some("horizon = |0"), says: &["`horizon` must be a positive duration"] },
         Case { name: "grid_finer_than_allowed", text: replace("horizon = \"24m\"", "horizon = \"100y\"\ngrid = \"0.01d\""), at: Some("\"0.01d\""), says: &["grid would have", "points"] },
         Case { name: "grid_not_dividing_horizon", text: replace("horizon = \"24m\"", "horizon = \"24m\"\ngrid = \"7m\""), at: Some("\"7m\""), says: &["not a whole number of grid steps"] },

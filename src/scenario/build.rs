@@ -25,6 +25,12 @@ const PROBABILITY_TOLERANCE: f64 = 1e-6;
 pub const MAX_PATIENTS: u64 = 1_000_000_000_000;
 /// Largest number of grid points (memory per strategy grows with it).
 pub const MAX_GRID_POINTS: usize = 100_000;
+
+/// Longest follow-up accepted, in months (1 000 years). Far beyond any life, so a longer
+/// horizon is a unit mistake; and survival times are summed in fixed point
+/// (`aggregate::SquareSum` holds squared times below about 61 000 years), which a horizon
+/// within this bound can never overflow.
+pub const MAX_HORIZON_MONTHS: f64 = 12_000.0;
 /// Largest number of states (the aggregator tracks visited states in a 64-bit mask).
 pub const MAX_STATES: usize = 64;
 
@@ -1385,6 +1391,16 @@ impl Builder {
                 format!("`horizon` must be a positive duration, got {horizon}"),
             )
             .help("e.g. horizon = \"5y\""));
+        }
+        if horizon > MAX_HORIZON_MONTHS {
+            return Err(BuildError::new(
+                p("horizon"),
+                format!(
+                    "`horizon` is {horizon} months ({:.0} years); the limit is {MAX_HORIZON_MONTHS} months (1000 years)",
+                    horizon / 12.0
+                ),
+            )
+            .help("bare numbers are months: give a unit, e.g. horizon = \"50y\""));
         }
         let grid_step = sim.grid.map_or(1.0, |q| q.0);
         if !(grid_step.is_finite() && grid_step > 0.0) {
