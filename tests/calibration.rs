@@ -296,6 +296,15 @@ fn check_and_calibrate_write_their_files() {
     }
     let t = Targets::load(root().join("calibration/targets.toml"), None).unwrap();
     assert_eq!(csv.lines().count(), 1 + t.all().count());
+    // The calibration figure, a row per proportion target, each study with its subgroup.
+    let svg = std::fs::read_to_string(out.join("figures/calibration.svg")).unwrap();
+    assert!(svg.contains("Lee [11]: HID") && svg.contains("Lee [11]: cord blood"));
+    assert!(
+        std::fs::metadata(out.join("figures/calibration.png"))
+            .unwrap()
+            .len()
+            > 10_000
+    );
 
     let spec = small_fit(&dir);
     let fitted = dir.join("fitted");
@@ -332,9 +341,46 @@ fn check_and_calibrate_write_their_files() {
         "-n",
         "1000",
         "-q",
+        "--no-figures",
         "-o",
         dir.join("check2").to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
+    assert!(dir.join("check2/check.csv").is_file());
+    assert!(!dir.join("check2/figures").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What the calibration figure draws of a check: every percentage target as a proportion
+/// (medians as survival at the published median), no hazard ratio.
+#[test]
+fn the_calibration_figure_draws_every_proportion_target() {
+    let t = Targets::load(root().join("calibration/targets.toml"), None).unwrap();
+    let simulated = check::simulate_all(
+        &t,
+        &t.model.composed,
+        &RunSettings {
+            patients: 500,
+            seed: 1,
+            threads: 0,
+            progress: None,
+        },
+        Selection::All,
+    )
+    .unwrap();
+    let rows = check::rows(&t, &simulated);
+    let drawn = hsctsim::plot::calibration::rows_from_check(&rows);
+    let percent: Vec<_> = rows.iter().filter(|r| r.scale == "percent").collect();
+    assert!(
+        percent.len() < rows.len(),
+        "the file has hazard-ratio targets"
+    );
+    assert_eq!(drawn.len(), percent.len());
+    for (row, d) in percent.iter().zip(&drawn) {
+        assert_eq!(d.published, row.published / 100.0, "{}", row.id);
+        assert_eq!(d.simulated, row.simulated / 100.0, "{}", row.id);
+        assert!(!d.in_months(), "{} is a proportion", row.id);
+        assert!((0.0..=1.0).contains(&d.published) && (0.0..=1.0).contains(&d.simulated));
+    }
+    assert!(percent.iter().any(|r| r.endpoint.starts_with("median")));
 }

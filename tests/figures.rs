@@ -563,6 +563,38 @@ fn calibration_figure_from_check_csv() {
     );
 }
 
+/// `check.csv` as `hsctsim check` writes it (percentages, subgroups, hazard ratios, a
+/// median checked as survival at the published median) reads as the figure's proportions.
+#[test]
+fn hsctsim_check_output_reads_as_proportions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("check.csv");
+    std::fs::write(
+        &path,
+        "study,id,cohort,group,endpoint,origin,horizon,scale,published,published_lower,published_upper,simulated,simulated_lower,simulated_upper,n\n\
+         Lee [11],T034,lee,HID,os,hsct2,24,percent,41,25.63,58.35,27.7,27.3,28,31\n\
+         Yalniz [18],E039,yalniz,,os_hr,hsct2,60,ratio,2.9,1.71,4.92,3.12,3.09,3.16,\n\
+         EBMT [27],T143,ebmt,,median_os,entry,4,percent,50,36,64,52,51.7,52.4,45\n",
+    )
+    .unwrap();
+    let rows = plot::calibration::read_check_csv(&path).unwrap();
+    assert_eq!(rows.len(), 2, "the hazard ratio is left out: {rows:?}");
+    assert_eq!(rows[0].study, "Lee [11]: HID");
+    assert!((rows[0].published - 0.41).abs() < 1e-12);
+    assert_eq!(rows[0].published_interval, Some((0.2563, 0.5835)));
+    assert!((rows[0].simulated - 0.277).abs() < 1e-12);
+    assert_eq!(
+        (rows[1].endpoint.as_str(), rows[1].horizon),
+        ("os", Some(4.0))
+    );
+    assert!(!rows[1].in_months());
+    std::fs::write(&path, "study,endpoint,origin,horizon,scale,published,published_lower,published_upper,simulated,simulated_lower,simulated_upper,n\nA,os,entry,12,permille,450,,,400,,,\n").unwrap();
+    let error = plot::calibration::read_check_csv(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("`scale` is `permille`"), "{error}");
+}
+
 #[test]
 fn bad_run_folders_get_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();

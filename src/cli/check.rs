@@ -6,19 +6,20 @@ use std::time::Instant;
 use hsctsim::calibrate::check::{self, RunSettings};
 use hsctsim::calibrate::targets::Targets;
 use hsctsim::output;
+use hsctsim::plot::{self, PlotOptions};
 
 use super::run::effective_threads;
 use super::{Failure, Overrides, progress};
 
 /// Checks a target file against its model (or `model`), prints the table and writes
-/// `check.csv` into the output folder.
+/// `check.csv`, `check.txt` and (with `figures`) `figures/calibration.{svg,png}` into the
+/// output folder.
 pub fn check(
     file: &Path,
     model: Option<&str>,
     out: Option<PathBuf>,
     overrides: &Overrides,
-    force: bool,
-    quiet: bool,
+    (force, quiet, figures): (bool, bool, bool),
 ) -> Result<(), Failure> {
     let targets = Targets::load(file, model).map_err(Failure::input)?;
     let stem = file
@@ -63,10 +64,20 @@ pub fn check(
         check::table(&rows),
         targets.excluded.len()
     );
-    let files = vec![
-        ("check.csv", check::to_csv(&rows)),
-        ("check.txt", text.clone().into_bytes()),
+    let mut files = vec![
+        ("check.csv".to_string(), check::to_csv(&rows)),
+        ("check.txt".to_string(), text.clone().into_bytes()),
     ];
+    let drawn = plot::calibration::rows_from_check(&rows);
+    if figures && !drawn.is_empty() {
+        let rendered =
+            plot::render_check_rows(&drawn, &PlotOptions::default()).map_err(Failure::run)?;
+        files.extend(
+            rendered
+                .into_iter()
+                .map(|f| (format!("figures/{}", f.file_name), f.bytes)),
+        );
+    }
     output::write_folder(&dir, &files, force).map_err(Failure::run)?;
     print!("{text}");
     if !quiet {

@@ -146,6 +146,9 @@ enum Command {
         /// No progress bar, no closing line on stderr.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// Do not draw the calibration figure.
+        #[arg(long)]
+        no_figures: bool,
     },
     /// Fit model parameters to the targets of a target file (Nelder–Mead, common random
     /// numbers); writes the fitted model and the check tables before and after.
@@ -312,7 +315,14 @@ pub fn main() -> i32 {
             overrides,
             force,
             quiet,
-        } => check::check(&targets, model.as_deref(), out, &overrides, force, quiet),
+            no_figures,
+        } => check::check(
+            &targets,
+            model.as_deref(),
+            out,
+            &overrides,
+            (force, quiet, !no_figures),
+        ),
         Command::Bench {
             scenario,
             overrides,

@@ -80,16 +80,82 @@ pub fn is_time_endpoint(endpoint: &str) -> bool {
     endpoint.starts_with("median") || endpoint.starts_with("rmst") || endpoint.starts_with("mean")
 }
 
-/// Reads `check.csv`.
+/// The rows of an `hsctsim check` as the figure draws them: its percentages as proportions,
+/// each study labelled with its subgroup, as in the check table (shortened to fit).
+/// Hazard-ratio targets (scale `ratio`) have no place on either axis and are left out; a
+/// published median is checked as survival at that time (50 % published), so it is drawn
+/// as such (`median_os` at 4 months → OS at 4 mo).
+pub fn rows_from_check(rows: &[crate::calibrate::check::Row]) -> Vec<CheckRow> {
+    let proportion = |v: f64| (v.is_finite()).then_some(v / 100.0);
+    let interval = |l: f64, u: f64| proportion(l).zip(proportion(u));
+    rows.iter()
+        .filter(|r| r.scale == "percent")
+        .map(|r| CheckRow {
+            study: study_label(&r.study, &r.group),
+            endpoint: as_proportion(&r.endpoint),
+            origin: r.origin.clone(),
+            horizon: Some(r.horizon),
+            published: r.published / 100.0,
+            published_interval: interval(r.published_lower, r.published_upper),
+            simulated: r.simulated / 100.0,
+            simulated_interval: interval(r.simulated_lower, r.simulated_upper),
+            n: r.n.map(|n| n as f64),
+        })
+        .collect()
+}
+
+/// `Lee [11]: HID`: a study's subgroups share its name.
+fn study_label(study: &str, group: &str) -> String {
+    if group.is_empty() {
+        study.to_string()
+    } else {
+        format!("{study}: {group}")
+    }
+}
+
+/// The endpoint of a percentage target as drawn: a published median is checked as survival
+/// at that time, so `median_os` becomes `os` (its horizon is the median).
+fn as_proportion(endpoint: &str) -> String {
+    endpoint
+        .strip_prefix("median_")
+        .unwrap_or(endpoint)
+        .to_string()
+}
+
+/// Reads `check.csv`: proportions as in `curves.csv`, or with a `scale` column as
+/// `hsctsim check` writes it (`percent` rows divided by 100, `ratio` rows left out).
 pub fn read_check_csv(path: &Path) -> Result<Vec<CheckRow>, PlotError> {
     let bytes = read(path)?;
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
     let columns = Columns::new(path, &mut reader, &CHECK_COLUMNS)?;
+    // Optional, as `hsctsim check` writes them: the study's subgroup, and the scale
+    // (percentages or hazard ratios).
+    let headers = reader.headers().cloned().unwrap_or_default();
+    let optional = |name: &str| headers.iter().position(|c| c.trim() == name);
+    let (group_column, scale_column) = (optional("group"), optional("scale"));
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(path, e))?;
         let line = record.position().map_or(0, |p| p.line());
-        let number = |c: usize| columns.optional_number(path, &record, c, line);
+        let factor = match scale_column.and_then(|i| record.get(i)).map(str::trim) {
+            None | Some("") => 1.0,
+            Some("percent") => 0.01,
+            Some("ratio") => continue, // hazard ratios have no place on either axis
+            Some(other) => {
+                return Err(input(
+                    path,
+                    line,
+                    format!(
+                        "`scale` is `{other}`; known: percent, ratio, or empty (proportions as in curves.csv, months for median_*/rmst_*)"
+                    ),
+                ));
+            }
+        };
+        let number = |c: usize| {
+            columns
+                .optional_number(path, &record, c, line)
+                .map(|x| x.map(|x| x * factor))
+        };
         let interval = |lo: Option<f64>, hi: Option<f64>, what: &str| match (lo, hi) {
             (Some(l), Some(h)) if l <= h => Ok(Some((l, h))),
             (None, None) => Ok(None),
@@ -104,16 +170,24 @@ pub fn read_check_csv(path: &Path) -> Result<Vec<CheckRow>, PlotError> {
                 format!("the {what} interval needs both limits or neither"),
             )),
         };
+        let endpoint = columns.text(&record, 1);
+        let group = group_column
+            .and_then(|i| record.get(i))
+            .map_or("", str::trim);
         let row = CheckRow {
-            study: columns.text(&record, 0).to_string(),
-            endpoint: columns.text(&record, 1).to_string(),
+            study: study_label(columns.text(&record, 0), group),
+            endpoint: if factor == 1.0 {
+                endpoint.to_string()
+            } else {
+                as_proportion(endpoint)
+            },
             origin: columns.text(&record, 2).to_string(),
-            horizon: number(3)?,
-            published: columns.number(path, &record, 4, line)?,
+            horizon: columns.optional_number(path, &record, 3, line)?,
+            published: columns.number(path, &record, 4, line)? * factor,
             published_interval: interval(number(5)?, number(6)?, "published")?,
-            simulated: columns.number(path, &record, 7, line)?,
+            simulated: columns.number(path, &record, 7, line)? * factor,
             simulated_interval: interval(number(8)?, number(9)?, "simulated")?,
-            n: number(10)?,
+            n: columns.optional_number(path, &record, 10, line)?,
         };
         if row.endpoint.is_empty() {
             return Err(input(path, line, "`endpoint` is empty".into()));
@@ -176,7 +250,9 @@ const SIMULATED: RGBColor = STRATEGY_COLOURS[0];
 
 /// `OS at 24 mo (HSCT2)`, `Median OS (HSCT2)`, `Reached hsct3 at 60 mo`.
 fn endpoint_label(row: &CheckRow) -> String {
-    const ABBREVIATIONS: [&str; 8] = ["os", "lfs", "cir", "nrm", "pfs", "efs", "dfs", "rmst"];
+    const ABBREVIATIONS: [&str; 9] = [
+        "os", "lfs", "cir", "nrm", "pfs", "efs", "dfs", "trm", "rmst",
+    ];
     let words: Vec<String> = row
         .endpoint
         .split(['_', ':'])
@@ -281,7 +357,7 @@ impl CalibrationPlot<'_> {
         // Columns: study | endpoint | plot | published | simulated.
         let study_w = canvas
             .column_width(("Study", header), self.rows.iter().map(|r| &r.study), font)
-            .min(0.24 * w);
+            .min(0.2 * w);
         let endpoint_w = canvas
             .column_width(
                 ("Endpoint", header),

@@ -674,7 +674,15 @@ pub fn render(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, Plot
 /// Renders the calibration figure of a `check.csv` file (see [`calibration`] for its
 /// columns), for `hsctsim check`.
 pub fn render_check(check_csv: &Path, options: &PlotOptions) -> Result<Vec<Figure>, PlotError> {
-    let rows = calibration::read_check_csv(check_csv)?;
+    render_check_rows(&calibration::read_check_csv(check_csv)?, options)
+}
+
+/// The calibration figure of targets already in memory (e.g. from `hsctsim check`, through
+/// [`calibration::rows_from_check`]).
+pub fn render_check_rows(
+    rows: &[calibration::CheckRow],
+    options: &PlotOptions,
+) -> Result<Vec<Figure>, PlotError> {
     let title = options
         .title
         .clone()
@@ -684,7 +692,7 @@ pub fn render_check(check_csv: &Path, options: &PlotOptions) -> Result<Vec<Figur
         drawing: Drawing::Calibration(CalibrationPlot {
             title,
             x_label: Measure::Calibration.default_y_label().to_string(),
-            rows: &rows,
+            rows,
         }),
     };
     render_jobs(std::slice::from_ref(&job), options)
