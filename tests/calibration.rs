@@ -325,6 +325,10 @@ fn check_and_calibrate_write_their_files() {
         "parameters.csv",
         "trace.csv",
         "calibrate.txt",
+        "figures/calibration_before.svg",
+        "figures/calibration_before.png",
+        "figures/calibration_after.svg",
+        "figures/calibration_after.png",
     ] {
         assert!(fitted.join(file).is_file(), "{file}");
     }

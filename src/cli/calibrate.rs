@@ -153,17 +153,26 @@ pub fn calibrate(
         "\nbefore ({check_patients} patients per cohort):\n{summary_before}\n\nafter:\n{summary_after}\n\n{}",
         check::table(&rows_after)
     ));
-    let files = vec![
-        ("fitted_model.toml", fitted_text.into_bytes()),
-        ("check_before.csv", check::to_csv(&rows_before)),
-        ("check_after.csv", check::to_csv(&rows_after)),
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("fitted_model.toml".into(), fitted_text.into_bytes()),
+        ("check_before.csv".into(), check::to_csv(&rows_before)),
+        ("check_after.csv".into(), check::to_csv(&rows_after)),
         (
-            "parameters.csv",
+            "parameters.csv".into(),
             parameters.into_inner().unwrap_or_default(),
         ),
-        ("trace.csv", trace.into_inner().unwrap_or_default()),
-        ("calibrate.txt", text.clone().into_bytes()),
+        ("trace.csv".into(), trace.into_inner().unwrap_or_default()),
+        ("calibrate.txt".into(), text.clone().into_bytes()),
     ];
+    for (rows, when) in [(&rows_before, "before"), (&rows_after, "after")] {
+        files.extend(super::check::calibration_figures(
+            rows,
+            &format!("calibration_{when}"),
+            Some(format!(
+                "Calibration {when} fitting: published vs simulated"
+            )),
+        )?);
+    }
     output::write_folder(&dir, &files, options.force).map_err(Failure::run)?;
     print!("{text}");
     say(format!("→ {}", dir.display()));

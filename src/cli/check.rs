@@ -68,15 +68,8 @@ pub fn check(
         ("check.csv".to_string(), check::to_csv(&rows)),
         ("check.txt".to_string(), text.clone().into_bytes()),
     ];
-    let drawn = plot::calibration::rows_from_check(&rows);
-    if figures && !drawn.is_empty() {
-        let rendered =
-            plot::render_check_rows(&drawn, &PlotOptions::default()).map_err(Failure::run)?;
-        files.extend(
-            rendered
-                .into_iter()
-                .map(|f| (format!("figures/{}", f.file_name), f.bytes)),
-        );
+    if figures {
+        files.extend(calibration_figures(&rows, "calibration", None)?);
     }
     output::write_folder(&dir, &files, force).map_err(Failure::run)?;
     print!("{text}");
@@ -84,4 +77,26 @@ pub fn check(
         eprintln!("→ {}", dir.join("check.csv").display());
     }
     Ok(())
+}
+
+/// The calibration figure of a check's rows as files for an output folder
+/// (`figures/<stem>.svg` and `.png`); none when no target is a proportion.
+pub fn calibration_figures(
+    rows: &[check::Row],
+    stem: &str,
+    title: Option<String>,
+) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let drawn = plot::calibration::rows_from_check(rows);
+    if drawn.is_empty() {
+        return Ok(Vec::new());
+    }
+    let options = PlotOptions {
+        title,
+        ..PlotOptions::default()
+    };
+    let rendered = plot::render_check_rows(&drawn, stem, &options).map_err(Failure::run)?;
+    Ok(rendered
+        .into_iter()
+        .map(|f| (format!("figures/{}", f.file_name), f.bytes))
+        .collect())
 }

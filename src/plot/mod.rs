@@ -674,13 +674,18 @@ pub fn render(data: &RunData, options: &PlotOptions) -> Result<Vec<Figure>, Plot
 /// Renders the calibration figure of a `check.csv` file (see [`calibration`] for its
 /// columns), for `hsctsim check`.
 pub fn render_check(check_csv: &Path, options: &PlotOptions) -> Result<Vec<Figure>, PlotError> {
-    render_check_rows(&calibration::read_check_csv(check_csv)?, options)
+    render_check_rows(
+        &calibration::read_check_csv(check_csv)?,
+        "calibration",
+        options,
+    )
 }
 
 /// The calibration figure of targets already in memory (e.g. from `hsctsim check`, through
-/// [`calibration::rows_from_check`]).
+/// [`calibration::rows_from_check`]), in files named `stem` (`calibration.svg` …).
 pub fn render_check_rows(
     rows: &[calibration::CheckRow],
+    stem: &str,
     options: &PlotOptions,
 ) -> Result<Vec<Figure>, PlotError> {
     let title = options
@@ -688,7 +693,7 @@ pub fn render_check_rows(
         .clone()
         .unwrap_or_else(|| Measure::Calibration.default_title().to_string());
     let job = Job {
-        stem: "calibration".into(),
+        stem: stem.into(),
         drawing: Drawing::Calibration(CalibrationPlot {
             title,
             x_label: Measure::Calibration.default_y_label().to_string(),
