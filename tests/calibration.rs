@@ -305,6 +305,21 @@ fn check_and_calibrate_write_their_files() {
             .len()
             > 10_000
     );
+    // `hsctsim plot` re-renders it from the folder, with its options.
+    std::fs::remove_dir_all(out.join("figures")).unwrap();
+    let (code, _, err) = hsctsim(&[
+        "plot",
+        out.to_str().unwrap(),
+        "--format",
+        "svg",
+        "--title",
+        "Checked again",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(out.join("figures/calibration.svg")).unwrap();
+    assert!(svg.contains("Checked again") && svg.contains("Lee [11]: HID"));
+    assert!(!out.join("figures/calibration.png").exists());
 
     let spec = small_fit(&dir);
     let fitted = dir.join("fitted");

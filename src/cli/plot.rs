@@ -127,6 +127,20 @@ pub fn plot(run_dir: &Path, args: &PlotArgs, quiet: bool) -> Result<(), Failure>
             }
             plot::render_psa_dir(run_dir, &options).map_err(failure)?
         }
+        // The folder of `hsctsim check`: its calibration figure alone.
+        None if !run_dir.join("manifest.json").exists() && run_dir.join("check.csv").is_file() => {
+            let ignored = args.run_only_options();
+            if !ignored.is_empty() {
+                eprintln!(
+                    "note: {} is the folder of `hsctsim check`; {} apply to run figures only and are ignored",
+                    run_dir.display(),
+                    ignored.join(", ")
+                );
+            }
+            let figures =
+                plot::render_check(&run_dir.join("check.csv"), &options).map_err(failure)?;
+            plot::write_figures(&run_dir.join("figures"), &figures).map_err(failure)?
+        }
         None => plot::render_run(run_dir, &options).map_err(failure)?,
     };
     if !quiet {
