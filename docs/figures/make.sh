@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Re-renders the README's example figures from the 4-strategy test fixture:
+# Re-renders the README's example figures from the 4-strategy test fixture (and the
+# calibration figure from `hsctsim check`):
 #   bash docs/figures/make.sh
 # With ImageMagick (`magick` or `convert-im6.q16`) the print-size figures are scaled down to
 # 1000 pixels and reduced to 64 colours, so the repository stays small; without it they are
@@ -9,14 +10,21 @@ cd "$(dirname "$0")/../.."
 run=target/docs/figure_strategies
 cargo run --release --quiet -- run tests/fixtures/figure_strategies.toml --out "$run" \
     --patients 100000 --force --quiet --no-figures
-cp tests/fixtures/check.csv "$run/check.csv"
 im=$(command -v magick || command -v convert-im6.q16 || true)
 width=()
 [ -z "$im" ] && width=(--width 1000)
 plot() { cargo run --release --quiet -- plot "$run" --format png --quiet "${width[@]}" "$@"; }
 plot --origin entry --measure os,occupancy --landmark 24
 plot --origin hsct2 --measure lfs,cir,nrm
-plot --measure calibration
+# The calibration figure: an excerpt of the real check (four studies, so it stays readable);
+# `hsctsim plot` draws a folder holding only a check.csv.
+check=target/docs/check
+cargo run --release --quiet -- check calibration/targets.toml --out "$check" --force --quiet --no-figures >/dev/null
+mkdir -p "$check/excerpt"
+{ head -n 1 "$check/check.csv"
+  grep -E '^(Lee \[11\]|EBMT ALWP \[12\]|Srour \[22\]|CIBMTR \[74\]),' "$check/check.csv"; } > "$check/excerpt/check.csv"
+cargo run --release --quiet -- plot "$check/excerpt" --format png --quiet "${width[@]}"
+cp "$check/excerpt/figures/calibration.png" "$run/figures/calibration.png"
 for f in os_entry occupancy_entry lfs_hsct2 cir_hsct2 nrm_hsct2 calibration; do
     if [ -n "$im" ]; then
         "$im" "$run/figures/$f.png" -resize 1000x -colors 64 -quality 95 "docs/figures/$f.png"
