@@ -229,7 +229,12 @@ pub fn read_check_csv(path: &Path) -> Result<Vec<CheckRow>, PlotError> {
         rows.push(row);
     }
     if rows.is_empty() {
-        return Err(input(path, 1, "has no targets".into()));
+        return Err(input(
+            path,
+            1,
+            "has no targets to draw (rows with `scale = ratio`, hazard ratios, are left out)"
+                .into(),
+        ));
     }
     Ok(rows)
 }
