@@ -593,6 +593,11 @@ fn hsctsim_check_output_reads_as_proportions() {
         .unwrap_err()
         .to_string();
     assert!(error.contains("`scale` is `permille`"), "{error}");
+    std::fs::write(&path, "study,endpoint,origin,horizon,scale,published,published_lower,published_upper,simulated,simulated_lower,simulated_upper,n\nA,os_hr,hsct2,60,ratio,2.9,1.7,4.9,3.1,3.0,3.2,\n").unwrap();
+    let error = plot::calibration::read_check_csv(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no targets to draw"), "{error}");
 }
 
 #[test]
