@@ -3,7 +3,7 @@
 # calibration figure from `hsctsim check`):
 #   bash docs/figures/make.sh
 # With ImageMagick (`magick` or `convert-im6.q16`) the print-size figures are scaled down to
-# 1000 pixels and reduced to 64 colours, so the repository stays small; without it they are
+# 1000 pixels and reduced to 64 colours (no dithering), so the repository stays small; without it they are
 # rendered 1000 pixels wide directly (the layout is the same, scaled).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,7 +27,7 @@ cargo run --release --quiet -- plot "$check/excerpt" --format png --quiet "${wid
 cp "$check/excerpt/figures/calibration.png" "$run/figures/calibration.png"
 for f in os_entry occupancy_entry lfs_hsct2 cir_hsct2 nrm_hsct2 calibration; do
     if [ -n "$im" ]; then
-        "$im" "$run/figures/$f.png" -resize 1000x -colors 64 -quality 95 "docs/figures/$f.png"
+        "$im" "$run/figures/$f.png" -resize 1000x +dither -colors 64 -quality 95 "docs/figures/$f.png"
     else
         cp "$run/figures/$f.png" "docs/figures/$f.png"
     fi
@@ -38,7 +38,7 @@ cargo run --release --quiet -- psa scenarios/donor_policy_cea.toml --out "$cea/p
 cargo run --release --quiet -- owsa scenarios/donor_policy_cea.toml --out "$cea/owsa" --force --quiet
 for f in "$cea/psa/figures/ce_plane.png" "$cea/owsa/figures/tornado.png"; do
     if [ -n "$im" ]; then
-        "$im" "$f" -resize 1000x -colors 64 -quality 95 "docs/figures/$(basename "$f")"
+        "$im" "$f" -resize 1000x +dither -colors 64 -quality 95 "docs/figures/$(basename "$f")"
     else
         cargo run --release --quiet -- plot "$(dirname "$(dirname "$f")")" --format png --quiet --width 1000
         cp "$f" "docs/figures/$(basename "$f")"
