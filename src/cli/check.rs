@@ -9,23 +9,30 @@ use hsctsim::output;
 use hsctsim::plot::{self, PlotOptions};
 
 use super::run::effective_threads;
-use super::{Failure, Overrides, progress};
+use super::{Failure, OutputOptions, Overrides, progress};
 
 /// Checks a target file against its model (or `model`), prints the table and writes
-/// `check.csv`, `check.txt` and (with `figures`) `figures/calibration.{svg,png}` into the
-/// output folder.
+/// `check.csv`, `check.txt` and (with `options.figures`) `figures/calibration.{svg,png}` into
+/// the output folder.
 pub fn check(
     file: &Path,
     model: Option<&str>,
-    out: Option<PathBuf>,
     overrides: &Overrides,
-    (force, quiet, figures): (bool, bool, bool),
+    options: &OutputOptions,
 ) -> Result<(), Failure> {
+    let OutputOptions {
+        ref out,
+        force,
+        quiet,
+        figures,
+    } = *options;
     let targets = Targets::load(file, model).map_err(Failure::input)?;
     let stem = file
         .file_stem()
         .map_or("targets".into(), |s| s.to_string_lossy().into_owned());
-    let dir = out.unwrap_or_else(|| PathBuf::from("output").join("check").join(&stem));
+    let dir = out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join("check").join(&stem));
     output::check_destination(&dir, force).map_err(Failure::input)?;
     let patients = overrides.patients.unwrap_or(targets.patients);
     if patients == 0 {

@@ -32,7 +32,7 @@ pub fn merge(
         }
         return super::psa::merge(
             &psa_parts,
-            &super::psa::Options {
+            &super::OutputOptions {
                 out,
                 force,
                 quiet,

@@ -319,9 +319,13 @@ pub fn main() -> i32 {
         } => check::check(
             &targets,
             model.as_deref(),
-            out,
             &overrides,
-            (force, quiet, !no_figures),
+            &OutputOptions {
+                out,
+                force,
+                quiet,
+                figures: !no_figures,
+            },
         ),
         Command::Bench {
             scenario,
@@ -342,7 +346,7 @@ pub fn main() -> i32 {
             &overrides,
             draws,
             shard.as_deref(),
-            &psa::Options {
+            &OutputOptions {
                 out,
                 force,
                 quiet,
@@ -367,7 +371,7 @@ pub fn main() -> i32 {
                 versus: versus.as_deref(),
                 wtp,
             },
-            &psa::Options {
+            &OutputOptions {
                 out,
                 force,
                 quiet,
@@ -438,6 +442,18 @@ pub fn load_source(
         .map_err(Failure::input)?;
     overrides.apply(&mut model.settings)?;
     Ok((model, source))
+}
+
+/// Where a command writes and how loudly: shared by `check`, `psa`, `owsa` and `merge`.
+pub struct OutputOptions {
+    /// Output folder (`None`: the command's default).
+    pub out: Option<PathBuf>,
+    /// Replace it.
+    pub force: bool,
+    /// No progress bar or summary line.
+    pub quiet: bool,
+    /// Render figures.
+    pub figures: bool,
 }
 
 impl Overrides {

@@ -13,19 +13,7 @@ use hsctsim::shard::{self, Shard};
 
 use super::interrupt::Interrupt;
 use super::run::effective_threads;
-use super::{Failure, Overrides, progress};
-
-/// Options shared by `psa` and `owsa`.
-pub struct Options {
-    /// Output folder.
-    pub out: Option<PathBuf>,
-    /// Replace it.
-    pub force: bool,
-    /// No progress bar or summary line.
-    pub quiet: bool,
-    /// Render figures.
-    pub figures: bool,
-}
+use super::{Failure, OutputOptions, Overrides, progress};
 
 /// Reads a scenario with `[psa]`, with the command line's seed and threads.
 fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Failure> {
@@ -44,7 +32,7 @@ fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Fai
 }
 
 /// The output folder: as given, or `output/<name>_<kind>`; checked before any work.
-fn destination(psa: &Psa, kind: &str, options: &Options) -> Result<PathBuf, Failure> {
+fn destination(psa: &Psa, kind: &str, options: &OutputOptions) -> Result<PathBuf, Failure> {
     let out = options
         .out
         .clone()
@@ -70,7 +58,7 @@ fn stopped(e: PsaError, interrupt: &Interrupt, out: &Path) -> Failure {
     }
 }
 
-fn write(out: &Path, files: &[(String, Vec<u8>)], options: &Options) -> Result<(), Failure> {
+fn write(out: &Path, files: &[(String, Vec<u8>)], options: &OutputOptions) -> Result<(), Failure> {
     hsctsim::output::write_folder(out, files, options.force).map_err(|e| match e {
         hsctsim::output::OutputError::Exists(_) => Failure::input(e),
         other => Failure::run(other),
@@ -94,7 +82,7 @@ pub fn psa(
     overrides: &Overrides,
     draws: Option<u64>,
     shard: Option<&str>,
-    options: &Options,
+    options: &OutputOptions,
 ) -> Result<(), Failure> {
     let shard = shard
         .map(str::parse::<Shard>)
@@ -180,7 +168,7 @@ fn finish(
     outcomes: &[DrawOutcome],
     (threads, wall, shards): (usize, f64, Option<u64>),
     out: &Path,
-    options: &Options,
+    options: &OutputOptions,
 ) -> Result<(), Failure> {
     let economics = psa
         .base
@@ -240,7 +228,7 @@ fn finish(
 }
 
 /// `hsctsim merge` of PSA part files: the same folder as the unsharded `hsctsim psa`.
-pub fn merge(files: &[PathBuf], options: &Options) -> Result<(), Failure> {
+pub fn merge(files: &[PathBuf], options: &OutputOptions) -> Result<(), Failure> {
     let started = Instant::now();
     let merged = shard::psa::merge(files).map_err(Failure::input)?;
     let path = Path::new(&merged.scenario.path);
@@ -301,7 +289,7 @@ pub fn owsa(
     scenario: &Path,
     overrides: &Overrides,
     selection: &Selection,
-    options: &Options,
+    options: &OutputOptions,
 ) -> Result<(), Failure> {
     let (psa, source) = load(scenario, overrides)?;
     if psa.base.strategies.len() < 2 {

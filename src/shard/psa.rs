@@ -209,11 +209,9 @@ impl PsaPart {
         };
         let mut bytes = serde_json::to_vec(self).unwrap_or_default();
         bytes.push(b'\n');
-        super::part::write_bytes(dir, &file_name(shard), &bytes, force, |existing, _| {
-            match serde_json::from_slice::<PsaPart>(existing) {
-                Ok(p) => p.describe(),
-                Err(e) => format!("unreadable: {e}"),
-            }
+        super::part::write_bytes(dir, &file_name(shard), &bytes, force, |existing, path| {
+            PsaPart::from_bytes(existing, path)
+                .map_or_else(|e| format!("unreadable: {e}"), |p| p.describe())
         })
         .map_err(|e| e.to_string())
     }
@@ -221,7 +219,12 @@ impl PsaPart {
     /// Reads a part.
     pub fn read(path: &Path) -> Result<PsaPart, String> {
         let bytes = fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-        let part: PsaPart = serde_json::from_slice(&bytes).map_err(|e| {
+        PsaPart::from_bytes(&bytes, path)
+    }
+
+    /// A part from the bytes of the file at `path` (named in messages), format checked.
+    fn from_bytes(bytes: &[u8], path: &Path) -> Result<PsaPart, String> {
+        let part: PsaPart = serde_json::from_slice(bytes).map_err(|e| {
             format!(
                 "{}: not a readable PSA part ({e}); run that shard again to rewrite it",
                 path.display()
