@@ -14,8 +14,6 @@
 pub mod economics;
 pub mod results;
 
-use std::hint::select_unpredictable;
-
 use serde::{Deserialize, Serialize};
 
 use crate::econ::{Economics, Ledger, LifeValues};
@@ -48,6 +46,15 @@ impl<const FRAC: u32> ExactSum<FRAC> {
     #[inline]
     pub fn add(&mut self, x: f64) {
         self.units += (x * Self::SCALE) as i64 as i128;
+    }
+
+    /// Adds a value `x` with `0 ≤ x · 2^FRAC < 2^52` (survival times), rounded to the
+    /// nearest unit: the hot loop's `add`, without the saturating float conversion.
+    #[inline(always)]
+    pub fn add_nonnegative(&mut self, x: f64) {
+        const ROUND: f64 = (1u64 << 52) as f64;
+        let units = (x * Self::SCALE + ROUND).to_bits() - ROUND.to_bits();
+        self.units += i128::from(units);
     }
 
     /// Adds another sum.
@@ -86,8 +93,6 @@ const RELAPSE_EVENT: u8 = 1;
 const DEATH_RELAPSE: u8 = 2;
 const DEATH_NRM: u8 = 4;
 const HSCT2_ORIGIN: u8 = 8;
-/// Entering a state with one of these flags ends leukaemia-free survival.
-const FIRST_EVENT: u8 = RELAPSE_EVENT | DEATH_RELAPSE | DEATH_NRM;
 const DEATH: u8 = DEATH_RELAPSE | DEATH_NRM;
 
 /// What the accumulators need to know about the model, computed once.
@@ -109,6 +114,8 @@ pub struct Layout {
     pub states: usize,
     /// Event flags per state.
     flags: Vec<u8>,
+    /// Event masks per state (from the flags), for [`Window`].
+    masks: Vec<EventMask>,
     /// Landmark times.
     pub landmarks: Vec<f64>,
     /// Number of strategies.
@@ -119,10 +126,33 @@ pub struct Layout {
     pub economics: bool,
 }
 
+/// Which events entering a state is: 0 where it is, +∞ where it is not (see [`Window`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct EventMask {
+    /// A relapse event: a relapse state, or death from relapse.
+    relapse: f64,
+    /// A non-relapse death (that is not also a relapse event).
+    nrm: f64,
+    /// A death.
+    death: f64,
+}
+
+impl EventMask {
+    fn new(flags: u8) -> EventMask {
+        let mask = |yes: bool| if yes { 0.0 } else { f64::INFINITY };
+        let relapse = flags & (RELAPSE_EVENT | DEATH_RELAPSE) != 0;
+        EventMask {
+            relapse: mask(relapse),
+            nrm: mask(!relapse && flags & DEATH_NRM != 0),
+            death: mask(flags & DEATH != 0),
+        }
+    }
+}
+
 impl Layout {
     /// The layout of a model's accumulators.
     pub fn new(model: &Model) -> Layout {
-        let flags = model
+        let flags: Vec<u8> = model
             .states
             .iter()
             .map(|s| {
@@ -141,7 +171,9 @@ impl Layout {
                 f
             })
             .collect();
+        let masks = flags.iter().map(|&f| EventMask::new(f)).collect();
         Layout {
+            masks,
             grid_len: model.settings.grid_len(),
             step: model.settings.grid_step,
             horizon: model.settings.horizon,
@@ -158,22 +190,38 @@ impl Layout {
     }
 
     /// Index of the first grid point at or after `t` (`grid_len` if beyond the horizon).
+    #[inline]
+    pub fn cell(&self, t: f64) -> usize {
+        // Clamped to [0, grid_len] steps, where `cell_within`'s reasoning holds.
+        let x = min(max(t * self.inverse_step, 0.0), self.last_cell);
+        (self.round_up(x, t)).min(self.grid_len)
+    }
+
+    /// [`Layout::cell`] for a time `t` in `[0, horizon]`, as events within a window are:
+    /// the hot loop's version, without clamps.
     ///
     /// Exact with respect to the grid times `i · step` (a time on a grid point maps to that
     /// point), without `ceil` or division, which cost more than the rest of recording.
-    #[inline]
-    pub fn cell(&self, t: f64) -> usize {
+    #[inline(always)]
+    pub fn cell_within(&self, t: f64) -> usize {
+        self.round_up(t * self.inverse_step, t)
+    }
+
+    /// The cell of `t` from `x = t · (1/step)`, for 0 ≤ x ≤ 2^51.
+    #[inline(always)]
+    fn round_up(&self, x: f64, t: f64) -> usize {
         // x = t·(1/step) is within an ulp of t/step, so its nearest integer r is the cell or
         // one below it (t/step lies in (r − ½, r + ½ + ulp)); one comparison with the grid
         // time r·step settles it. Rounding by adding 2^52 (exact for 0 ≤ x ≤ 2^51) costs two
-        // additions, where `as` conversions saturate with several compares: recording lives is
-        // the hot loop. No branches either: sojourn ends are random, so branches mispredict.
+        // additions, where `as` conversions saturate with several compares. No branches
+        // either: sojourn ends are random, so branches mispredict. For t ≤ horizon the
+        // result is at most `grid_len` (one past the last point, if the horizon lies a
+        // rounding error beyond it).
         const ROUND: f64 = (1u64 << 52) as f64;
-        let x = (t * self.inverse_step).clamp(0.0, self.last_cell);
         let rounded = x + ROUND;
         let r = rounded - ROUND;
         let c = rounded.to_bits().wrapping_sub(ROUND.to_bits()) as usize;
-        (c + usize::from(r * self.step < t)).min(self.grid_len)
+        c + usize::from(r * self.step < t)
     }
 
     /// Number of fine histogram bins.
@@ -370,30 +418,37 @@ impl Tally {
     }
 }
 
-/// A conditional move of a float through its bits: LLVM turns float selects into branches.
-#[inline]
-fn select_f64(condition: bool, if_true: f64, if_false: f64) -> f64 {
-    f64::from_bits(select_unpredictable(
-        condition,
-        if_true.to_bits(),
-        if_false.to_bits(),
-    ))
+/// The smaller of two floats, one `minsd` (`f64::min` adds NaN handling around it). With
+/// a NaN operand it returns `b`; the callers' operands are never NaN.
+#[inline(always)]
+fn min(a: f64, b: f64) -> f64 {
+    if a < b { a } else { b }
+}
+
+/// The larger of two floats, one `maxsd`: `b` if either is NaN (so `max(NaN, 0) = 0`).
+#[inline(always)]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
 }
 
 /// One time origin's view of a life in progress.
+///
+/// Events are kept as earliest times, each updated by `min(t, at + mask)` with a mask of 0
+/// for the states that count and +∞ for the others: two instructions per transition and no
+/// branch or select (sojourn ends are random, so branches mispredict). Grid cells of the
+/// events are found once, when the window closes.
 #[derive(Debug, Clone, Copy)]
-struct Window {
+pub(crate) struct Window {
     /// Time of the origin (months since cohort entry).
     origin: f64,
-    /// The state the patient is in.
-    state: usize,
-    /// First relapse event or death after the origin: time, grid cell, state flags.
-    event_at: f64,
-    event_cell: usize,
-    event_flags: u64,
-    /// Death: time and grid cell.
+    /// Offset of the current state's row in the occupancy counts.
+    row: usize,
+    /// First entry into a relapse state or relapse death after the origin.
+    relapse_at: f64,
+    /// First non-relapse death after the origin.
+    nrm_at: f64,
+    /// Death after (or at) the origin.
     death_at: f64,
-    death_cell: usize,
     /// States entered so far (bit per state).
     reached: u64,
 }
@@ -401,75 +456,97 @@ struct Window {
 impl Window {
     /// Opens a window on entering `state` at `origin`.
     #[inline]
-    fn open(tally: &mut OriginTally, layout: &Layout, state: usize, origin: f64) -> Window {
+    pub(crate) fn open(
+        tally: &mut OriginTally,
+        layout: &Layout,
+        state: usize,
+        origin: f64,
+    ) -> Window {
+        let row = state * (layout.grid_len + 1);
         tally.patients += 1;
-        tally.occupancy[state * (layout.grid_len + 1)] += 1;
+        tally.occupancy[row] += 1;
         tally.reached[state] += 1;
         // The loader refuses entry into a death state; should one open a window anyway,
         // the curves stay consistent (dead at 0, no event after the origin).
-        let dead = layout.flags[state] & DEATH != 0;
         Window {
             origin,
-            state,
-            event_at: f64::INFINITY,
-            event_cell: layout.grid_len,
-            event_flags: 0,
-            death_at: if dead { 0.0 } else { f64::INFINITY },
-            death_cell: if dead { 0 } else { layout.grid_len },
-            reached: 1 << state,
+            row,
+            relapse_at: f64::INFINITY,
+            nrm_at: f64::INFINITY,
+            death_at: layout.masks[state].death,
+            reached: 1 << (state & 63),
         }
     }
 
     /// The patient moves to `state` at `time`. Always inlined: it runs once per transition
     /// and origin, and LLVM's own choice flips with small edits elsewhere.
     #[inline(always)]
-    fn enter(&mut self, tally: &mut OriginTally, layout: &Layout, state: usize, time: f64) {
+    pub(crate) fn enter(
+        &mut self,
+        tally: &mut OriginTally,
+        layout: &Layout,
+        state: usize,
+        time: f64,
+    ) {
         let at = time - self.origin;
         if at > layout.horizon {
             return; // beyond the window: the current sojourn runs past the grid
         }
         // The sojourn in the old state ends, the new one starts, in the same grid cell.
-        let cells = layout.grid_len + 1;
-        let cell = layout.cell(at);
-        tally.occupancy[self.state * cells + cell] -= 1;
-        tally.occupancy[state * cells + cell] += 1;
-        // Events are random, so these are selects rather than branches (a mispredicted
-        // branch costs more than the rest of this function).
-        let flags = layout.flags[state];
-        let first = (flags & FIRST_EVENT != 0) & (self.event_flags == 0);
-        self.event_at = select_f64(first, at, self.event_at);
-        self.event_cell = select_unpredictable(first, cell, self.event_cell);
-        self.event_flags = select_unpredictable(first, u64::from(flags), self.event_flags);
-        let death = flags & DEATH != 0;
-        self.death_at = select_f64(death, at, self.death_at);
-        self.death_cell = select_unpredictable(death, cell, self.death_cell);
+        let cell = layout.cell_within(at);
+        let row = state * (layout.grid_len + 1);
+        tally.occupancy[self.row + cell] -= 1;
+        tally.occupancy[row + cell] += 1;
+        self.row = row;
+        let mask = &layout.masks[state];
+        self.relapse_at = min(self.relapse_at, at + mask.relapse);
+        self.nrm_at = min(self.nrm_at, at + mask.nrm);
+        self.death_at = min(self.death_at, at + mask.death);
         let bit = 1u64 << (state & 63);
         tally.reached[state] += u64::from(self.reached & bit == 0);
         self.reached |= bit;
-        self.state = state;
     }
 
     /// Adds the life's events and times to the counts; returns the death time.
     #[inline]
-    fn close(&self, tally: &mut OriginTally, layout: &Layout) -> f64 {
-        let sink = layout.grid_len;
-        let relapse = self.event_flags & u64::from(RELAPSE_EVENT | DEATH_RELAPSE) != 0;
-        tally.relapses[if relapse { self.event_cell } else { sink }] += 1;
-        tally.nrm[if relapse { sink } else { self.event_cell }] += 1;
-        tally.deaths[self.death_cell] += 1;
-        if self.death_at < layout.horizon {
-            let bin = ((self.death_at * layout.inverse_fine_width) as i64 as usize)
-                .min(tally.death_fine.len() - 1);
-            tally.death_fine[bin] += 1;
-        }
-        let os = self.death_at.min(layout.horizon);
-        tally.os_time.add(os);
-        tally.os_time_sq.add(os * os);
-        let lfs = self.event_at.min(layout.horizon);
-        tally.lfs_time.add(lfs);
-        tally.lfs_time_sq.add(lfs * lfs);
+    pub(crate) fn close(&self, tally: &mut OriginTally, layout: &Layout) -> f64 {
+        tally.deaths[layout.cell(self.death_at)] += 1;
+        record_outcome(tally, layout, self.relapse_at, self.nrm_at, self.death_at);
         self.death_at
     }
+}
+
+/// Adds one life's first event, death time and restricted times to a window's counts (all
+/// but the deaths by cell, which the fast path counts by batch). Times are from the origin,
+/// `+∞` for what did not happen within the horizon.
+#[inline(always)]
+pub(crate) fn record_outcome(
+    tally: &mut OriginTally,
+    layout: &Layout,
+    relapse_at: f64,
+    nrm_at: f64,
+    death_at: f64,
+) {
+    // No event: both counts go to the sink cell (beyond the horizon).
+    let relapse = relapse_at <= nrm_at;
+    let event_at = min(relapse_at, nrm_at);
+    let event_cell = layout.cell(event_at);
+    let sink = layout.grid_len;
+    tally.relapses[if relapse { event_cell } else { sink }] += 1;
+    tally.nrm[if relapse { sink } else { event_cell }] += 1;
+    if death_at < layout.horizon {
+        let bin = ((death_at * layout.inverse_fine_width) as i64 as usize)
+            .min(tally.death_fine.len() - 1);
+        tally.death_fine[bin] += 1;
+    }
+    // In [0, horizon], and the horizon is at most 1000 years (the loader's bound), so
+    // within `add_nonnegative`'s range.
+    let os = min(death_at, layout.horizon);
+    tally.os_time.add_nonnegative(os);
+    tally.os_time_sq.add_nonnegative(os * os);
+    let lfs = min(event_at, layout.horizon);
+    tally.lfs_time.add_nonnegative(lfs);
+    tally.lfs_time_sq.add_nonnegative(lfs * lfs);
 }
 
 /// Records one life into a strategy's accumulators as the engine reports it: from cohort
@@ -555,6 +632,7 @@ mod tests {
                 inverse_fine_width: FINE_BINS_PER_STEP as f64 / step,
                 states: 1,
                 flags: vec![0],
+                masks: vec![EventMask::new(0)],
                 landmarks: vec![],
                 strategies: 1,
                 reference: 0,

@@ -6,6 +6,7 @@
 //! integers, the result does not depend on the number of threads or the order of work.
 
 pub mod baseline;
+mod constant;
 pub mod life;
 pub mod ordered;
 pub mod rng;
@@ -17,6 +18,7 @@ use rayon::prelude::*;
 
 use crate::aggregate::{Layout, Tally};
 use crate::model::{Model, Target};
+use constant::ConstantModel;
 use life::{Observer, Scratch, TooManyEvents, Trajectory, live};
 use rng::{Purpose, Stream};
 
@@ -36,6 +38,9 @@ pub struct Control<'a> {
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
     /// Set to stop early (e.g. on Ctrl-C); the run then returns [`EngineError::Cancelled`].
     pub cancel: Option<&'a AtomicBool>,
+    /// Run the general engine even where the constant-hazard fast path applies (the two
+    /// give the same bits; tests and benchmarks compare them).
+    pub general_engine: bool,
 }
 
 /// Why a run stopped without a result.
@@ -88,6 +93,12 @@ pub(crate) fn pool(threads: usize) -> Result<rayon::ThreadPool, EngineError> {
         })
 }
 
+/// True if [`simulate`] runs this model on the constant-hazard fast path (every exit a
+/// constant hazard, nothing patient-specific): the same results, a few times faster.
+pub fn uses_fast_path(model: &Model) -> bool {
+    ConstantModel::new(model).is_some()
+}
+
 /// Runs the model and returns its accumulators.
 pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> {
     let threads = match control.threads {
@@ -97,6 +108,16 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
     let pool = pool(threads)?;
     let (first, last) = control.patients.unwrap_or((0, model.settings.patients));
     let layout = Layout::new(model);
+    let fast = match control.general_engine {
+        false => ConstantModel::new(model),
+        true => None,
+    };
+    let work = Work {
+        model,
+        layout: &layout,
+        draw: control.draw,
+        fast: fast.as_ref(),
+    };
     let chunks = (last.saturating_sub(first)).div_ceil(CHUNK) as usize;
     let done = std::sync::atomic::AtomicU64::new(0);
     pool.install(|| {
@@ -115,14 +136,7 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
                     let start = first + chunk as u64 * CHUNK;
                     let range = start..(start + CHUNK).min(last);
                     let count = range.end - range.start;
-                    simulate_patients(
-                        model,
-                        &layout,
-                        control.draw,
-                        range,
-                        &mut tally,
-                        &mut scratch,
-                    )?;
+                    simulate_patients_following(&work, range, &mut tally, &mut scratch, &mut ())?;
                     done.fetch_add(count, Ordering::Relaxed);
                     if let Some(progress) = control.progress {
                         progress(count);
@@ -170,10 +184,12 @@ pub fn simulate_patients(
     tally: &mut Tally,
     scratch: &mut Scratch,
 ) -> Result<(), EngineError> {
+    let fast = ConstantModel::new(model);
     let work = Work {
         model,
         layout,
         draw,
+        fast: fast.as_ref(),
     };
     simulate_patients_following(&work, patients, tally, scratch, &mut ())
 }
@@ -187,6 +203,8 @@ pub(crate) struct Work<'a> {
     pub layout: &'a Layout,
     /// PSA draw.
     pub draw: u64,
+    /// The constant-hazard fast path's tables, when the model allows it.
+    pub fast: Option<&'a ConstantModel>,
 }
 
 /// [`simulate_patients`] with a [`LifeFollower`] watching every life as well.
@@ -197,26 +215,56 @@ pub(crate) fn simulate_patients_following<F: LifeFollower>(
     scratch: &mut Scratch,
     follower: &mut F,
 ) -> Result<(), EngineError> {
+    match work.fast {
+        Some(table) if !F::FOLLOWS => {
+            constant::simulate_patients(work, table, patients, tally, scratch)
+        }
+        _ => simulate_general(work, patients, tally, scratch, follower),
+    }
+}
+
+/// Who the patient is: attributes (into `scratch.attributes`) and entry target, drawn from
+/// the patient's attribute stream, the same under every strategy.
+#[inline(always)]
+fn entry_of(
+    model: &Model,
+    seed: u64,
+    draw: u64,
+    patient: u64,
+    tally: &mut Tally,
+    scratch: &mut Scratch,
+) -> Target {
+    let random_entry = model.entry.cumulative.len() > 1;
+    let mut entry = model.entry.cumulative[0].1;
+    if random_entry || !model.cohort.attributes.is_empty() {
+        let mut attributes = Stream::new(seed, draw, patient, Purpose::Attributes);
+        model.cohort.draw(&mut attributes, &mut scratch.attributes);
+        if random_entry {
+            entry = pick_entry(model, attributes.uniform());
+        }
+        tally.draws += attributes.draws();
+    }
+    entry
+}
+
+/// The general engine: any model, any follower.
+fn simulate_general<F: LifeFollower>(
+    work: &Work,
+    patients: Range<u64>,
+    tally: &mut Tally,
+    scratch: &mut Scratch,
+    follower: &mut F,
+) -> Result<(), EngineError> {
     let Work {
         model,
         layout,
         draw,
+        ..
     } = *work;
     let seed = model.settings.seed;
-    let random_entry = model.entry.cumulative.len() > 1;
-    let needs_attribute_stream = random_entry || !model.cohort.attributes.is_empty();
     let paired = model.strategies.len() > 1;
     for patient in patients {
-        // Who the patient is: the same under every strategy.
-        let mut entry = model.entry.cumulative[0].1;
-        if needs_attribute_stream {
-            let mut attributes = Stream::new(seed, draw, patient, Purpose::Attributes);
-            model.cohort.draw(&mut attributes, &mut scratch.attributes);
-            if random_entry {
-                entry = pick_entry(model, attributes.uniform());
-            }
-            tally.draws += attributes.draws();
-        }
+        let entry = entry_of(model, seed, draw, patient, tally, scratch);
         // What happens to them: the same stream restarted for each strategy.
         let events = Stream::new(seed, draw, patient, Purpose::Events);
         for (s, strategy) in model.strategies.iter().enumerate() {

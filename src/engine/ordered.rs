@@ -94,6 +94,7 @@ where
         model,
         layout: &layout,
         draw: control.draw,
+        fast: None,
     };
     let window = window(threads);
     let queue = Mutex::new(Queue {

@@ -1,0 +1,451 @@
+//! The engine's fast path for models whose every exit is a constant hazard.
+//!
+//! Such a model is a continuous-time Markov chain with nothing patient-specific in its
+//! hazards, so a life is a chain of "which exit, how long" steps on a small table per state.
+//! This loop draws exactly the general engine's random numbers, in the same order, and
+//! leaves exactly the same accumulators (tests compare the two tallies bit for bit); it
+//! leaves out what such models never need (rules, decisions, history, costs, observers)
+//! and records a transition more cheaply:
+//!
+//! - a transition adds 1 to its *edge* (from-state, exit) at its grid cell, one counter
+//!   where the occupancy differences take two; the edges are folded into the occupancy and
+//!   death counts once per batch of patients ([`EdgeCounts::fold`]);
+//! - deaths end a life, so the death time is the last transition's, known when the loop
+//!   ends; only the first relapse event is tracked during the life, by a `min`;
+//! - the states reached are a bit mask, counted once per life.
+
+use std::ops::Range;
+
+use crate::aggregate::{Layout, OriginTally, Tally, record_outcome};
+use crate::model::{DeathCause, Model, StateId, Target};
+
+use super::life::Scratch;
+use super::rng::{Purpose, Stream};
+use super::{EngineError, Work};
+
+/// Exits compared four at a time (the general engine's padding), so up to five exits.
+const THRESHOLDS: usize = 4;
+
+/// Masks of states reached are counted in a histogram when there are at most this many
+/// states (2^10 counters per origin), else state by state.
+const MAX_STATES_FOR_MASKS: usize = 10;
+
+/// One state under one strategy: its exits, and what entering it means.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    /// Running sums of the exits' probabilities (padded with +∞).
+    thresholds: [f64; THRESHOLDS],
+    /// Each exit's target state.
+    to: [u32; THRESHOLDS + 1],
+    /// Each exit's edge: the offset of its counts (edge index × cells per edge).
+    edge: [u32; THRESHOLDS + 1],
+    /// Mean time to leave.
+    mean_wait: f64,
+    /// 0 if entering this state is a relapse event (a relapse state or death from relapse),
+    /// +∞ if not: `min(first, t + mask)` then keeps the first relapse time.
+    relapse_mask: f64,
+    /// 0 if this state is a non-relapse death (and no relapse event), +∞ if not.
+    nrm_mask: f64,
+    /// This state's bit in the mask of states reached.
+    bit: u64,
+    /// Absorbing, or every rate 0: the life ends here (no draws, as in the general engine).
+    terminal: bool,
+    /// A death state.
+    death: bool,
+    /// The first entry opens the "since HSCT2" window.
+    hsct2: bool,
+}
+
+/// One strategy's table.
+#[derive(Debug, Clone)]
+struct StrategyTable {
+    /// Rows by state.
+    rows: Vec<Row>,
+    /// Each edge's (from, to) states.
+    edges: Vec<(u32, u32)>,
+}
+
+/// The tables of a model the fast path can run.
+#[derive(Debug, Clone)]
+pub(crate) struct ConstantModel {
+    strategies: Vec<StrategyTable>,
+    /// Cells per edge (the occupancy's cells per state).
+    cells: usize,
+    /// Count masks of states reached in a histogram (few states).
+    mask_histogram: bool,
+}
+
+impl ConstantModel {
+    /// The fast path's tables, or `None` when the model needs the general engine: a
+    /// hazard that is not constant or depends on the patient, a decision, economics, rules
+    /// over history, an entry through a decision or into a death state, more than 64
+    /// states, or more than five exits from a state.
+    pub(crate) fn new(model: &Model) -> Option<ConstantModel> {
+        if model.economics.is_some() || model.uses_history || model.states.len() > 64 {
+            return None;
+        }
+        for (_, target) in &model.entry.cumulative {
+            match target {
+                Target::State(s) if model.states[*s].death.is_none() => {}
+                _ => return None,
+            }
+        }
+        let layout = Layout::new(model);
+        let cells = layout.grid_len + 1;
+        let masks: Vec<(f64, f64)> = (0..model.states.len())
+            .map(|s| {
+                let state = &model.states[s];
+                let relapse = state.relapse || state.death == Some(DeathCause::Relapse);
+                let nrm = !relapse && state.death == Some(DeathCause::NonRelapse);
+                let mask = |yes: bool| if yes { 0.0 } else { f64::INFINITY };
+                (mask(relapse), mask(nrm))
+            })
+            .collect();
+        let strategies = model
+            .strategies
+            .iter()
+            .map(|strategy| {
+                let mut edges = Vec::new();
+                let rows = model
+                    .states
+                    .iter()
+                    .enumerate()
+                    .zip(&strategy.exits)
+                    .map(|((s, state), exits)| {
+                        let mut row = Row {
+                            thresholds: [f64::INFINITY; THRESHOLDS],
+                            to: [0; THRESHOLDS + 1],
+                            edge: [0; THRESHOLDS + 1],
+                            mean_wait: f64::INFINITY,
+                            relapse_mask: masks[s].0,
+                            nrm_mask: masks[s].1,
+                            bit: 1 << s,
+                            terminal: true,
+                            death: state.death.is_some(),
+                            hsct2: state.hsct2,
+                        };
+                        if state.absorbing {
+                            return Some(row);
+                        }
+                        let constant = exits.constant.as_ref()?;
+                        if constant.thresholds.len() != THRESHOLDS
+                            || constant.targets.len() > THRESHOLDS + 1
+                        {
+                            return None;
+                        }
+                        row.thresholds.copy_from_slice(&constant.thresholds);
+                        for (k, target) in constant.targets.iter().enumerate() {
+                            let Target::State(to) = *target else {
+                                return None;
+                            };
+                            row.to[k] = u32::try_from(to).ok()?;
+                            row.edge[k] = u32::try_from(edges.len() * cells).ok()?;
+                            edges.push((s as u32, to as u32));
+                        }
+                        row.mean_wait = constant.mean_wait;
+                        row.terminal = constant.total <= 0.0;
+                        Some(row)
+                    })
+                    .collect::<Option<Vec<Row>>>()?;
+                Some(StrategyTable { rows, edges })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(ConstantModel {
+            strategies,
+            cells,
+            mask_histogram: model.states.len() <= MAX_STATES_FOR_MASKS,
+        })
+    }
+}
+
+/// A batch's transition counts for one strategy and origin, by edge and grid cell, and
+/// its patients' masks of states reached.
+struct EdgeCounts {
+    /// Edge-major, `cells` per edge.
+    transitions: Vec<u64>,
+    /// Patients by mask of states reached (histogram mode), or empty.
+    masks: Vec<u64>,
+}
+
+impl EdgeCounts {
+    fn new(table: &StrategyTable, model: &ConstantModel) -> EdgeCounts {
+        EdgeCounts {
+            transitions: vec![0; table.edges.len() * model.cells],
+            masks: if model.mask_histogram {
+                vec![0; 1 << table.rows.len()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Counts a finished life's mask of states reached.
+    #[inline(always)]
+    fn reached(&mut self, tally: &mut OriginTally, mask: u64) {
+        if self.masks.is_empty() {
+            for (s, count) in tally.reached.iter_mut().enumerate() {
+                *count += (mask >> s) & 1;
+            }
+        } else {
+            self.masks[mask as usize] += 1;
+        }
+    }
+
+    /// Adds the batch into the tally: each transition ends a sojourn in its from-state and
+    /// starts one in its to-state (the occupancy differences), and a transition into a
+    /// death state is a death in its cell. `patients` opened this window in the batch;
+    /// those who did not die in it go to the deaths' sink cell, as the general engine
+    /// counts them.
+    fn fold(&self, table: &StrategyTable, cells: usize, patients: u64, tally: &mut OriginTally) {
+        let mut deaths = 0;
+        for (e, &(from, to)) in table.edges.iter().enumerate() {
+            let counts = &self.transitions[e * cells..(e + 1) * cells];
+            let (from, to) = (from as usize * cells, to as usize * cells);
+            let death = table.rows[to / cells].death;
+            for (c, &n) in counts.iter().enumerate() {
+                tally.occupancy[from + c] -= n as i64;
+                tally.occupancy[to + c] += n as i64;
+                if death {
+                    tally.deaths[c] += n;
+                    deaths += n;
+                }
+            }
+        }
+        tally.deaths[cells - 1] += patients - deaths;
+        for (mask, &n) in self.masks.iter().enumerate() {
+            if n > 0 {
+                for (s, count) in tally.reached.iter_mut().enumerate() {
+                    *count += n * ((mask as u64 >> s) & 1);
+                }
+            }
+        }
+    }
+}
+
+/// Simulates a range of patients under every strategy into `tally`, as
+/// [`super::simulate_patients`] would. A life over the bound on events is left to the
+/// general engine, which replays it for its message.
+pub(crate) fn simulate_patients(
+    work: &Work,
+    table: &ConstantModel,
+    patients: Range<u64>,
+    tally: &mut Tally,
+    scratch: &mut Scratch,
+) -> Result<(), EngineError> {
+    let Work {
+        model,
+        layout,
+        draw,
+        ..
+    } = *work;
+    let seed = model.settings.seed;
+    let max_events = model.settings.max_events;
+    let paired = model.strategies.len() > 1;
+    let mut counts: Vec<[EdgeCounts; 2]> = table
+        .strategies
+        .iter()
+        .map(|t| [EdgeCounts::new(t, table), EdgeCounts::new(t, table)])
+        .collect();
+    let opened: Vec<[u64; 2]> = tally
+        .strategies
+        .iter()
+        .map(|s| [s.entry.patients, s.hsct2.patients])
+        .collect();
+    for patient in patients {
+        let Target::State(entry) = super::entry_of(model, seed, draw, patient, tally, scratch)
+        else {
+            unreachable!("checked by ConstantModel::new")
+        };
+        let events = Stream::new(seed, draw, patient, Purpose::Events);
+        for (s, strategy) in table.strategies.iter().enumerate() {
+            let mut rng = events.clone();
+            let life = Life {
+                rows: &strategy.rows,
+                layout,
+                max_events,
+            };
+            let [from_entry, from_hsct2] = &mut counts[s];
+            let lived = life.run(
+                entry,
+                &mut rng,
+                &mut tally.strategies[s],
+                from_entry,
+                from_hsct2,
+            );
+            match lived {
+                Some((death, transitions)) => {
+                    scratch.deaths[s] = death;
+                    tally.events += u64::from(transitions);
+                    tally.draws += rng.draws();
+                }
+                None => {
+                    // Let the general engine find the same life and describe it.
+                    let mut ignored = Tally::new(layout);
+                    return super::simulate_general(
+                        work,
+                        patient..patient + 1,
+                        &mut ignored,
+                        scratch,
+                        &mut (),
+                    );
+                }
+            }
+        }
+        if paired {
+            tally.record_paired(layout, &scratch.deaths);
+        }
+        tally.patients += 1;
+    }
+    for (((strategy, counts), opened), strategy_tally) in table
+        .strategies
+        .iter()
+        .zip(&counts)
+        .zip(&opened)
+        .zip(&mut tally.strategies)
+    {
+        let entry = &mut strategy_tally.entry;
+        counts[0].fold(strategy, table.cells, entry.patients - opened[0], entry);
+        let hsct2 = &mut strategy_tally.hsct2;
+        counts[1].fold(strategy, table.cells, hsct2.patients - opened[1], hsct2);
+    }
+    Ok(())
+}
+
+/// What a life under one strategy needs.
+struct Life<'a> {
+    rows: &'a [Row],
+    layout: &'a Layout,
+    max_events: u32,
+}
+
+/// One time origin's view of a life in progress.
+struct Window {
+    origin: f64,
+    relapse_at: f64,
+    reached: u64,
+}
+
+impl Window {
+    #[inline(always)]
+    fn open(tally: &mut OriginTally, cells: usize, state: StateId, row: &Row, time: f64) -> Self {
+        tally.patients += 1;
+        tally.occupancy[state * cells] += 1;
+        Window {
+            origin: time,
+            relapse_at: f64::INFINITY,
+            reached: row.bit,
+        }
+    }
+
+    /// Records a transition along `edge` into `row`'s state at `time`.
+    #[inline(always)]
+    fn enter(
+        &mut self,
+        counts: &mut EdgeCounts,
+        layout: &Layout,
+        edge: usize,
+        row: &Row,
+        time: f64,
+    ) {
+        let at = time - self.origin;
+        if at <= layout.horizon {
+            counts.transitions[edge + layout.cell_within(at)] += 1;
+            self.relapse_at = min(self.relapse_at, at + row.relapse_mask);
+            self.reached |= row.bit;
+        }
+    }
+
+    /// Records the end of the life in `row`'s state, entered at `time`; returns the death
+    /// time from the origin (`+∞` if alive at the horizon).
+    #[inline(always)]
+    fn close(
+        &self,
+        tally: &mut OriginTally,
+        counts: &mut EdgeCounts,
+        layout: &Layout,
+        row: &Row,
+        time: f64,
+    ) -> f64 {
+        let at = time - self.origin;
+        let death_at = if row.death && at <= layout.horizon {
+            at
+        } else {
+            f64::INFINITY
+        };
+        record_outcome(
+            tally,
+            layout,
+            self.relapse_at,
+            death_at + row.nrm_mask,
+            death_at,
+        );
+        counts.reached(tally, self.reached);
+        death_at
+    }
+}
+
+impl Life<'_> {
+    /// One life: returns the death time from entry (`+∞` if alive at the horizon) and the
+    /// transitions made, or `None` over the bound on events.
+    #[inline(always)]
+    fn run(
+        &self,
+        entry: StateId,
+        rng: &mut Stream,
+        tally: &mut crate::aggregate::StrategyTally,
+        from_entry: &mut EdgeCounts,
+        from_hsct2: &mut EdgeCounts,
+    ) -> Option<(f64, u32)> {
+        let layout = self.layout;
+        let cells = layout.grid_len + 1;
+        let horizon = layout.horizon;
+        let mut row = &self.rows[entry];
+        let mut time = 0.0;
+        let mut follow_up_end = horizon;
+        let mut entry_window = Window::open(&mut tally.entry, cells, entry, row, 0.0);
+        let mut hsct2_window = None;
+        if row.hsct2 {
+            hsct2_window = Some(Window::open(&mut tally.hsct2, cells, entry, row, 0.0));
+        }
+        let mut events = 0u32;
+        while !row.terminal {
+            let u = rng.uniform();
+            let which = usize::from(u >= row.thresholds[0])
+                + usize::from(u >= row.thresholds[1])
+                + usize::from(u >= row.thresholds[2])
+                + usize::from(u >= row.thresholds[3]);
+            let next_time = time + rng.exponential() * row.mean_wait;
+            if next_time > follow_up_end {
+                break;
+            }
+            events += 1;
+            if events > self.max_events {
+                return None;
+            }
+            time = next_time;
+            let edge = row.edge[which] as usize;
+            let state = row.to[which] as usize;
+            row = &self.rows[state];
+            entry_window.enter(from_entry, layout, edge, row, time);
+            match &mut hsct2_window {
+                Some(window) => window.enter(from_hsct2, layout, edge, row, time),
+                None if row.hsct2 && time <= horizon => {
+                    hsct2_window = Some(Window::open(&mut tally.hsct2, cells, state, row, time));
+                    follow_up_end = follow_up_end.max(time + horizon);
+                }
+                None => {}
+            }
+        }
+        let death = entry_window.close(&mut tally.entry, from_entry, layout, row, time);
+        if let Some(window) = &hsct2_window {
+            window.close(&mut tally.hsct2, from_hsct2, layout, row, time);
+        }
+        Some((death, events))
+    }
+}
+
+/// The smaller of two floats, one `minsd` (operands are never NaN here).
+#[inline(always)]
+fn min(a: f64, b: f64) -> f64 {
+    if a < b { a } else { b }
+}
