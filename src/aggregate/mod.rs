@@ -14,6 +14,8 @@
 pub mod economics;
 pub mod results;
 
+use std::hint::select_unpredictable;
+
 use serde::{Deserialize, Serialize};
 
 use crate::econ::{Economics, Ledger, LifeValues};
@@ -532,8 +534,8 @@ pub(crate) fn record_outcome(
     let event_at = min(relapse_at, nrm_at);
     let event_cell = layout.cell(event_at);
     let sink = layout.grid_len;
-    tally.relapses[if relapse { event_cell } else { sink }] += 1;
-    tally.nrm[if relapse { sink } else { event_cell }] += 1;
+    tally.relapses[select_unpredictable(relapse, event_cell, sink)] += 1;
+    tally.nrm[select_unpredictable(relapse, sink, event_cell)] += 1;
     if death_at < layout.horizon {
         let bin = ((death_at * layout.inverse_fine_width) as i64 as usize)
             .min(tally.death_fine.len() - 1);

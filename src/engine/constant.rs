@@ -384,9 +384,55 @@ impl Window {
     }
 }
 
+/// Where a life is after one step.
+enum Step {
+    /// Moved along an edge (its counts' offset) into a state.
+    Moved { edge: usize, state: StateId },
+    /// Stays where it is until the end of follow-up (or for ever).
+    Stays,
+    /// Over the bound on events.
+    TooMany,
+}
+
 impl Life<'_> {
+    /// Leaves `row`'s state at `time` (unless the life ends there), the draws in the
+    /// general engine's order: the exit, then the time.
+    #[inline(always)]
+    fn step(
+        &self,
+        row: &Row,
+        time: &mut f64,
+        follow_up_end: f64,
+        events: &mut u32,
+        rng: &mut Stream,
+    ) -> Step {
+        if row.terminal {
+            return Step::Stays;
+        }
+        let u = rng.uniform();
+        let which = usize::from(u >= row.thresholds[0])
+            + usize::from(u >= row.thresholds[1])
+            + usize::from(u >= row.thresholds[2])
+            + usize::from(u >= row.thresholds[3]);
+        let next_time = *time + rng.exponential() * row.mean_wait;
+        if next_time > follow_up_end {
+            return Step::Stays;
+        }
+        *events += 1;
+        if *events > self.max_events {
+            return Step::TooMany;
+        }
+        *time = next_time;
+        Step::Moved {
+            edge: row.edge[which] as usize,
+            state: row.to[which] as usize,
+        }
+    }
+
     /// One life: returns the death time from entry (`+∞` if alive at the horizon) and the
-    /// transitions made, or `None` over the bound on events.
+    /// transitions made, or `None` over the bound on events. Two loops, before and after
+    /// the HSCT2 window opens, so that neither asks at every transition whether it is open
+    /// (a branch that mispredicts from patient to patient).
     #[inline(always)]
     fn run(
         &self,
@@ -402,46 +448,52 @@ impl Life<'_> {
         let mut row = &self.rows[entry];
         let mut time = 0.0;
         let mut follow_up_end = horizon;
-        let mut entry_window = Window::open(&mut tally.entry, cells, entry, row, 0.0);
-        let mut hsct2_window = None;
-        if row.hsct2 {
-            hsct2_window = Some(Window::open(&mut tally.hsct2, cells, entry, row, 0.0));
-        }
         let mut events = 0u32;
-        while !row.terminal {
-            let u = rng.uniform();
-            let which = usize::from(u >= row.thresholds[0])
-                + usize::from(u >= row.thresholds[1])
-                + usize::from(u >= row.thresholds[2])
-                + usize::from(u >= row.thresholds[3]);
-            let next_time = time + rng.exponential() * row.mean_wait;
-            if next_time > follow_up_end {
-                break;
-            }
-            events += 1;
-            if events > self.max_events {
-                return None;
-            }
-            time = next_time;
-            let edge = row.edge[which] as usize;
-            let state = row.to[which] as usize;
-            row = &self.rows[state];
-            entry_window.enter(from_entry, layout, edge, row, time);
-            match &mut hsct2_window {
-                Some(window) => window.enter(from_hsct2, layout, edge, row, time),
-                None if row.hsct2 && time <= horizon => {
-                    hsct2_window = Some(Window::open(&mut tally.hsct2, cells, state, row, time));
-                    follow_up_end = follow_up_end.max(time + horizon);
+        let mut entry_window = Window::open(&mut tally.entry, cells, entry, row, 0.0);
+        let mut hsct2_window = row
+            .hsct2
+            .then(|| Window::open(&mut tally.hsct2, cells, entry, row, 0.0));
+        if hsct2_window.is_none() {
+            loop {
+                match self.step(row, &mut time, follow_up_end, &mut events, rng) {
+                    Step::Moved { edge, state } => {
+                        row = &self.rows[state];
+                        entry_window.enter(from_entry, layout, edge, row, time);
+                        if row.hsct2 && time <= horizon {
+                            hsct2_window =
+                                Some(Window::open(&mut tally.hsct2, cells, state, row, time));
+                            follow_up_end = max(follow_up_end, time + horizon);
+                            break;
+                        }
+                    }
+                    Step::Stays => break,
+                    Step::TooMany => return None,
                 }
-                None => {}
             }
         }
-        let death = entry_window.close(&mut tally.entry, from_entry, layout, row, time);
-        if let Some(window) = &hsct2_window {
+        if let Some(window) = &mut hsct2_window {
+            loop {
+                match self.step(row, &mut time, follow_up_end, &mut events, rng) {
+                    Step::Moved { edge, state } => {
+                        row = &self.rows[state];
+                        entry_window.enter(from_entry, layout, edge, row, time);
+                        window.enter(from_hsct2, layout, edge, row, time);
+                    }
+                    Step::Stays => break,
+                    Step::TooMany => return None,
+                }
+            }
             window.close(&mut tally.hsct2, from_hsct2, layout, row, time);
         }
+        let death = entry_window.close(&mut tally.entry, from_entry, layout, row, time);
         Some((death, events))
     }
+}
+
+/// The larger of two floats, one `maxsd` (operands are never NaN here).
+#[inline(always)]
+fn max(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
 }
 
 /// The smaller of two floats, one `minsd` (operands are never NaN here).
