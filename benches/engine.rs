@@ -53,6 +53,20 @@ fn engine_versus_bare_loop(c: &mut Criterion) {
             black_box(Results::from_tally(&model, &tally))
         })
     });
+    group.bench_function("general engine, all outputs (same results)", |b| {
+        b.iter(|| {
+            let tally = simulate(
+                &model,
+                &Control {
+                    threads,
+                    general_engine: true,
+                    ..Control::default()
+                },
+            )
+            .expect("run");
+            black_box(Results::from_tally(&model, &tally))
+        })
+    });
     group.bench_function("bare loop, same uniform draws", |b| {
         b.iter(|| {
             black_box(bare_loop(

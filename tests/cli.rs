@@ -165,3 +165,38 @@ fn help_works_everywhere() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--patients must be between 1"));
 }
+
+/// `--patients` takes counts as people write them, and refuses fractions with the forms it
+/// takes.
+#[test]
+fn patients_accept_underscores_and_exponents() {
+    let scenario = reference();
+    for (count, expected) in [("2e4", 20000), ("20_000", 20000), ("20000", 20000)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("r");
+        let out = hsctsim(&[
+            "run",
+            &scenario,
+            "--out",
+            dir.to_str().unwrap(),
+            "--patients",
+            count,
+            "--quiet",
+            "--no-figures",
+        ]);
+        assert!(
+            out.status.success(),
+            "{count}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let manifest = std::fs::read_to_string(dir.join("manifest.json")).unwrap();
+        assert!(
+            manifest.contains(&format!("\"patients\": {expected}")),
+            "{count}: {manifest}"
+        );
+    }
+    let out = hsctsim(&["run", &scenario, "--patients", "2.5e0", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1_000_000 or 1e6"), "{stderr}");
+}

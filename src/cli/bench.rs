@@ -19,23 +19,36 @@ pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<()
     let threads = effective_threads(model.settings.threads);
     let n = model.settings.patients;
     let repeat = repeat.max(1);
-    let mut best = f64::INFINITY;
-    let mut draws = 0;
-    for _ in 0..repeat {
-        let started = Instant::now();
-        let tally = engine::simulate(
-            &model,
-            &Control {
-                threads,
-                ..Control::default()
-            },
-        )
-        .map_err(Failure::run)?;
-        let results = Results::from_tally(&model, &tally);
-        std::hint::black_box(&results);
-        best = best.min(started.elapsed().as_secs_f64());
-        draws = tally.draws;
-    }
+    // The engine as `run` uses it, then (for a model on the constant-hazard fast path) the
+    // general engine on the same model: the same results, so the same work to compare.
+    let time_engine = |general_engine| -> Result<(f64, u64), Failure> {
+        let mut best = f64::INFINITY;
+        let mut draws = 0;
+        for _ in 0..repeat {
+            let started = Instant::now();
+            let tally = engine::simulate(
+                &model,
+                &Control {
+                    threads,
+                    general_engine,
+                    ..Control::default()
+                },
+            )
+            .map_err(Failure::run)?;
+            let results = Results::from_tally(&model, &tally);
+            std::hint::black_box(&results);
+            best = best.min(started.elapsed().as_secs_f64());
+            draws = tally.draws;
+        }
+        Ok((best, draws))
+    };
+    let fast_path = engine::uses_fast_path(&model);
+    let (best, draws) = time_engine(false)?;
+    let general = if fast_path {
+        Some(time_engine(true)?.0)
+    } else {
+        None
+    };
     let time_bare = |variate| {
         (0..repeat)
             .map(|_| {
@@ -56,11 +69,23 @@ pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<()
         "random draws      {draws} ({:.2} per patient)",
         draws as f64 / n as f64
     );
+    let path = if fast_path {
+        "constant-hazard fast path"
+    } else {
+        "general engine"
+    };
     println!(
-        "engine            {:>12.0} patients/s  ({:.3} s, all outputs)",
+        "engine            {:>12.0} patients/s  ({:.3} s, all outputs; {path})",
         n as f64 / best,
         best
     );
+    if let Some(general) = general {
+        println!(
+            "general engine    {:>12.0} patients/s  ({:.3} s, all outputs; same results)",
+            n as f64 / general,
+            general
+        );
+    }
     println!(
         "bare uniforms     {:>12.0} patients/s  ({:.3} s)  engine/bare = {:.2}",
         n as f64 / bare_uniform,

@@ -28,11 +28,25 @@ struct Cli {
     command: Command,
 }
 
+/// A count as people write it: `1000000`, `1_000_000` or `1e6` (a whole number).
+fn parse_count(text: &str) -> Result<u64, String> {
+    let digits = text.replace('_', "");
+    if let Ok(n) = digits.parse::<u64>() {
+        return Ok(n);
+    }
+    match digits.parse::<f64>() {
+        Ok(x) if x >= 0.0 && x.fract() == 0.0 && x <= 9.0e15 => Ok(x as u64),
+        _ => Err(format!(
+            "expected a whole number such as 1000000, 1_000_000 or 1e6, got `{text}`"
+        )),
+    }
+}
+
 /// Settings a command line may override.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Overrides {
-    /// Number of patients (each runs under every strategy).
-    #[arg(long, short = 'n')]
+    /// Number of patients (each runs under every strategy): 1000000, 1_000_000 or 1e6.
+    #[arg(long, short = 'n', value_parser = parse_count)]
     pub patients: Option<u64>,
     /// Master random seed.
     #[arg(long, short = 's')]
@@ -164,7 +178,7 @@ enum Command {
         #[arg(long)]
         max_evaluations: Option<usize>,
         /// Patients per cohort for the check tables before and after the fit.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_count)]
         check_patients: Option<u64>,
         /// Replace an existing output folder.
         #[arg(long, short = 'f')]
