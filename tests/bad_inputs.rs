@@ -375,7 +375,7 @@ fn each_bad_command_line_is_rejected_and_writes_nothing() {
             name: "zero_patients",
             args: &["run", "{good}", "--patients", "0", "--out", "{dir}/out"],
             code: 2,
-            says: &["--patients must be between 1"],
+            says: &["number of patients must be between 1"],
         },
         CommandCase {
             name: "negative_patients",

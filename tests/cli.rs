@@ -163,7 +163,7 @@ fn help_works_everywhere() {
     assert_eq!(out.status.code(), Some(2));
     let out = hsctsim(&["run", &reference(), "--patients", "0"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--patients must be between 1"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("number of patients must be between 1"));
 }
 
 /// `--patients` takes counts as people write them, and refuses fractions with the forms it
@@ -199,4 +199,11 @@ fn patients_accept_underscores_and_exponents() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("1_000_000 or 1e6"), "{stderr}");
+    let out = hsctsim(&["run", &scenario, "--patients", "2e12", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("between 1 and 1000000000000, got 2000000000000"),
+        "{stderr}"
+    );
 }

@@ -35,9 +35,6 @@ pub fn check(
         .unwrap_or_else(|| PathBuf::from("output").join("check").join(&stem));
     output::check_destination(&dir, force).map_err(Failure::input)?;
     let patients = overrides.patients.unwrap_or(targets.patients);
-    if patients == 0 {
-        return Err(Failure::input("--patients must be at least 1"));
-    }
     let threads = effective_threads(overrides.threads.unwrap_or(0));
     let bar = progress::patients_bar(check::total_patients(&targets, patients), quiet);
     let advance = |n: u64| bar.inc(n);

@@ -28,16 +28,22 @@ struct Cli {
     command: Command,
 }
 
-/// A count as people write it: `1000000`, `1_000_000` or `1e6` (a whole number).
-fn parse_count(text: &str) -> Result<u64, String> {
+/// A number of patients as people write it: `1000000`, `1_000_000` or `1e6`, from 1 to
+/// the scenario files' own limit.
+fn parse_patients(text: &str) -> Result<u64, String> {
+    let max = hsctsim::scenario::build::MAX_PATIENTS;
     let digits = text.replace('_', "");
-    if let Ok(n) = digits.parse::<u64>() {
-        return Ok(n);
-    }
-    match digits.parse::<f64>() {
-        Ok(x) if x >= 0.0 && x.fract() == 0.0 && x <= 9.0e15 => Ok(x as u64),
-        _ => Err(format!(
-            "expected a whole number such as 1000000, 1_000_000 or 1e6, got `{text}`"
+    let count = digits.parse::<u64>().ok().or_else(|| {
+        let x = digits.parse::<f64>().ok()?;
+        (x >= 0.0 && x.fract() == 0.0 && x <= 1e18).then_some(x as u64)
+    });
+    match count {
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(format!(
+            "the number of patients must be between 1 and {max}, got {n}"
+        )),
+        None => Err(format!(
+            "expected a whole number of patients such as 1000000, 1_000_000 or 1e6, got `{text}`"
         )),
     }
 }
@@ -46,7 +52,7 @@ fn parse_count(text: &str) -> Result<u64, String> {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Overrides {
     /// Number of patients (each runs under every strategy): 1000000, 1_000_000 or 1e6.
-    #[arg(long, short = 'n', value_parser = parse_count)]
+    #[arg(long, short = 'n', value_parser = parse_patients)]
     pub patients: Option<u64>,
     /// Master random seed.
     #[arg(long, short = 's')]
@@ -178,7 +184,7 @@ enum Command {
         #[arg(long)]
         max_evaluations: Option<usize>,
         /// Patients per cohort for the check tables before and after the fit.
-        #[arg(long, value_parser = parse_count)]
+        #[arg(long, value_parser = parse_patients)]
         check_patients: Option<u64>,
         /// Replace an existing output folder.
         #[arg(long, short = 'f')]
@@ -473,13 +479,8 @@ pub struct OutputOptions {
 impl Overrides {
     /// Sets the given values in `settings`, checked like the file's values.
     pub fn apply(&self, settings: &mut hsctsim::model::Settings) -> Result<(), Failure> {
+        // In range: checked when parsed (`parse_patients`).
         if let Some(n) = self.patients {
-            if n == 0 || n > hsctsim::scenario::build::MAX_PATIENTS {
-                return Err(Failure::input(format!(
-                    "--patients must be between 1 and {}, got {n}",
-                    hsctsim::scenario::build::MAX_PATIENTS
-                )));
-            }
             settings.patients = n;
         }
         if let Some(seed) = self.seed {
