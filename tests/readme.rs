@@ -28,13 +28,25 @@ fn scenario_format_example_is_valid() {
 fn ci_runs_the_readme_commands() {
     let text = readme();
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
+    // The two commands, in this order, then the engine's reference scenario.
+    assert!(
+        text.contains(
+            "    cargo run --release -- run scenarios/donor_policy.toml\n    cargo test\n"
+        )
+    );
     assert!(text.contains("    cargo run --release -- run scenarios/reference_markov.toml\n"));
-    assert!(text.contains("    cargo test\n"));
     assert!(
         ci.contains("\ncargo test\n"),
         ".ci/run must call `cargo test`"
     );
-    assert!(ci.contains("cargo run --release -- run scenarios/reference_markov.toml"));
+    for scenario in ["donor_policy", "reference_markov"] {
+        assert!(
+            ci.contains(&format!(
+                "cargo run --release -- run scenarios/{scenario}.toml"
+            )),
+            ".ci/run must run {scenario}"
+        );
+    }
 }
 
 /// The export's columns are documented as the code writes them.

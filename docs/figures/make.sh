@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Re-renders the README's example figures from the 4-strategy test fixture (and the
-# calibration figure from `hsctsim check`):
+# Re-renders the README's example figures from the 4-strategy test fixture, the worked
+# example's from scenarios/donor_policy.toml (and the calibration figure from `hsctsim check`):
 #   bash docs/figures/make.sh
 # With ImageMagick (`magick` or `convert-im6.q16`) the print-size figures are scaled down to
 # 1000 pixels and reduced to 64 colours (no dithering), so the repository stays small; without it they are
@@ -32,6 +32,15 @@ for f in os_entry occupancy_entry lfs_hsct2 cir_hsct2 nrm_hsct2 calibration; do
         cp "$run/figures/$f.png" "docs/figures/$f.png"
     fi
 done
+# The worked example: overall survival since HSCT2 by donor (scenarios/donor_policy.toml).
+donor=target/docs/donor_policy
+cargo run --release --quiet -- run scenarios/donor_policy.toml --out "$donor" --force --quiet --no-figures
+cargo run --release --quiet -- plot "$donor" --format png --quiet "${width[@]}" --origin hsct2 --measure os
+if [ -n "$im" ]; then
+    "$im" "$donor/figures/os_hsct2.png" -resize 1000x +dither -colors 64 -quality 95 docs/figures/donor_policy_os_hsct2.png
+else
+    cp "$donor/figures/os_hsct2.png" docs/figures/donor_policy_os_hsct2.png
+fi
 # The health-economics example (illustrative values): CE plane and tornado.
 cea=target/docs/donor_policy_cea
 cargo run --release --quiet -- psa scenarios/donor_policy_cea.toml --out "$cea/psa" --force --quiet
