@@ -440,7 +440,7 @@ fn max(a: f64, b: f64) -> f64 {
 /// branch or select (sojourn ends are random, so branches mispredict). Grid cells of the
 /// events are found once, when the window closes.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Window {
+struct Window {
     /// Time of the origin (months since cohort entry).
     origin: f64,
     /// Offset of the current state's row in the occupancy counts.
@@ -458,7 +458,7 @@ pub(crate) struct Window {
 impl Window {
     /// Opens a window on entering `state` at `origin`.
     #[inline]
-    pub(crate) fn open(
+    fn open(
         tally: &mut OriginTally,
         layout: &Layout,
         state: usize,
@@ -483,7 +483,7 @@ impl Window {
     /// The patient moves to `state` at `time`. Always inlined: it runs once per transition
     /// and origin, and LLVM's own choice flips with small edits elsewhere.
     #[inline(always)]
-    pub(crate) fn enter(
+    fn enter(
         &mut self,
         tally: &mut OriginTally,
         layout: &Layout,
@@ -511,7 +511,7 @@ impl Window {
 
     /// Adds the life's events and times to the counts; returns the death time.
     #[inline]
-    pub(crate) fn close(&self, tally: &mut OriginTally, layout: &Layout) -> f64 {
+    fn close(&self, tally: &mut OriginTally, layout: &Layout) -> f64 {
         tally.deaths[layout.cell(self.death_at)] += 1;
         record_outcome(tally, layout, self.relapse_at, self.nrm_at, self.death_at);
         self.death_at
