@@ -458,12 +458,7 @@ struct Window {
 impl Window {
     /// Opens a window on entering `state` at `origin`.
     #[inline]
-    fn open(
-        tally: &mut OriginTally,
-        layout: &Layout,
-        state: usize,
-        origin: f64,
-    ) -> Window {
+    fn open(tally: &mut OriginTally, layout: &Layout, state: usize, origin: f64) -> Window {
         let row = state * (layout.grid_len + 1);
         tally.patients += 1;
         tally.occupancy[row] += 1;
@@ -483,13 +478,7 @@ impl Window {
     /// The patient moves to `state` at `time`. Always inlined: it runs once per transition
     /// and origin, and LLVM's own choice flips with small edits elsewhere.
     #[inline(always)]
-    fn enter(
-        &mut self,
-        tally: &mut OriginTally,
-        layout: &Layout,
-        state: usize,
-        time: f64,
-    ) {
+    fn enter(&mut self, tally: &mut OriginTally, layout: &Layout, state: usize, time: f64) {
         let at = time - self.origin;
         if at > layout.horizon {
             return; // beyond the window: the current sojourn runs past the grid
