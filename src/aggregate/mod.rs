@@ -116,8 +116,8 @@ pub struct Layout {
     pub states: usize,
     /// Event flags per state.
     flags: Vec<u8>,
-    /// Event masks per state (from the flags), for [`Window`].
-    masks: Vec<EventMask>,
+    /// Event masks per state (from the flags), for [`Window`] and the fast path's rows.
+    pub(crate) masks: Vec<EventMask>,
     /// Landmark times.
     pub landmarks: Vec<f64>,
     /// Number of strategies.
@@ -130,13 +130,13 @@ pub struct Layout {
 
 /// Which events entering a state is: 0 where it is, +∞ where it is not (see [`Window`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct EventMask {
+pub(crate) struct EventMask {
     /// A relapse event: a relapse state, or death from relapse.
-    relapse: f64,
+    pub(crate) relapse: f64,
     /// A non-relapse death (that is not also a relapse event).
-    nrm: f64,
+    pub(crate) nrm: f64,
     /// A death.
-    death: f64,
+    pub(crate) death: f64,
 }
 
 impl EventMask {

@@ -17,7 +17,7 @@
 use std::ops::Range;
 
 use crate::aggregate::{Layout, OriginTally, Tally, record_outcome};
-use crate::model::{DeathCause, Model, StateId, Target};
+use crate::model::{Model, StateId, Target};
 
 use super::life::Scratch;
 use super::rng::{Purpose, Stream};
@@ -90,17 +90,9 @@ impl ConstantModel {
                 _ => return None,
             }
         }
+        // What entering each state means, as the general engine's windows see it.
         let layout = Layout::new(model);
         let cells = layout.grid_len + 1;
-        let masks: Vec<(f64, f64)> = (0..model.states.len())
-            .map(|s| {
-                let state = &model.states[s];
-                let relapse = state.relapse || state.death == Some(DeathCause::Relapse);
-                let nrm = !relapse && state.death == Some(DeathCause::NonRelapse);
-                let mask = |yes: bool| if yes { 0.0 } else { f64::INFINITY };
-                (mask(relapse), mask(nrm))
-            })
-            .collect();
         let strategies = model
             .strategies
             .iter()
@@ -117,8 +109,8 @@ impl ConstantModel {
                             to: [0; THRESHOLDS + 1],
                             edge: [0; THRESHOLDS + 1],
                             mean_wait: f64::INFINITY,
-                            relapse_mask: masks[s].0,
-                            nrm_mask: masks[s].1,
+                            relapse_mask: layout.masks[s].relapse,
+                            nrm_mask: layout.masks[s].nrm,
                             bit: 1 << s,
                             terminal: true,
                             death: state.death.is_some(),
