@@ -125,7 +125,15 @@ proptest! {
     ) {
         let text = model_text(transient, &edges, &relapse_flags, hsct2_at, entry_mix, grid.0, grid.1, seed);
         let model = common::parse(&text);
-        prop_assert!(uses_fast_path(&model), "{text}");
+        // The fast path takes states with up to five exits (four thresholds); the
+        // generator sometimes gives one six.
+        let most_exits = model
+            .strategies
+            .iter()
+            .flat_map(|s| s.exits.iter().map(|e| e.transitions.len()))
+            .max()
+            .unwrap_or(0);
+        prop_assert_eq!(uses_fast_path(&model), most_exits <= 5, "{}", text);
         let [fast, general] = both(&model, 2);
         let (fast, general) = (fast.expect("fast path"), general.expect("general engine"));
         prop_assert!(fast.patients > 0);
