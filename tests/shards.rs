@@ -116,7 +116,7 @@ fn a_part_is_the_same_bytes_every_time() {
     assert_eq!(once.to_bytes(), again.to_bytes());
     let text = String::from_utf8(once.to_bytes()).unwrap();
     // The header reads without tools.
-    assert!(text.starts_with("{\n  \"format\": \"hsctsim part\",\n  \"format_version\": 1,\n"));
+    assert!(text.starts_with("{\n  \"format\": \"hsctsim part\",\n  \"format_version\": 2,\n"));
     assert!(text.contains("\n  \"shard\": 1,\n  \"shards\": 3,\n"));
     assert!(text.contains("{\"draw\":0,\"first_patient\":1000,\"last_patient\":2000,"));
 }
@@ -167,18 +167,24 @@ fn parts_that_do_not_fit_their_scenario_or_split_are_refused() {
         b.tally.strategies[3].hsct2.death_fine.pop();
     });
     assert!(
-        e.contains("do not fit its scenario") && e.contains("strategy 3: hsct2"),
+        e.contains("do not fit its scenario")
+            && e.contains("strategy 3, origin hsct2")
+            && e.contains("fine deaths"),
         "{e}"
     );
     let e = reseal(&|b| {
         b.tally.strategies.pop();
     });
-    assert!(e.contains("3 strategies instead of 4"), "{e}");
+    assert!(
+        e.contains("3 strategies") && e.contains("the scenario has 4 strategies"),
+        "{e}"
+    );
     let e = reseal(&|b| b.first_patient += 1);
     assert!(e.contains("shard 1/2 of 400 patients should hold"), "{e}");
     let e = reseal(&|b| b.tally.patients += 1);
     assert!(
-        e.contains("count 201 patients, but its range 200..400 has 200"),
+        e.contains("patients 200..400")
+            && e.contains("count 201 patients, but the block's range has 200"),
         "{e}"
     );
     assert!(merge(good).is_ok());
@@ -434,18 +440,22 @@ fn the_command_line_refuses_parts_that_are_not_one_complete_run() {
         &dir,
         &["simulated by hsctsim 0.0.1", "merge with hsctsim 0.0.1"],
     );
-    let dir = case("format");
-    edit(&dir.join("part-0-of-4.json"), |v| {
-        v["format_version"] = 2.into()
-    });
-    refuses_merge(
-        &dir,
-        &[
-            "part-0-of-4.json",
-            "part format version 2",
-            "reads version 1",
-        ],
-    );
+    // A newer format, and version 1 (economic sums that could leave lives out).
+    for (version, name) in [(3, "format_newer"), (1, "format_v1")] {
+        let dir = case(name);
+        edit(&dir.join("part-0-of-4.json"), |v| {
+            v["format_version"] = version.into()
+        });
+        refuses_merge(
+            &dir,
+            &[
+                "part-0-of-4.json",
+                &format!("part format version {version}"),
+                "reads version 2",
+                "run the shards again",
+            ],
+        );
+    }
 
     // Damaged files.
     let dir = case("corrupt");

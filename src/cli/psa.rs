@@ -193,7 +193,6 @@ fn finish(
         threads,
         wall,
     );
-    manifest.economics.overflows = outcomes.iter().map(|o| o.overflows).sum();
     manifest.merged_from_shards = shards;
     write(
         out,
@@ -240,6 +239,7 @@ pub fn merge(files: &[PathBuf], options: &OutputOptions) -> Result<(), Failure> 
         Psa::compile(composed, &merged.scenario.default_name()).map_err(Failure::input)?;
     psa.base.settings.seed = merged.seed;
     psa.patients = merged.patients_per_draw;
+    merged.check_fits(&psa).map_err(Failure::input)?;
     let out = destination(&psa, "psa", options)?;
     let wall = started.elapsed().as_secs_f64();
     finish(

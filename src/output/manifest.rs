@@ -79,9 +79,6 @@ pub struct EconomicsInfo {
     pub illustrative: bool,
     /// Where the values come from.
     pub note: String,
-    /// Lives left out of the economic tables because their values were too large for the
-    /// exact sums (0 in any sensible model).
-    pub overflows: u64,
 }
 
 /// Where the patient-level export went and how it was censored.
@@ -112,8 +109,9 @@ pub struct NamedItem {
 }
 
 impl EconomicsInfo {
-    /// The labels of `economics`, with `overflows` lives left out of the sums.
-    pub fn new(economics: &crate::econ::Economics, overflows: u64) -> EconomicsInfo {
+    /// The labels of `economics` (every patient is in the economic tables: a life the exact
+    /// sums cannot hold stops the run, so there is no count of lives left out).
+    pub fn new(economics: &crate::econ::Economics) -> EconomicsInfo {
         EconomicsInfo {
             currency: economics.currency.clone(),
             price_year: economics.price_year,
@@ -122,7 +120,6 @@ impl EconomicsInfo {
             wtp: economics.wtp.clone(),
             illustrative: economics.illustrative,
             note: economics.note.clone(),
-            overflows,
         }
     }
 }
@@ -188,9 +185,7 @@ impl Manifest {
             patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
             merged_from_shards: None,
             figures: model.figures.clone(),
-            economics: model.economics.as_ref().map(|e| {
-                EconomicsInfo::new(e, tally.economics.as_ref().map_or(0, |t| t.overflows))
-            }),
+            economics: model.economics.as_ref().map(EconomicsInfo::new),
             patient_export: None,
         }
     }

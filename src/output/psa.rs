@@ -149,7 +149,7 @@ impl SensitivityManifest {
                 })
                 .collect(),
             reference: model.strategies[model.settings.reference].name.clone(),
-            economics: EconomicsInfo::new(economics, 0),
+            economics: EconomicsInfo::new(economics),
             parameters: psa
                 .parameters
                 .iter()

@@ -96,10 +96,10 @@ pub struct Means {
 }
 
 impl Means {
-    /// Means over `patients` lives of the sums in `tally` (lives too large for exact sums,
-    /// counted in its `overflows`, are left out).
+    /// Means over `patients` lives of the sums in `tally` (every life is in the sums: one
+    /// they cannot hold stops the draw with an error instead).
     pub fn of(tally: &EconomicTally, patients: u64) -> Vec<Means> {
-        let n = patients.saturating_sub(tally.overflows).max(1) as f64;
+        let n = patients.max(1) as f64;
         tally
             .strategies
             .iter()
@@ -129,8 +129,6 @@ pub struct DrawOutcome {
     pub values: Vec<f64>,
     /// Per strategy.
     pub means: Vec<Means>,
-    /// Lives left out of the means (too large for exact sums; normally 0).
-    pub overflows: u64,
 }
 
 /// Why a PSA stopped.
@@ -394,13 +392,13 @@ impl Psa {
         model: &Model,
         draw: u64,
         patients: u64,
-    ) -> Result<(Vec<Means>, u64), EngineError> {
+    ) -> Result<Vec<Means>, EngineError> {
         let layout = Layout::new(model);
         let mut tally = Tally::new(&layout);
         let mut scratch = Scratch::new(model);
         engine::simulate_patients(model, &layout, draw, 0..patients, &mut tally, &mut scratch)?;
         let economics = tally.economics.as_ref().expect("the model has economics");
-        Ok((Means::of(economics, patients), economics.overflows))
+        Ok(Means::of(economics, patients))
     }
 
     /// Runs draws `draws` (numbers from 1), one draw per worker at a time; results in draw
@@ -440,7 +438,7 @@ impl Psa {
                         values: self.describe(&values),
                         message,
                     })?;
-                    let (means, overflows) = self
+                    let means = self
                         .simulate(&model, draw, self.patients)
                         .map_err(|source| PsaError::Engine { draw, source })?;
                     done.fetch_add(1, Ordering::Relaxed);
@@ -451,7 +449,6 @@ impl Psa {
                         draw,
                         values,
                         means,
-                        overflows,
                     })
                 })
                 .collect()

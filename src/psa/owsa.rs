@@ -119,7 +119,7 @@ pub fn run(
                     }),
                     message,
                 })?;
-                let (means, _) = psa
+                let means = psa
                     .simulate(&model, 0, patients)
                     .map_err(|source| PsaError::Engine { draw: 0, source })?;
                 if let Some(progress) = progress {

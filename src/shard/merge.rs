@@ -4,8 +4,10 @@
 //! everything is checked before anything is added: one program version (this one — the
 //! estimates are computed here, and exactness holds only if the same code simulated every
 //! shard), one scenario (by SHA-256), one seed, one number of patients and of shards, every
-//! shard exactly once, and each part's accumulators shaped for its scenario and covering
-//! exactly the patients the split rule gives it.
+//! shard exactly once, and each part's accumulators shaped for its scenario, covering
+//! exactly the patients the split rule gives it, and satisfying every invariant of a
+//! simulated tally under the scenario's rules ([`Tally::check`]). The merge itself adds with
+//! checked arithmetic ([`Tally::checked_merge`]): no counter or sum can wrap around.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use super::Shard;
 use super::part::{PROGRAM_VERSION, Part, PartError, ScenarioRecord, ScenarioSource};
-use crate::aggregate::{Layout, OriginTally, Tally};
+use crate::aggregate::{Layout, Tally};
 use crate::model::Model;
 use crate::scenario::{self, ScenarioError};
 
@@ -197,11 +199,26 @@ pub fn merge_from(
     let layout = Layout::new(&model);
     let mut tally = Tally::new(&layout);
     for (path, part) in &parts {
-        check_fits(path, part, &tally)?;
+        check_fits(path, part, &layout)?;
         for block in &part.blocks {
-            tally.merge(&block.tally);
+            tally
+                .checked_merge(&block.tally)
+                .map_err(|violation| MergeError::Inconsistent {
+                    path: path.clone(),
+                    problem: format!(
+                        "adding its block of draw {}, patients {}..{} to the others fails: {violation}",
+                        block.draw, block.first_patient, block.last_patient
+                    ),
+                })?;
         }
     }
+    // What every shard satisfies, the whole run does too (and merging kept every count).
+    tally
+        .check(first.patients, Some(&layout))
+        .map_err(|violation| MergeError::Inconsistent {
+            path: first_path.clone(),
+            problem: format!("the merged accumulators break an invariant: {violation}"),
+        })?;
     Ok(Merged {
         model,
         scenario: first.scenario.clone(),
@@ -314,8 +331,9 @@ fn rebuild_model(path: &Path, part: &Part) -> Result<Model, MergeError> {
     Ok(model)
 }
 
-/// Checks a part's blocks against the split rule and the accumulators' shape.
-fn check_fits(path: &Path, part: &Part, empty: &Tally) -> Result<(), MergeError> {
+/// Checks a part's blocks against the split rule, and their accumulators against the
+/// scenario's shape and every invariant of a simulated tally.
+fn check_fits(path: &Path, part: &Part, layout: &Layout) -> Result<(), MergeError> {
     let inconsistent = |problem: String| {
         Err(MergeError::Inconsistent {
             path: path.to_path_buf(),
@@ -332,67 +350,15 @@ fn check_fits(path: &Path, part: &Part, empty: &Tally) -> Result<(), MergeError>
         ));
     }
     for block in &part.blocks {
-        let tally = &block.tally;
         let n = block.last_patient - block.first_patient;
-        if let Some(problem) = shape_difference(empty, tally) {
+        if let Err(violation) = block.tally.check(n, Some(layout)) {
             return inconsistent(format!(
-                "its accumulators do not fit its scenario ({problem})"
-            ));
-        }
-        if tally.patients != n || tally.strategies.iter().any(|s| s.entry.patients != n) {
-            return inconsistent(format!(
-                "its accumulators count {} patients, but its range {}..{} has {n}",
-                tally.patients, block.first_patient, block.last_patient
+                "its accumulators for draw {}, patients {}..{} do not fit its scenario or are not ones a simulation produces: {violation}",
+                block.draw, block.first_patient, block.last_patient
             ));
         }
     }
     Ok(())
-}
-
-/// The first way `tally` is shaped unlike `empty` (built from the model), if any.
-fn shape_difference(empty: &Tally, tally: &Tally) -> Option<String> {
-    if empty.strategies.len() != tally.strategies.len() {
-        return Some(format!(
-            "{} strategies instead of {}",
-            tally.strategies.len(),
-            empty.strategies.len()
-        ));
-    }
-    let origin = |name: &str, a: &OriginTally, b: &OriginTally| {
-        let lengths = |o: &OriginTally| {
-            [
-                o.occupancy.len(),
-                o.deaths.len(),
-                o.relapses.len(),
-                o.nrm.len(),
-                o.death_fine.len(),
-                o.reached.len(),
-            ]
-        };
-        (lengths(a) != lengths(b)).then(|| {
-            format!(
-                "{name} accumulators have lengths {:?} instead of {:?}",
-                lengths(b),
-                lengths(a)
-            )
-        })
-    };
-    for (s, (a, b)) in empty.strategies.iter().zip(&tally.strategies).enumerate() {
-        if a.paired_alive.len() != b.paired_alive.len() {
-            return Some(format!(
-                "strategy {s} has {} landmarks instead of {}",
-                b.paired_alive.len(),
-                a.paired_alive.len()
-            ));
-        }
-        if let Some(d) = origin("entry", &a.entry, &b.entry) {
-            return Some(format!("strategy {s}: {d}"));
-        }
-        if let Some(d) = origin("hsct2", &a.hsct2, &b.hsct2) {
-            return Some(format!("strategy {s}: {d}"));
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -8,14 +8,14 @@
 //! given run always produces the same bytes (no timestamps, no host names, no thread
 //! counts), which makes re-running a shard idempotent.
 //!
-//! Layout (format version 1): the header fields are pretty-printed one per line, so
+//! Layout (format version 2): the header fields are pretty-printed one per line, so
 //! `head part-003-of-100.json` shows what the file is; each block (one draw's patient range
 //! and its tally) is one compact line.
 //!
 //! ```text
 //! {
 //!   "format": "hsctsim part",
-//!   "format_version": 1,
+//!   "format_version": 2,
 //!   "program": "hsctsim",
 //!   "program_version": "0.1.0",
 //!   "shard": 3,
@@ -40,11 +40,20 @@
 //! be handed a scenario file that was edited after the shards ran, and a folder of parts
 //! copied off a cluster is complete. `blocks_sha256` is the SHA-256 of the blocks in
 //! compact JSON; it catches damage that still parses (a changed digit), which no structural
-//! check could.
+//! check could. What a checksum cannot catch — a part forged or damaged and then re-sealed
+//! with a recomputed checksum — the accumulators' invariants do: every block is checked when
+//! read ([`Tally::check`], the rules any simulation satisfies) and again, with the
+//! scenario's rules, before it is merged.
 //!
 //! Compatibility: readers reject unknown fields and other format versions, so a file is
-//! never half-understood. New fields (say, cost sums for PSA) come with a new format
-//! version whose reader also accepts version 1.
+//! never half-understood. New fields come with a new format version; the reader accepts an
+//! older one only when its numbers mean the same, since a merge must give the single run's
+//! bytes.
+//!
+//! Versions: 1 summed economic values in `i128` fixed point and left lives whose costs
+//! exceeded about 7·10^8 out (`overflows`); 2 sums them in 256-bit fixed point
+//! (`aggregate::wide`) and leaves no life out. Version 1 parts are refused with the fix (run
+//! the shards again): their economic sums are rounded differently and may lack lives.
 
 use std::fs;
 use std::io::{self, Write};
@@ -61,8 +70,8 @@ use crate::output::manifest::sha256_hex;
 
 /// The `format` field: tells a part file from any other JSON.
 pub const FORMAT: &str = "hsctsim part";
-/// The format version this program writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this program writes and reads (see the module documentation).
+pub const FORMAT_VERSION: u32 = 2;
 /// This program's version, recorded in parts and required of them at merge time.
 pub const PROGRAM_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Largest part file read (a 10-strategy, 50-state, 20-year monthly part is a few MB).
@@ -342,6 +351,38 @@ impl Part {
                 ),
                 "merge with the hsctsim version that wrote the parts",
             ));
+        }
+        if !(1..=crate::scenario::build::MAX_PATIENTS).contains(&part.patients) {
+            return Err(invalid(
+                format!("is damaged: it claims a run of {} patients", part.patients),
+                RERUN,
+            ));
+        }
+        for (i, block) in part.blocks.iter().enumerate() {
+            let patients = block.patients();
+            if patients.start > patients.end || patients.end > part.patients {
+                return Err(invalid(
+                    format!(
+                        "is damaged: block {i} claims patients {}..{} of a run of {}",
+                        patients.start, patients.end, part.patients
+                    ),
+                    RERUN,
+                ));
+            }
+            // The rules any simulated tally satisfies; the scenario's own rules are checked
+            // again when the part is merged.
+            block
+                .tally
+                .check(patients.end - patients.start, None)
+                .map_err(|violation| {
+                    invalid(
+                        format!(
+                            "is damaged: block {i} (draw {}, patients {}..{}) holds accumulators no simulation produces: {violation}",
+                            block.draw, patients.start, patients.end
+                        ),
+                        RERUN,
+                    )
+                })?;
         }
         Ok(part)
     }

@@ -5,6 +5,16 @@
 //!
 //! A PSA part holds each draw's parameter values and per-strategy means (a few hundred
 //! bytes a draw), not the draws' accumulators: the PSA's outputs need nothing else.
+//!
+//! A part is checked when read (its header, and every draw: finite values, as many means
+//! and values as the other draws, life-years that a life can have) and again against the
+//! compiled scenario before the analysis ([`MergedPsa::check_fits`]), so a forged or damaged
+//! part is refused, naming the file, the draw and the rule, rather than analysed.
+//!
+//! Format version 2: draws no longer carry `overflows` (lives left out of the means) —
+//! every life is in every mean, and a life the exact sums cannot hold stops the draw.
+//! Version 1 parts are refused with the fix (run the shards again): their means may leave
+//! lives out.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,8 +28,8 @@ use crate::psa::{DrawOutcome, Means, Psa};
 
 /// The `format` field of a PSA part.
 pub const FORMAT: &str = "hsctsim psa part";
-/// Format version written and read.
-pub const FORMAT_VERSION: u32 = 1;
+/// Format version written and read (2: no `overflows`; see the module documentation).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One draw as stored: means in the order cost, QALYs, LYs, then undiscounted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,8 +42,6 @@ pub struct StoredDraw {
     /// Per strategy: cost, qalys, life_years, cost_undiscounted, qalys_undiscounted,
     /// life_years_undiscounted.
     pub means: Vec<[f64; 6]>,
-    /// Lives left out of the means.
-    pub overflows: u64,
 }
 
 impl StoredDraw {
@@ -55,7 +63,6 @@ impl StoredDraw {
                     ]
                 })
                 .collect(),
-            overflows: o.overflows,
         }
     }
 
@@ -75,7 +82,6 @@ impl StoredDraw {
                     life_years_undiscounted: m[5],
                 })
                 .collect(),
-            overflows: self.overflows,
         }
     }
 }
@@ -222,23 +228,130 @@ impl PsaPart {
         PsaPart::from_bytes(&bytes, path)
     }
 
-    /// A part from the bytes of the file at `path` (named in messages), format checked.
+    /// A part from the bytes of the file at `path` (named in messages), format checked, and
+    /// every draw checked against the rules any analysis satisfies ([`PsaPart::check`]).
     fn from_bytes(bytes: &[u8], path: &Path) -> Result<PsaPart, String> {
-        let part: PsaPart = serde_json::from_slice(bytes).map_err(|e| {
+        let rerun = "run that shard again (same scenario, seed, draws and shard) to rewrite it";
+        // First only what identifies the file, so another version gets a message about the
+        // version rather than about a field it does not know.
+        #[derive(Deserialize)]
+        struct Identity {
+            format: Option<String>,
+            format_version: Option<serde_json::Value>,
+            program_version: Option<String>,
+        }
+        let identity: Identity = serde_json::from_slice(bytes).map_err(|e| {
             format!(
-                "{}: not a readable PSA part ({e}); run that shard again to rewrite it",
+                "{}: not a readable PSA part ({e}); {rerun}",
                 path.display()
             )
         })?;
-        if part.format != FORMAT || part.format_version != FORMAT_VERSION {
+        if identity.format.as_deref() != Some(FORMAT) {
             return Err(format!(
-                "{}: format `{}` version {}, expected `{FORMAT}` version {FORMAT_VERSION}",
-                path.display(),
-                part.format,
-                part.format_version
+                "{}: not a PSA part (no \"format\": \"{FORMAT}\"); merge only the psa-part-K-of-N.json files that a sharded PSA writes",
+                path.display()
             ));
         }
+        if identity.format_version.as_ref().and_then(|v| v.as_u64())
+            != Some(u64::from(FORMAT_VERSION))
+        {
+            let shown = identity
+                .format_version
+                .map_or("none".to_string(), |v| v.to_string());
+            let writer = identity.program_version.unwrap_or_else(|| "?".into());
+            return Err(format!(
+                "{}: PSA part format version {shown} (written by hsctsim {writer}); this hsctsim {PROGRAM_VERSION} reads version {FORMAT_VERSION}, whose means leave no life out; run the shards again with this version",
+                path.display()
+            ));
+        }
+        let part: PsaPart = serde_json::from_slice(bytes).map_err(|e| {
+            format!(
+                "{}: a damaged PSA part ({e}); {rerun}",
+                path.display()
+            )
+        })?;
+        part.check()
+            .map_err(|problem| format!("{}: a damaged PSA part: {problem}; {rerun}", path.display()))?;
         Ok(part)
+    }
+
+    /// The rules every PSA part satisfies whatever its scenario: a valid split and sizes,
+    /// its own draws in order, and for every draw finite values, the same number of values
+    /// and of strategies as the others, and life-years with 0 ≤ discounted ≤ undiscounted.
+    fn check(&self) -> Result<(), String> {
+        if Shard::new(self.shard, self.shards).is_err() {
+            return Err(format!("it claims to be shard {} of {}", self.shard, self.shards));
+        }
+        if !(1..=crate::psa::MAX_DRAWS).contains(&self.draws) {
+            return Err(format!("it claims {} draws", self.draws));
+        }
+        if !(1..=crate::scenario::build::MAX_PATIENTS).contains(&self.patients_per_draw) {
+            return Err(format!(
+                "it claims {} patients per draw",
+                self.patients_per_draw
+            ));
+        }
+        let expected = draws_of(self.shard(), self.draws);
+        let numbers: Vec<u64> = self.outcomes.iter().map(|o| o.draw).collect();
+        if !numbers.iter().copied().eq(expected.clone()) {
+            return Err(format!(
+                "it should hold draws {}–{} of shard {}/{}, but holds {} draws{}",
+                expected.start,
+                expected.end.saturating_sub(1),
+                self.shard,
+                self.shards,
+                numbers.len(),
+                match (numbers.first(), numbers.last()) {
+                    (Some(a), Some(b)) => format!(" ({a}–{b})"),
+                    _ => String::new(),
+                }
+            ));
+        }
+        let Some(first) = self.outcomes.first() else {
+            return Ok(());
+        };
+        let (width, strategies) = (first.values.len(), first.means.len());
+        for o in &self.outcomes {
+            let draw = o.draw;
+            if o.values.len() != width || o.means.len() != strategies || strategies == 0 {
+                return Err(format!(
+                    "draw {draw} has {} parameter values and means of {} strategies, where draw {} has {width} and {strategies}",
+                    o.values.len(),
+                    o.means.len(),
+                    first.draw
+                ));
+            }
+            if let Some(v) = o.values.iter().find(|v| !v.is_finite()) {
+                return Err(format!("draw {draw} has a parameter value {v}"));
+            }
+            for (s, m) in o.means.iter().enumerate() {
+                if let Some(v) = m.iter().find(|v| !v.is_finite()) {
+                    return Err(format!("draw {draw}, strategy {s}: a mean of {v}"));
+                }
+                let (discounted, undiscounted) = (m[2], m[5]);
+                if !(0.0 <= discounted && discounted <= undiscounted * (1.0 + 1e-9)) {
+                    return Err(format!(
+                        "draw {draw}, strategy {s}: {discounted} discounted and {undiscounted} undiscounted life-years per patient (a life has 0 ≤ discounted ≤ undiscounted)"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// (parameter values, strategies) of each draw, if the part has draws.
+    fn shape(&self) -> Option<(usize, usize)> {
+        self.outcomes
+            .first()
+            .map(|o| (o.values.len(), o.means.len()))
+    }
+
+    /// Which shard this is (valid once [`PsaPart::check`] passed).
+    fn shard(&self) -> Shard {
+        Shard {
+            index: self.shard,
+            count: self.shards,
+        }
     }
 }
 
@@ -261,6 +374,50 @@ pub struct MergedPsa {
     pub shards: u64,
     /// Every draw, 1 to draws.
     pub outcomes: Vec<DrawOutcome>,
+    /// Each part file and the draws it held, for messages.
+    pub files: Vec<(PathBuf, std::ops::Range<u64>)>,
+}
+
+impl MergedPsa {
+    /// Checks the draws against the compiled scenario before they are analysed: each has
+    /// one value per uncertain parameter component, means for every strategy, and
+    /// life-years per patient within the horizon. A part that does not fit is refused,
+    /// naming its file.
+    pub fn check_fits(&self, psa: &Psa) -> Result<(), String> {
+        let strategies = psa.base.strategies.len();
+        let (width, years) = (psa.width(), psa.base.settings.horizon / 12.0);
+        for o in &self.outcomes {
+            let problem = if o.values.len() != width || o.means.len() != strategies {
+                format!(
+                    "draw {} has {} parameter values and means of {} strategies, but the scenario has {width} and {strategies}",
+                    o.draw,
+                    o.values.len(),
+                    o.means.len()
+                )
+            } else if let Some((s, m)) = o
+                .means
+                .iter()
+                .enumerate()
+                .find(|(_, m)| m.life_years_undiscounted > years * (1.0 + 1e-9))
+            {
+                format!(
+                    "draw {}, strategy {s}: {} life-years per patient, beyond the horizon of {years} years",
+                    o.draw, m.life_years_undiscounted
+                )
+            } else {
+                continue;
+            };
+            let file = self
+                .files
+                .iter()
+                .find(|(_, draws)| draws.contains(&o.draw))
+                .map_or_else(|| "a PSA part".into(), |(f, _)| f.display().to_string());
+            return Err(format!(
+                "{file}: its draws do not fit its scenario: {problem}; run that shard again (same scenario, seed, draws and shard) to rewrite it"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Checks that `files` are the complete parts of one analysis and merges them.
@@ -296,6 +453,12 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
             Some(format!(
                 "split into {} shards vs {}",
                 p.shards, first.shards
+            ))
+        } else if let (Some((w, s)), Some((fw, fs))) = (p.shape(), first.shape())
+            && (w, s) != (fw, fs)
+        {
+            Some(format!(
+                "{w} parameter values and {s} strategies per draw vs {fw} and {fs}"
             ))
         } else {
             None
@@ -342,6 +505,7 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
     }
     parts.sort_by_key(|(_, p)| p.shard);
     let mut outcomes = Vec::with_capacity(draws as usize);
+    let mut held = Vec::with_capacity(parts.len());
     for (path, p) in &parts {
         let expected = draws_of(
             Shard {
@@ -361,6 +525,7 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
             ));
         }
         outcomes.extend(p.outcomes.iter().map(StoredDraw::outcome));
+        held.push((path.clone(), expected));
     }
     let first = &parts[0].1;
     Ok(MergedPsa {
@@ -369,5 +534,6 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
         patients_per_draw: first.patients_per_draw,
         shards: count,
         outcomes,
+        files: held,
     })
 }
