@@ -554,3 +554,412 @@ fn shard_runs_check_their_arguments_and_never_overwrite_another_runs_part() {
     let e = merge_inputs(&[dir]).unwrap_err().to_string();
     assert!(e.contains("2 of 3 shards missing: 0, 2"), "{e}");
 }
+
+// ---- accumulator invariants and economic sums (issue 13, items 2 and 5) ----
+
+/// The sharding fixture with economics in a currency of small units: monthly costs of tens
+/// of millions and one-off costs of billions, so most lives cost far more than the 7·10^8
+/// the former i128 sums could hold.
+fn economics_fixture(patients: u64) -> (Model, ScenarioSource) {
+    let text = std::fs::read_to_string(FIXTURE).unwrap()
+        + r#"
+[economics]
+currency = "IDR"
+discount_costs = 0.03
+discount_effects = 0.015
+wtp = [500_000_000]
+states = [
+  { state = "relapse", cost = 40_000_000, utility = 0.6 },
+  { state = "salvage", cost = 150_000_000, utility = 0.5 },
+  { state = "hsct2", cost = 90_000_000, utility = 0.55 },
+  { state = "relapse2", cost = 60_000_000, utility = 0.4 },
+  { state = "palliative", cost = 30_000_000, utility = 0.35 },
+]
+events = [
+  { on = "hsct2", cost = 2_500_000_000 },
+  { on = "hsct2", cost = 700_000_000, if = "donor == 'different'" },
+  { on = "relapse2", cost = 90_000_000, disutility = 0.05 },
+]
+"#;
+    let path = "tests/fixtures/four_strategies_idr.toml";
+    let source = ScenarioSource::new(path, text);
+    let mut model =
+        hsctsim::scenario::parse(&source.text, &source.path, &source.default_name()).unwrap();
+    model.settings.patients = patients;
+    (model, source)
+}
+
+fn economics_bytes(model: &Model, tally: &hsctsim::aggregate::Tally) -> (Vec<u8>, Vec<u8>) {
+    let economics = Results::from_tally(model, tally)
+        .economics
+        .expect("economic results");
+    (
+        hsctsim::output::economics::values_csv(&economics.values),
+        hsctsim::output::economics::increments_csv(&economics.increments),
+    )
+}
+
+/// Costly lives, summed exactly: every split gives the single run's tallies and the same
+/// economics.csv and incremental.csv bytes, and the lives above the former 7·10^8 bound are
+/// all there (the cost sum exceeds what any of them alone could make up).
+#[test]
+fn economic_sums_of_costly_lives_merge_exactly_for_1_2_and_7_shards() {
+    let (model, source) = economics_fixture(9000);
+    let whole = simulate(
+        &model,
+        &Control {
+            threads: 2,
+            ..Control::default()
+        },
+    )
+    .unwrap();
+    let economics = whole.economics.as_ref().unwrap();
+    // Mean discounted cost per patient of a transplanted strategy: billions.
+    let mean = economics.strategies[2].cost_discounted.sum.value() / 9000.0;
+    assert!(mean > 7e8, "mean cost {mean}: the fixture is not costly enough");
+    let expected = economics_bytes(&model, &whole);
+    for count in [1, 2, 7] {
+        let merged = merge(parts(&model, &source, count)).unwrap();
+        assert_eq!(merged.tally, whole, "{count} shards: tallies differ");
+        assert_eq!(
+            economics_bytes(&merged.model, &merged.tally),
+            expected,
+            "{count} shards: economics.csv or incremental.csv differ"
+        );
+    }
+}
+
+/// No tally a simulation produces breaks an invariant: every shipped scenario, the fixtures,
+/// both engines, and grids whose times are not exact in binary (0.1 month) or that put a
+/// landmark between grid points — so the checks can only ever refuse forgeries.
+#[test]
+fn every_simulated_tally_satisfies_the_invariants() {
+    use hsctsim::aggregate::Layout;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut models: Vec<(String, Model)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| {
+            let model = hsctsim::scenario::load(p.to_str().unwrap()).unwrap();
+            (p.display().to_string(), model)
+        })
+        .collect();
+    models.push(("fixture".into(), fixture(0).0));
+    models.push(("fixture with economics".into(), economics_fixture(0).0));
+    let text = std::fs::read_to_string(FIXTURE).unwrap();
+    for (horizon, grid, landmarks) in [
+        ("10m", "2.5m", "\"5m\", \"10m\""),
+        ("12m", "0.1m", "\"0.3m\", \"12m\""),
+        ("7.3m", "0.73m", "\"2.19m\", \"7.3m\""),
+    ] {
+        let odd = text
+            .replace("horizon = \"36m\"", &format!("horizon = \"{horizon}\""))
+            .replace("grid = \"1m\"", &format!("grid = \"{grid}\""))
+            .replace(
+                "landmarks = [\"12m\", \"24m\", \"36m\"]",
+                &format!("landmarks = [{landmarks}]"),
+            );
+        let model = hsctsim::scenario::parse(&odd, "odd.toml", "odd").unwrap();
+        models.push((format!("fixture, horizon {horizon}, grid {grid}"), model));
+    }
+    assert!(models.len() >= 12);
+    for (name, mut model) in models {
+        model.settings.patients = 3000;
+        let layout = Layout::new(&model);
+        for general_engine in [false, true] {
+            let tally = simulate(
+                &model,
+                &Control {
+                    general_engine,
+                    ..Control::default()
+                },
+            )
+            .unwrap();
+            if let Err(v) = tally.check(3000, Some(&layout)) {
+                panic!("{name} (general engine: {general_engine}): {v}");
+            }
+            tally.check(3000, None).unwrap();
+        }
+    }
+}
+
+/// Reads a part, changes its JSON, and re-seals it: recomputes `blocks_sha256` exactly as
+/// the writer does, so only the invariants can tell.
+fn forge(path: &Path, change: impl FnOnce(&mut serde_json::Value)) {
+    let mut value: serde_json::Value = serde_json::from_slice(&read(path)).unwrap();
+    change(&mut value);
+    let mut part: Part = serde_json::from_value(value).unwrap();
+    part.blocks_sha256 =
+        hsctsim::output::manifest::sha256_hex(&serde_json::to_vec(&part.blocks).unwrap());
+    std::fs::write(path, part.to_bytes()).unwrap();
+}
+
+/// The issue's forgeries and their siblings: a number edited in a part whose checksum was
+/// then recomputed. Each is refused (exit 2) naming the file, the block, the accumulator and
+/// the broken rule, with the fix; nothing is written.
+#[test]
+fn forged_parts_with_a_recomputed_checksum_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let good = t.join("good");
+    shards(&good, 4, "2000", &[]);
+    let out = t.join("out");
+    fn number(v: &serde_json::Value) -> i64 {
+        v.as_i64().unwrap()
+    }
+    fn tally(part: &mut serde_json::Value) -> &mut serde_json::Value {
+        &mut part["blocks"][0]["tally"]
+    }
+    type Forgery = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Forgery, Vec<&str>)> = vec![
+        // Occupancy at t = 0 edited so the first state holds a third of the patients.
+        (
+            "occupancy_at_0",
+            Box::new(|v| {
+                let t = tally(v);
+                t["strategies"][0]["entry"]["occupancy"][0] = (500 / 3).into();
+            }),
+            vec!["strategy 0, origin entry, occupancy", "at t = 0 the states hold"],
+        ),
+        // The same, kept consistent at t = 0 by moving patients between the entry states:
+        // the running counts then leave [0, reached].
+        (
+            "occupancy_moved",
+            Box::new(|v| {
+                let t = tally(v);
+                let cells = t["strategies"][1]["entry"]["deaths"].as_array().unwrap().len();
+                let occupancy = &mut t["strategies"][1]["entry"]["occupancy"];
+                let first = number(&occupancy[0]);
+                let second = number(&occupancy[cells]);
+                occupancy[0] = (500 / 3).into();
+                occupancy[cells] = (first + second - 500 / 3).into();
+            }),
+            vec!["strategy 1, origin entry, occupancy", "outside [0,"],
+        ),
+        // A restricted survival sum wrapped below zero (RMST −1.3e25).
+        (
+            "rmst_negative",
+            Box::new(|v| {
+                let t = tally(v);
+                t["strategies"][2]["entry"]["os_time"]["units"] =
+                    "-55834574848000000000000000000000000".into();
+            }),
+            vec!["strategy 2, origin entry, restricted survival time", "negative"],
+        ),
+        // Deaths near u64::MAX, as a counter that wrapped would be.
+        (
+            "deaths_wrapped",
+            Box::new(|v| {
+                let t = tally(v);
+                t["strategies"][3]["entry"]["deaths"][4] = u64::MAX.into();
+            }),
+            vec!["strategy 3, origin entry, deaths", "sum to", "exactly one cell"],
+        ),
+        // More events than patients at risk.
+        (
+            "events_above_at_risk",
+            Box::new(|v| {
+                let t = tally(v);
+                let nrm = &mut t["strategies"][0]["entry"]["nrm"];
+                let beyond = nrm.as_array().unwrap().len() - 1;
+                let moved = number(&nrm[beyond]);
+                nrm[beyond] = 0.into();
+                nrm[1] = (number(&nrm[1]) + moved).into();
+            }),
+            vec!["strategy 0, origin entry", "non-relapse deaths"],
+        ),
+        // The sum of squares too small for the sum (Cauchy–Schwarz).
+        (
+            "squares",
+            Box::new(|v| {
+                let t = tally(v);
+                t["strategies"][1]["entry"]["lfs_time_sq"]["units"] = "1".into();
+            }),
+            vec!["restricted leukaemia-free time", "sum of squares of at least"],
+        ),
+        // Paired survivors that do not match the survival counts (a landmark on the grid).
+        (
+            "paired",
+            Box::new(|v| {
+                let t = tally(v);
+                let better = &mut t["strategies"][1]["paired_alive"][0][0];
+                *better = (number(better) + 1).into();
+            }),
+            vec!["strategy 1, paired comparison", "at landmark 0"],
+        ),
+    ];
+    for (name, change, says) in cases {
+        let dir = t.join(name);
+        copy_parts(&good, &dir);
+        forge(&dir.join("part-2-of-4.json"), change);
+        let mut expected = vec!["part-2-of-4.json", "run that shard again"];
+        expected.extend(says);
+        let stderr = refuses(
+            &["merge", s(&dir), "--out", s(&out)],
+            &expected,
+        );
+        assert!(!out.exists(), "{name}: a refused merge wrote output");
+        assert!(
+            stderr.contains("block 0") || stderr.contains("patients 1000..1500"),
+            "{name}: the block is not named:\n{stderr}"
+        );
+    }
+    // The unforged parts still merge.
+    ok(&["merge", s(&good), "--out", s(&out), "--quiet"]);
+}
+
+/// Rules that need the scenario are checked at merge time: a forged part whose counts are
+/// consistent among themselves but not with the model (a death state's occupancy without
+/// the deaths), or that drops the economic sums of a scenario that has them.
+#[test]
+fn forged_parts_that_break_the_scenarios_rules_are_refused_when_merged() {
+    let (model, source) = fixture(400);
+    let good = parts(&model, &source, 2);
+    let forged = |change: &dyn Fn(&mut Part)| {
+        let mut parts = good.clone();
+        change(&mut parts[1].1);
+        let (path, part) = &parts[1];
+        let bytes = Part::new(&model, &source, part.shard(), part.blocks.clone()).to_bytes();
+        // The reader accepts it (no scenario rule is broken without the scenario)...
+        let read = Part::from_bytes(&bytes, path).unwrap();
+        parts[1].1 = read;
+        // ...the merge does not.
+        merge(parts).unwrap_err().to_string()
+    };
+    // Swap the occupancy rows of a death state and the palliative state at every cell: every
+    // count is still in range, but the dead no longer match the deaths.
+    let e = forged(&|p| {
+        let o = &mut p.blocks[0].tally.strategies[0].entry;
+        let cells = o.deaths.len();
+        let (palliative, death) = (5, 6);
+        for c in 0..cells {
+            o.occupancy.swap(palliative * cells + c, death * cells + c);
+        }
+        o.reached.swap(palliative, death);
+    });
+    assert!(
+        e.contains("part-1-of-2.json")
+            && e.contains("the death states hold")
+            && e.contains("have died by then"),
+        "{e}"
+    );
+    let (model, source) = economics_fixture(400);
+    let good = parts(&model, &source, 2);
+    let mut dropped = good.clone();
+    let mut block = dropped[1].1.blocks[0].clone();
+    block.tally.economics = None;
+    dropped[1].1 = Part::new(&model, &source, dropped[1].1.shard(), vec![block]);
+    let e = merge(dropped).unwrap_err().to_string();
+    assert!(e.contains("economic sums"), "{e}");
+    // Economic sums edited: a pair's differences no longer match the strategies' sums.
+    let mut block = good[0].1.blocks[0].clone();
+    let economics = block.tally.economics.as_mut().unwrap();
+    economics.strategies[1].cost_discounted.sum.add(1.0);
+    let bytes = Part::new(&model, &source, good[0].1.shard(), vec![block]).to_bytes();
+    let e = Part::from_bytes(&bytes, Path::new("part-0-of-2.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("part-0-of-2.json")
+            && e.contains("block 0")
+            && e.contains("strategies 0 − 1, economics, cost differences")
+            && e.contains("run that shard again"),
+        "{e}"
+    );
+    assert!(merge(good).is_ok());
+}
+
+/// Counters that pass every per-part rule can still not wrap when added: the merge adds
+/// with checked arithmetic.
+#[test]
+fn merging_never_wraps_a_counter() {
+    let (model, _) = fixture(100);
+    let tally = simulate(&model, &Control::default()).unwrap();
+    let mut big = tally.clone();
+    big.events = u64::MAX - 1;
+    let e = big.checked_merge(&tally).unwrap_err();
+    assert_eq!(e.place, "events");
+    let mut big = tally.clone();
+    big.strategies[2].entry.os_time.units = i128::MAX;
+    let e = big.checked_merge(&tally).unwrap_err().to_string();
+    assert!(e.contains("strategy 2, origin entry") && e.contains("overflows"), "{e}");
+    let mut big = tally.clone();
+    big.strategies[0].hsct2.occupancy[0] = i64::MIN;
+    let mut negative = tally.clone();
+    negative.strategies[0].hsct2.occupancy[0] = -1;
+    assert!(big.checked_merge(&negative).is_err());
+}
+
+/// PSA parts (no checksum): a draw edited into something no analysis produces is refused
+/// when read or merged, naming the file and the draw, with the fix; so is a version 1 part,
+/// whose means may leave lives out.
+#[test]
+fn forged_or_old_psa_parts_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let cea = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/donor_policy_cea.toml");
+    let good = t.join("good");
+    for k in 0..2 {
+        let shard = format!("{k}/2");
+        ok(&[
+            "psa", cea, "--draws", "4", "--patients", "200", "--shard", &shard, "--out",
+            s(&good), "--quiet",
+        ]);
+    }
+    let out = t.join("out");
+    let merge_refuses = |dir: &Path, says: &[&str]| {
+        refuses(&["merge", s(dir), "--out", s(&out)], says);
+        assert!(!out.exists(), "a refused merge wrote output");
+    };
+    type Forgery = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Forgery, Vec<&str>)> = vec![
+        (
+            "negative_life_years",
+            Box::new(|v| v["outcomes"][1]["means"][2][2] = (-1.0).into()),
+            vec!["draw 4, strategy 2", "0 ≤ discounted ≤ undiscounted"],
+        ),
+        (
+            "missing_strategy",
+            Box::new(|v| {
+                v["outcomes"][1]["means"].as_array_mut().unwrap().pop();
+            }),
+            vec!["draw 4 has", "means of 3 strategies", "where draw 3 has"],
+        ),
+        (
+            "beyond_the_horizon",
+            Box::new(|v| {
+                v["outcomes"][0]["means"][1][5] = 1e6.into();
+                v["outcomes"][0]["means"][1][2] = 1e6.into();
+            }),
+            vec!["draw 3, strategy 1", "beyond the horizon", "do not fit its scenario"],
+        ),
+        (
+            "draws_out_of_order",
+            Box::new(|v| v["outcomes"][1]["draw"] = 7.into()),
+            vec!["should hold draws 3–4"],
+        ),
+        (
+            "version_1",
+            Box::new(|v| {
+                v["format_version"] = 1.into();
+                for o in v["outcomes"].as_array_mut().unwrap() {
+                    o["overflows"] = 0.into();
+                }
+            }),
+            vec!["PSA part format version 1", "reads version 2", "run the shards again"],
+        ),
+    ];
+    for (name, change, says) in cases {
+        let dir = t.join(name);
+        copy_parts(&good, &dir);
+        edit(&dir.join("psa-part-1-of-2.json"), change);
+        let mut expected = vec!["psa-part-1-of-2.json"];
+        expected.extend(says);
+        if name != "version_1" {
+            expected.push("run that shard again");
+        }
+        merge_refuses(&dir, &expected);
+    }
+    ok(&["merge", s(&good), "--out", s(&out), "--quiet"]);
+}

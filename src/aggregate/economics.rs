@@ -86,7 +86,7 @@ pub struct EconomicTally {
 /// A life's value that the exact sums cannot hold: not finite, or beyond ±2^58.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 #[error(
-    "its {quantity} is {value:e}{}; the exact economic sums hold finite values up to ±{MAX_SUMMAND_ROOT:e} per life. Check the [economics] table (a cost or disutility far too large, or one that multiplies into infinity); a patient is never left out of the results, so the run stops instead",
+    "its {quantity} is {value:e}{}; the exact economic sums hold finite values up to ±{MAX_SUMMAND_ROOT:e} per life. Check the [economics] table: a cost or disutility far too large (a one-off given as a monthly cost?), or one that multiplies into infinity; in a currency of very small units, give costs in thousands. A patient is never left out of the results, so the run stops instead",
     if value.is_finite() { "" } else { " (not a finite number)" }
 )]
 pub struct ValueOutOfRange {
