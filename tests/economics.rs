@@ -264,7 +264,10 @@ titles = { os = "Built on the review model" }
 
 // ---- costly lives (issue 13, item 2) ----
 
-const CEA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/donor_policy_cea.toml");
+const CEA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/scenarios/donor_policy_cea.toml"
+);
 
 /// The exchange rate of the issue: 1 EUR ≈ 1400 KRW.
 const KRW_PER_EUR: f64 = 1400.0;
@@ -276,7 +279,10 @@ fn krw_scenario(dir: &std::path::Path) -> std::path::PathBuf {
     use toml::Value;
     let base: toml::Table = std::fs::read_to_string(CEA).unwrap().parse().unwrap();
     let scale = |v: &mut Value| {
-        let x = v.as_float().or_else(|| v.as_integer().map(|i| i as f64)).unwrap();
+        let x = v
+            .as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .unwrap();
         *v = Value::Float(x * KRW_PER_EUR);
     };
     let mut economics = base["economics"].as_table().unwrap().clone();
@@ -288,7 +294,11 @@ fn krw_scenario(dir: &std::path::Path) -> std::path::PathBuf {
             }
         }
     }
-    economics["wtp"].as_array_mut().unwrap().iter_mut().for_each(scale);
+    economics["wtp"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .for_each(scale);
     let mut psa = base["psa"].as_table().unwrap().clone();
     for p in psa["parameters"].as_array_mut().unwrap() {
         let is_cost = p
@@ -356,7 +366,11 @@ fn costs_in_won_leave_no_patient_out_and_are_1400_times_the_euro_costs() {
     let mut compared = 0;
     for (e, k) in eur_values.values.iter().zip(&krw_values.values) {
         assert_eq!((&e.strategy, e.statistic), (&k.strategy, k.statistic));
-        let s = eur.strategies.iter().position(|s| s.name == e.strategy).unwrap();
+        let s = eur
+            .strategies
+            .iter()
+            .position(|s| s.name == e.strategy)
+            .unwrap();
         match e.statistic {
             "life_years" | "life_years_undiscounted" | "qalys" | "qalys_undiscounted" => {
                 assert_eq!(e, k, "effects must not depend on the currency");
@@ -383,8 +397,7 @@ fn costs_in_won_leave_no_patient_out_and_are_1400_times_the_euro_costs() {
                 let evaluation = 6.0 * u * (q + nf * mean * mean);
                 let variance_bound =
                     (squares_error * q + mean_error * nf * mean * mean + evaluation) / (nf - 1.0);
-                let se_bound =
-                    KRW_PER_EUR * e.se * (variance_bound / variance / 2.0 + 3.0 * u);
+                let se_bound = KRW_PER_EUR * e.se * (variance_bound / variance / 2.0 + 3.0 * u);
                 assert!(
                     (k.se - KRW_PER_EUR * e.se).abs() <= se_bound,
                     "{} {}: SE {} won against {} euros (bound {se_bound})",
@@ -447,7 +460,10 @@ fn the_psa_in_won_decides_as_in_euros() {
     for effect in ["qalys", "life_years"] {
         let c = column(effect);
         for (a, b) in e.iter().zip(&k).skip(1) {
-            assert_eq!(a[c], b[c], "{effect} differs between currencies: {a:?} vs {b:?}");
+            assert_eq!(
+                a[c], b[c],
+                "{effect} differs between currencies: {a:?} vs {b:?}"
+            );
         }
     }
     // The acceptability curves at the scenario's thresholds (× 1400 in won).
@@ -506,7 +522,10 @@ fn lives_of_a_quadrillion_are_counted_and_summed_exactly() {
     assert_eq!(mean, 1e15 * entered as f64 / n as f64);
     let p = entered as f64 / n as f64;
     let expected_se = 1e15 * (p * (1.0 - p) / (n as f64 - 1.0)).sqrt();
-    assert!((se - expected_se).abs() < 1e-9 * expected_se, "{se} vs {expected_se}");
+    assert!(
+        (se - expected_se).abs() < 1e-9 * expected_se,
+        "{se} vs {expected_se}"
+    );
     // Doubling 25 times: 6.7·10^11 patients.
     let layout = hsctsim::aggregate::Layout::new(&model);
     let mut huge = tally.clone();

@@ -616,7 +616,10 @@ fn economic_sums_of_costly_lives_merge_exactly_for_1_2_and_7_shards() {
     let economics = whole.economics.as_ref().unwrap();
     // Mean discounted cost per patient of a transplanted strategy: billions.
     let mean = economics.strategies[2].cost_discounted.sum.value() / 9000.0;
-    assert!(mean > 7e8, "mean cost {mean}: the fixture is not costly enough");
+    assert!(
+        mean > 7e8,
+        "mean cost {mean}: the fixture is not costly enough"
+    );
     let expected = economics_bytes(&model, &whole);
     for count in [1, 2, 7] {
         let merged = merge(parts(&model, &source, count)).unwrap();
@@ -720,7 +723,10 @@ fn forged_parts_with_a_recomputed_checksum_are_refused() {
                 let t = tally(v);
                 t["strategies"][0]["entry"]["occupancy"][0] = (500 / 3).into();
             }),
-            vec!["strategy 0, origin entry, occupancy", "at t = 0 the states hold"],
+            vec![
+                "strategy 0, origin entry, occupancy",
+                "at t = 0 the states hold",
+            ],
         ),
         // The same, kept consistent at t = 0 by moving patients between the entry states:
         // the running counts then leave [0, reached].
@@ -728,7 +734,10 @@ fn forged_parts_with_a_recomputed_checksum_are_refused() {
             "occupancy_moved",
             Box::new(|v| {
                 let t = tally(v);
-                let cells = t["strategies"][1]["entry"]["deaths"].as_array().unwrap().len();
+                let cells = t["strategies"][1]["entry"]["deaths"]
+                    .as_array()
+                    .unwrap()
+                    .len();
                 let occupancy = &mut t["strategies"][1]["entry"]["occupancy"];
                 let first = number(&occupancy[0]);
                 let second = number(&occupancy[cells]);
@@ -745,7 +754,10 @@ fn forged_parts_with_a_recomputed_checksum_are_refused() {
                 t["strategies"][2]["entry"]["os_time"]["units"] =
                     "-55834574848000000000000000000000000".into();
             }),
-            vec!["strategy 2, origin entry, restricted survival time", "negative"],
+            vec![
+                "strategy 2, origin entry, restricted survival time",
+                "negative",
+            ],
         ),
         // Deaths near u64::MAX, as a counter that wrapped would be.
         (
@@ -754,7 +766,11 @@ fn forged_parts_with_a_recomputed_checksum_are_refused() {
                 let t = tally(v);
                 t["strategies"][3]["entry"]["deaths"][4] = u64::MAX.into();
             }),
-            vec!["strategy 3, origin entry, deaths", "sum to", "exactly one cell"],
+            vec![
+                "strategy 3, origin entry, deaths",
+                "sum to",
+                "exactly one cell",
+            ],
         ),
         // More events than patients at risk.
         (
@@ -776,7 +792,10 @@ fn forged_parts_with_a_recomputed_checksum_are_refused() {
                 let t = tally(v);
                 t["strategies"][1]["entry"]["lfs_time_sq"]["units"] = "1".into();
             }),
-            vec!["restricted leukaemia-free time", "sum of squares of at least"],
+            vec![
+                "restricted leukaemia-free time",
+                "sum of squares of at least",
+            ],
         ),
         // Paired survivors that do not match the survival counts (a landmark on the grid).
         (
@@ -795,10 +814,7 @@ fn forged_parts_with_a_recomputed_checksum_are_refused() {
         forge(&dir.join("part-2-of-4.json"), change);
         let mut expected = vec!["part-2-of-4.json", "run that shard again"];
         expected.extend(says);
-        let stderr = refuses(
-            &["merge", s(&dir), "--out", s(&out)],
-            &expected,
-        );
+        let stderr = refuses(&["merge", s(&dir), "--out", s(&out)], &expected);
         assert!(!out.exists(), "{name}: a refused merge wrote output");
         assert!(
             stderr.contains("block 0") || stderr.contains("patients 1000..1500"),
@@ -883,7 +899,10 @@ fn merging_never_wraps_a_counter() {
     let mut big = tally.clone();
     big.strategies[2].entry.os_time.units = i128::MAX;
     let e = big.checked_merge(&tally).unwrap_err().to_string();
-    assert!(e.contains("strategy 2, origin entry") && e.contains("overflows"), "{e}");
+    assert!(
+        e.contains("strategy 2, origin entry") && e.contains("overflows"),
+        "{e}"
+    );
     let mut big = tally.clone();
     big.strategies[0].hsct2.occupancy[0] = i64::MIN;
     let mut negative = tally.clone();
@@ -898,13 +917,25 @@ fn merging_never_wraps_a_counter() {
 fn forged_or_old_psa_parts_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    let cea = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/donor_policy_cea.toml");
+    let cea = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/donor_policy_cea.toml"
+    );
     let good = t.join("good");
     for k in 0..2 {
         let shard = format!("{k}/2");
         ok(&[
-            "psa", cea, "--draws", "4", "--patients", "200", "--shard", &shard, "--out",
-            s(&good), "--quiet",
+            "psa",
+            cea,
+            "--draws",
+            "4",
+            "--patients",
+            "200",
+            "--shard",
+            &shard,
+            "--out",
+            s(&good),
+            "--quiet",
         ]);
     }
     let out = t.join("out");
@@ -932,7 +963,11 @@ fn forged_or_old_psa_parts_are_refused() {
                 v["outcomes"][0]["means"][1][5] = 1e6.into();
                 v["outcomes"][0]["means"][1][2] = 1e6.into();
             }),
-            vec!["draw 3, strategy 1", "beyond the horizon", "do not fit its scenario"],
+            vec![
+                "draw 3, strategy 1",
+                "beyond the horizon",
+                "do not fit its scenario",
+            ],
         ),
         (
             "draws_out_of_order",
@@ -947,7 +982,11 @@ fn forged_or_old_psa_parts_are_refused() {
                     o["overflows"] = 0.into();
                 }
             }),
-            vec!["PSA part format version 1", "reads version 2", "run the shards again"],
+            vec![
+                "PSA part format version 1",
+                "reads version 2",
+                "run the shards again",
+            ],
         ),
     ];
     for (name, change, says) in cases {

@@ -127,8 +127,8 @@ impl EconomicTally {
                 ("QALYs", v.qalys),
                 ("discounted QALYs", v.qalys_discounted),
             ] {
-                // Also false for NaN.
-                if !(value.abs() <= MAX_SUMMAND_ROOT) {
+                // NaN is not finite either.
+                if !value.is_finite() || value.abs() > MAX_SUMMAND_ROOT {
                     return Err(ValueOutOfRange {
                         strategy,
                         quantity,

@@ -59,6 +59,12 @@ fn fail<T>(place: impl Into<String>, broken: impl Into<String>) -> Result<T, Vio
 /// exact sums): far above their rounding, far below any meaningful forgery.
 const FLOAT_SLACK: f64 = 1e-9;
 
+/// Relative slack between sums of per-life durations computed differently (discounted and
+/// undiscounted life-years, life-years and the horizon): each of a life's k sojourns can
+/// be off by about u·(its end time), so a life by up to 2·k·u of its length — below 10^-6
+/// for up to 10^8 transitions a life, the most `max_events` allows.
+const DURATION_SLACK: f64 = 1e-6;
+
 /// `(Σx)² ≤ n Σx²` for sums with a per-value rounding of at most `sum_unit` and
 /// `square_unit` (plus float rounding of each square, covered by the slack).
 fn cauchy_schwarz(
@@ -87,7 +93,12 @@ fn shape(o: &OriginTally) -> Result<(usize, usize), String> {
             "{cells} grid cells and {states} states (a grid has at least two points)"
         ));
     }
-    let expected = [states * cells, cells, cells, (cells - 2) * FINE_BINS_PER_STEP];
+    let expected = [
+        states * cells,
+        cells,
+        cells,
+        (cells - 2) * FINE_BINS_PER_STEP,
+    ];
     let found = [
         o.occupancy.len(),
         o.relapses.len(),
@@ -241,7 +252,10 @@ impl Tally {
                 || st.paired_os_time_sq.units != 0
                 || st.paired_alive.iter().any(|p| *p != [0, 0])
             {
-                return fail(&place, "the reference strategy has paired differences with itself");
+                return fail(
+                    &place,
+                    "the reference strategy has paired differences with itself",
+                );
             }
             return Ok(());
         }
@@ -289,9 +303,7 @@ impl Tally {
     /// must be dropped).
     pub fn checked_merge(&mut self, other: &Tally) -> Result<(), Violation> {
         fn add_u64(a: &mut u64, b: u64, place: &str) -> Result<(), Violation> {
-            *a = a
-                .checked_add(b)
-                .ok_or_else(|| overflow(place))?;
+            *a = a.checked_add(b).ok_or_else(|| overflow(place))?;
             Ok(())
         }
         fn add_counts<T: Copy>(
@@ -301,7 +313,10 @@ impl Tally {
             place: &str,
         ) -> Result<(), Violation> {
             if a.len() != b.len() {
-                return fail(place, format!("{} cells where the others have {}", b.len(), a.len()));
+                return fail(
+                    place,
+                    format!("{} cells where the others have {}", b.len(), a.len()),
+                );
             }
             for (x, &y) in a.iter_mut().zip(b) {
                 *x = add(*x, y).ok_or_else(|| overflow(place))?;
@@ -342,9 +357,22 @@ impl Tally {
                 ),
             );
         }
-        for (s, (a, b)) in self.strategies.iter_mut().zip(&other.strategies).enumerate() {
-            add_origin(&mut a.entry, &b.entry, &format!("strategy {s}, origin entry"))?;
-            add_origin(&mut a.hsct2, &b.hsct2, &format!("strategy {s}, origin hsct2"))?;
+        for (s, (a, b)) in self
+            .strategies
+            .iter_mut()
+            .zip(&other.strategies)
+            .enumerate()
+        {
+            add_origin(
+                &mut a.entry,
+                &b.entry,
+                &format!("strategy {s}, origin entry"),
+            )?;
+            add_origin(
+                &mut a.hsct2,
+                &b.hsct2,
+                &format!("strategy {s}, origin hsct2"),
+            )?;
             let place = format!("strategy {s}, paired comparison");
             add_sum(&mut a.paired_os_time, &b.paired_os_time, &place)?;
             add_sum(&mut a.paired_os_time_sq, &b.paired_os_time_sq, &place)?;
@@ -377,7 +405,9 @@ impl Tally {
 fn overflow(place: &str) -> Violation {
     Violation {
         place: place.into(),
-        broken: "merging overflows the counter's range (no run of at most 10^12 patients reaches it)".into(),
+        broken:
+            "merging overflows the counter's range (no run of at most 10^12 patients reaches it)"
+                .into(),
     }
 }
 
@@ -400,7 +430,9 @@ fn check_origin(o: &OriginTally, layout: Option<&Layout>, place: &str) -> Result
         if total != u128::from(n) {
             return fail(
                 at(name),
-                format!("sum to {total} over the cells, but every one of the {n} patients lands in exactly one cell"),
+                format!(
+                    "sum to {total} over the cells, but every one of the {n} patients lands in exactly one cell"
+                ),
             );
         }
     }
@@ -415,7 +447,9 @@ fn check_origin(o: &OriginTally, layout: Option<&Layout>, place: &str) -> Result
         if relapses + nrm > n {
             return fail(
                 at("first events"),
-                format!("by grid point {i}, {relapses} relapses and {nrm} non-relapse deaths, more than the {n} patients at risk"),
+                format!(
+                    "by grid point {i}, {relapses} relapses and {nrm} non-relapse deaths, more than the {n} patients at risk"
+                ),
             );
         }
         if nrm > deaths {
@@ -432,7 +466,9 @@ fn check_origin(o: &OriginTally, layout: Option<&Layout>, place: &str) -> Result
     if fine > u128::from(n) || fine < u128::from(surely_before) {
         return fail(
             at("deaths by fine bin"),
-            format!("sum to {fine}, outside [{surely_before}, {n}] (the deaths by the last-but-one grid point, and the patients)"),
+            format!(
+                "sum to {fine}, outside [{surely_before}, {n}] (the deaths by the last-but-one grid point, and the patients)"
+            ),
         );
     }
     let reached: u128 = o.reached.iter().map(|&c| u128::from(c)).sum();
@@ -471,21 +507,23 @@ fn check_origin(o: &OriginTally, layout: Option<&Layout>, place: &str) -> Result
         None => vec![false; states],
     };
     let mut dead = vec![0i128; grid];
-    for s in 0..states {
+    for (s, (row, &reached)) in o.occupancy.chunks(cells).zip(&o.reached).enumerate() {
         let mut count: i128 = 0;
-        for c in 0..cells {
-            count += i128::from(o.occupancy[s * cells + c]);
-            if count < 0 || count > i128::from(n) || count > i128::from(o.reached[s]) {
+        for (c, &moves) in row.iter().enumerate() {
+            count += i128::from(moves);
+            if count < 0 || count > i128::from(n.min(reached)) {
                 return fail(
                     at("occupancy"),
                     format!(
                         "state {s} holds {count} patients at grid cell {c}, outside [0, {}] (the patients, and those who reached it)",
-                        n.min(o.reached[s])
+                        n.min(reached)
                     ),
                 );
             }
-            if death_states[s] && c < grid {
-                dead[c] += count;
+            if death_states[s]
+                && let Some(d) = dead.get_mut(c)
+            {
+                *d += count;
             }
         }
     }
@@ -521,7 +559,8 @@ fn check_origin(o: &OriginTally, layout: Option<&Layout>, place: &str) -> Result
         if let Some(layout) = layout {
             // Each value is at most the horizon (rounded up to the next unit).
             let most = i128::from(n) * (layout.horizon * 2f64.powi(32)).ceil() as i128;
-            let most_sq = i128::from(n) * (layout.horizon * layout.horizon * 2f64.powi(24)).ceil() as i128;
+            let most_sq =
+                i128::from(n) * (layout.horizon * layout.horizon * 2f64.powi(24)).ceil() as i128;
             if sum.units > most || square.units > most_sq {
                 return fail(
                     at(name),
@@ -563,9 +602,7 @@ fn check_hsct2_origin(
     if u128::from(n) > most || n < least {
         return fail(
             format!("strategy {s}, origin hsct2"),
-            format!(
-                "counts {n} patients, but between {least} and {most} reached an HSCT2 state"
-            ),
+            format!("counts {n} patients, but between {least} and {most} reached an HSCT2 state"),
         );
     }
     Ok(())
@@ -594,7 +631,9 @@ fn check_economics(
         if m.squares.is_negative() {
             return fail(place, "the sum of squares is negative");
         }
-        if let Some(broken) = cauchy_schwarz(patients, m.sum.value(), m.squares.value(), (unit, unit)) {
+        if let Some(broken) =
+            cauchy_schwarz(patients, m.sum.value(), m.squares.value(), (unit, unit))
+        {
             return fail(place, broken);
         }
         Ok(())
@@ -606,7 +645,9 @@ fn check_economics(
         if low * low > (qa + n * unit) * (qb + n * unit) * (1.0 + FLOAT_SLACK) {
             return fail(
                 place,
-                format!("the cross products sum to {c:e}, more than the squares allow ({qa:e} and {qb:e})"),
+                format!(
+                    "the cross products sum to {c:e}, more than the squares allow ({qa:e} and {qb:e})"
+                ),
             );
         }
         Ok(())
@@ -623,16 +664,26 @@ fn check_economics(
         ] {
             moments(m, &at(name))?;
         }
-        cross(&v.cross, &v.cost_discounted, &v.qalys_discounted, &at("cost × QALYs"))?;
-        let (years, discounted) = (v.life_years.sum.value(), v.life_years_discounted.sum.value());
+        cross(
+            &v.cross,
+            &v.cost_discounted,
+            &v.qalys_discounted,
+            &at("cost × QALYs"),
+        )?;
+        let (years, discounted) = (
+            v.life_years.sum.value(),
+            v.life_years_discounted.sum.value(),
+        );
         let most = layout.map_or(f64::INFINITY, |l| patients as f64 * l.horizon / 12.0);
         if v.life_years_discounted.sum.is_negative()
-            || discounted > years * (1.0 + FLOAT_SLACK) + patients as f64 * unit
-            || years > most * (1.0 + FLOAT_SLACK)
+            || discounted > years * (1.0 + DURATION_SLACK) + patients as f64 * unit
+            || years > most * (1.0 + DURATION_SLACK)
         {
             return fail(
                 at("life-years"),
-                format!("{discounted:e} discounted and {years:e} undiscounted over {patients} patients: they must satisfy 0 ≤ discounted ≤ undiscounted ≤ patients × horizon"),
+                format!(
+                    "{discounted:e} discounted and {years:e} undiscounted over {patients} patients: they must satisfy 0 ≤ discounted ≤ undiscounted ≤ patients × horizon"
+                ),
             );
         }
     }

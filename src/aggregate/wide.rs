@@ -383,7 +383,11 @@ mod tests {
         let values: Vec<f64> = (0..20_000)
             .map(|_| {
                 let magnitude = 10f64.powf(rng.random_range(-10.0..30.0));
-                if rng.random::<bool>() { magnitude } else { -magnitude }
+                if rng.random::<bool>() {
+                    magnitude
+                } else {
+                    -magnitude
+                }
             })
             .collect();
         let forward = sum_of(&values);
@@ -404,7 +408,9 @@ mod tests {
         values.iter().for_each(|&x| cancel.add(-x));
         assert_eq!(cancel, WideSum::ZERO);
         // Integers: the exact sum is known.
-        let integers: Vec<f64> = (0..10_000).map(|i| (i * 1_000_000_007_i64) as f64).collect();
+        let integers: Vec<f64> = (0..10_000)
+            .map(|i| (i * 1_000_000_007_i64) as f64)
+            .collect();
         let exact: i64 = (0..10_000).map(|i| i * 1_000_000_007_i64).sum();
         assert_eq!(sum_of(&integers).value(), exact as f64);
     }
@@ -458,11 +464,9 @@ mod tests {
             let text = serde_json::to_string(&sum).unwrap();
             assert_eq!(serde_json::from_str::<WideSum>(&text).unwrap(), sum);
         }
-        assert_eq!(
-            serde_json::to_string(&one).unwrap(),
-            "{\"units\":\"1\"}"
-        );
-        let two_to_255 = "57896044618658097711785492504343953926634992332820282019728792003956564819968";
+        assert_eq!(serde_json::to_string(&one).unwrap(), "{\"units\":\"1\"}");
+        let two_to_255 =
+            "57896044618658097711785492504343953926634992332820282019728792003956564819968";
         assert_eq!(min.to_decimal(), format!("-{two_to_255}"));
         for bad in [
             "",
