@@ -311,7 +311,14 @@ impl Part {
                 format!(
                     "has part format version {shown} (written by hsctsim {writer}); this hsctsim {PROGRAM_VERSION} reads version {FORMAT_VERSION}"
                 ),
-                &format!("merge with hsctsim {writer}, or run the shards again with this version"),
+                &if writer == PROGRAM_VERSION {
+                    // Same release number, another format: an earlier build wrote it.
+                    "run the shards again with this build of hsctsim".to_string()
+                } else {
+                    format!(
+                        "merge with hsctsim {writer}, or run the shards again with this version"
+                    )
+                },
             ));
         }
         let part: Part = serde_json::from_slice(bytes)
