@@ -164,6 +164,7 @@ struct Destination {
     resolved: PathBuf,
     kind: Kind,
     what: String,
+    replace: bool,
 }
 
 /// The inputs and destinations of one command, checked together before any work is done.
@@ -196,14 +197,28 @@ impl Plan {
         self
     }
 
-    /// A destination.
+    /// A destination, replaceable if the plan's `replace` says so.
     pub fn output(&mut self, path: &Path, kind: Kind, what: impl Into<String>) -> &mut Plan {
+        let replace = self.force;
+        self.output_replacing(path, kind, what, replace)
+    }
+
+    /// A destination with its own rule on replacing a previous output of ours (a part file
+    /// of the same run may always be rewritten; its caller checks what "same" means).
+    pub fn output_replacing(
+        &mut self,
+        path: &Path,
+        kind: Kind,
+        what: impl Into<String>,
+        replace: bool,
+    ) -> &mut Plan {
         let resolved = resolve(path).unwrap_or_else(|_| path.to_path_buf());
         self.destinations.push(Destination {
             path: path.to_path_buf(),
             resolved,
             kind,
             what: what.into(),
+            replace,
         });
         self
     }
@@ -305,13 +320,19 @@ impl Plan {
             Kind::Folder(signature) | Kind::File(signature) => signature,
         };
         if expected.is_folder() != meta.is_dir() {
-            return Err(DestinationError::NotOurs {
-                what: d.what.clone(),
-                path: d.path.clone(),
-                expected: describe(expected),
-            });
+            return Err(bad(if meta.is_dir() {
+                format!(
+                    "is a folder; give the path of a file, e.g. {}",
+                    d.path.join(name).display()
+                )
+            } else {
+                format!(
+                    "is {}, not a folder; give a folder's path",
+                    crate::input::kind_of(&meta)
+                )
+            }));
         }
-        if !self.force {
+        if !d.replace {
             return Err(DestinationError::Exists {
                 what: d.what.clone(),
                 path: d.path.clone(),
@@ -582,6 +603,12 @@ impl StagedFolder {
         let mut file = File::create(&path).map_err(WriteError::io(&path))?;
         file.write_all(bytes).map_err(WriteError::io(&path))?;
         file.sync_all().map_err(WriteError::io(&path))
+    }
+
+    /// Where the folder is being written (a hidden name beside the destination), for work
+    /// that adds files itself before the commit.
+    pub fn staging_path(&self) -> &Path {
+        &self.stage.partial
     }
 
     /// The staged item, for [`commit`].

@@ -13,6 +13,7 @@ pub mod describe;
 pub mod error;
 pub mod figures;
 pub mod format;
+pub mod name;
 pub mod parameter;
 
 use std::path::Path;
