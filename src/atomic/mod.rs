@@ -503,11 +503,12 @@ fn staging_path(destination: &Path) -> PathBuf {
     }
 }
 
-/// The parent folder of `path`, created if needed.
-fn prepare_parent(path: &Path) -> Result<(), WriteError> {
+/// The parent folder of `path`, created if needed; returns the folders it created,
+/// deepest first, so that a stage that is never committed can remove them again.
+fn prepare_parent(path: &Path) -> Result<Vec<PathBuf>, WriteError> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
-        _ => return Ok(()),
+        _ => return Ok(Vec::new()),
     };
     if let Some(file) = parent
         .ancestors()
@@ -522,7 +523,14 @@ fn prepare_parent(path: &Path) -> Result<(), WriteError> {
             ),
         });
     }
-    fs::create_dir_all(parent).map_err(WriteError::io(parent))
+    let missing: Vec<PathBuf> = parent
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .take_while(|a| fs::symlink_metadata(a).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    fs::create_dir_all(parent).map_err(WriteError::io(parent))?;
+    Ok(missing)
 }
 
 /// What a staged item is and where it goes; removes its staging copy unless committed.
@@ -530,6 +538,9 @@ fn prepare_parent(path: &Path) -> Result<(), WriteError> {
 pub struct Stage {
     destination: PathBuf,
     partial: PathBuf,
+    /// Folders made for the destination, deepest first: removed again (if still empty)
+    /// when the stage is dropped uncommitted, so a failed run leaves no empty folders.
+    created: Vec<PathBuf>,
     signature: Option<Signature>,
     folder: bool,
     replace: bool,
@@ -555,6 +566,10 @@ impl Drop for Stage {
     fn drop(&mut self) {
         if !self.done {
             self.remove_partial();
+            for folder in &self.created {
+                // Only if empty: another stage or another process may have used it.
+                let _ = fs::remove_dir(folder);
+            }
         }
     }
 }
@@ -573,13 +588,14 @@ impl StagedFolder {
         signature: Signature,
         replace: bool,
     ) -> Result<StagedFolder, WriteError> {
-        prepare_parent(destination)?;
+        let created = prepare_parent(destination)?;
         let partial = staging_path(destination);
         fs::create_dir(&partial).map_err(WriteError::io(&partial))?;
         Ok(StagedFolder {
             stage: Stage {
                 destination: destination.to_path_buf(),
                 partial,
+                created,
                 signature: Some(signature),
                 folder: true,
                 replace,
@@ -632,7 +648,7 @@ impl StagedFile {
         signature: Option<Signature>,
         replace: bool,
     ) -> Result<StagedFile, WriteError> {
-        prepare_parent(destination)?;
+        let created = prepare_parent(destination)?;
         let partial = staging_path(destination);
         let file = fs::OpenOptions::new()
             .write(true)
@@ -643,6 +659,7 @@ impl StagedFile {
             stage: Stage {
                 destination: destination.to_path_buf(),
                 partial,
+                created,
                 signature,
                 folder: false,
                 replace,

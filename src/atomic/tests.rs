@@ -162,6 +162,12 @@ fn commit_puts_everything_in_place_or_nothing() {
     drop((f, e));
     assert_eq!(hidden_entries(tmp.path()), Vec::<String>::new());
     assert!(out.join("theirs").exists());
+    // Folders made for a destination that never came go again.
+    let deep = tmp.path().join("a/b/c/export.csv");
+    let staged = StagedFile::create(&deep, Some(EXPORT), false).unwrap();
+    assert!(tmp.path().join("a/b/c").is_dir());
+    drop(staged);
+    assert!(!tmp.path().join("a").exists());
 }
 
 #[test]
