@@ -19,10 +19,9 @@ const FIXTURE: &str = concat!(
 );
 
 fn fixture(patients: u64) -> (Model, ScenarioSource) {
-    let text = std::fs::read_to_string(FIXTURE).unwrap();
-    let source = ScenarioSource::new(FIXTURE, text);
-    let mut model =
-        hsctsim::scenario::parse(&source.text, &source.path, &source.default_name()).unwrap();
+    let composed = hsctsim::scenario::compose::load(FIXTURE).unwrap();
+    let source = composed.composition().clone();
+    let mut model = composed.build(&source.default_name()).unwrap();
     model.settings.patients = patients;
     (model, source)
 }
@@ -116,7 +115,10 @@ fn a_part_is_the_same_bytes_every_time() {
     assert_eq!(once.to_bytes(), again.to_bytes());
     let text = String::from_utf8(once.to_bytes()).unwrap();
     // The header reads without tools.
-    assert!(text.starts_with("{\n  \"format\": \"hsctsim part\",\n  \"format_version\": 1,\n"));
+    assert!(text.starts_with(&format!(
+        "{{\n  \"format\": \"hsctsim part\",\n  \"format_version\": {},\n",
+        part::FORMAT_VERSION
+    )));
     assert!(text.contains("\n  \"shard\": 1,\n  \"shards\": 3,\n"));
     assert!(text.contains("{\"draw\":0,\"first_patient\":1000,\"last_patient\":2000,"));
 }
@@ -435,15 +437,16 @@ fn the_command_line_refuses_parts_that_are_not_one_complete_run() {
         &["simulated by hsctsim 0.0.1", "merge with hsctsim 0.0.1"],
     );
     let dir = case("format");
+    let other = part::FORMAT_VERSION + 1;
     edit(&dir.join("part-0-of-4.json"), |v| {
-        v["format_version"] = 2.into()
+        v["format_version"] = other.into()
     });
     refuses_merge(
         &dir,
         &[
             "part-0-of-4.json",
-            "part format version 2",
-            "reads version 1",
+            &format!("part format version {other}"),
+            &format!("reads version {}", part::FORMAT_VERSION),
         ],
     );
 

@@ -450,15 +450,16 @@ pub fn load(
     load_source(path, overrides).map(|(model, _)| model)
 }
 
-/// [`load`], also returning the text the model was built from (read once, so the hash in
-/// the manifest and the part files is the hash of what was simulated).
+/// [`load`], also returning every file the model was composed of (each read once, so the
+/// hashes in the manifest and the part files are those of what was simulated).
 pub fn load_source(
     path: &std::path::Path,
     overrides: &Overrides,
 ) -> Result<(hsctsim::model::Model, ScenarioSource), Failure> {
-    let text = hsctsim::scenario::read_text(path).map_err(Failure::input)?;
-    let source = ScenarioSource::new(path.display().to_string(), text);
-    let mut model = hsctsim::scenario::parse(&source.text, &source.path, &source.default_name())
+    let composed = hsctsim::scenario::compose::load(path).map_err(Failure::input)?;
+    let source = composed.composition().clone();
+    let mut model = composed
+        .build(&source.default_name())
         .map_err(Failure::input)?;
     overrides.apply(&mut model.settings)?;
     Ok((model, source))

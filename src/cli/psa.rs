@@ -17,11 +17,8 @@ use super::{Failure, OutputOptions, Overrides, progress};
 
 /// Reads a scenario with `[psa]`, with the command line's seed and threads.
 fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Failure> {
-    let text = hsctsim::scenario::read_text(path).map_err(Failure::input)?;
-    let source = ScenarioSource::new(path.display().to_string(), text);
-    let dir = path.parent().filter(|d| d.is_dir());
-    let composed = hsctsim::scenario::compose::from_text(&source.text, &source.path, dir)
-        .map_err(Failure::input)?;
+    let composed = hsctsim::scenario::compose::load(path).map_err(Failure::input)?;
+    let source = composed.composition().clone();
     let mut psa = Psa::compile(composed, &source.default_name()).map_err(Failure::input)?;
     overrides.apply(&mut psa.base.settings)?;
     // --patients is per draw (or per one-way run).
@@ -187,12 +184,14 @@ fn finish(
     let mut manifest = SensitivityManifest::new(
         psa,
         "psa",
-        (&source.path, source.text.as_bytes()),
+        (source.top_path(), source.layers[0].text.as_bytes()),
         draws,
         psa.patients,
         threads,
         wall,
     );
+    // The hash of the whole composition, as in a run's manifest.
+    manifest.scenario_sha256 = source.sha256();
     manifest.economics.overflows = outcomes.iter().map(|o| o.overflows).sum();
     manifest.merged_from_shards = shards;
     write(
@@ -231,15 +230,7 @@ fn finish(
 pub fn merge(files: &[PathBuf], options: &OutputOptions) -> Result<(), Failure> {
     let started = Instant::now();
     let merged = shard::psa::merge(files).map_err(Failure::input)?;
-    let path = Path::new(&merged.scenario.path);
-    let dir = path.parent().filter(|d| d.is_dir());
-    let composed =
-        hsctsim::scenario::compose::from_text(&merged.scenario.text, &merged.scenario.path, dir)
-            .map_err(Failure::input)?;
-    let mut psa =
-        Psa::compile(composed, &merged.scenario.default_name()).map_err(Failure::input)?;
-    psa.base.settings.seed = merged.seed;
-    psa.patients = merged.patients_per_draw;
+    let psa = merged.analysis().map_err(Failure::input)?;
     let out = destination(&psa, "psa", options)?;
     let wall = started.elapsed().as_secs_f64();
     finish(
@@ -376,15 +367,17 @@ pub fn owsa(
             .default_comparison(comparator, wtp)
             .ok_or_else(|| Failure::input("no strategy to compare with the reference"))?,
     };
-    let manifest = SensitivityManifest::new(
+    let mut manifest = SensitivityManifest::new(
         &psa,
         "owsa",
-        (&source.path, source.text.as_bytes()),
+        (source.top_path(), source.layers[0].text.as_bytes()),
         runs,
         psa.patients,
         threads,
         wall,
     );
+    // The hash of the whole composition, as in a run's manifest.
+    manifest.scenario_sha256 = source.sha256();
     write(
         &out,
         &files::owsa_files(&psa, &one_way, &comparison, &manifest),

@@ -237,14 +237,7 @@ fn run_whole(
         unreachable!("a whole run gives a tally")
     };
     let results = Results::from_tally(model, &tally);
-    let mut manifest = Manifest::new(
-        model,
-        &source.path,
-        source.text.as_bytes(),
-        &tally,
-        threads,
-        wall,
-    );
+    let mut manifest = Manifest::composed(model, source, &tally, threads, wall);
     if let (Some(export), Some(path)) = (&mut patient_export, export_path) {
         manifest.patient_export = Some(export_record(export, path));
         export.finish().map_err(file_failure)?;

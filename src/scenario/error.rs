@@ -129,6 +129,10 @@ pub struct ScenarioError {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
+    /// How the file came to be read when another file named it, innermost first: e.g.
+    /// `mid.toml:2:11 (extends = "base.toml")`, then `top.toml:2:11 (extends = "mid.toml")`,
+    /// so an error in a base file or model says which chain of files led there.
+    pub chain: Vec<String>,
 }
 
 /// Longest message shown; a longer one quotes some huge piece of the file.
@@ -176,6 +180,9 @@ impl fmt::Display for ScenarioError {
                 "^".repeat(width)
             )?;
         }
+        for link in &self.chain {
+            write!(f, "\n  from {}", printable(link, MAX_MESSAGE))?;
+        }
         if let Some(help) = &self.help {
             write!(f, "\n  help: {}", printable(help, MAX_MESSAGE))?;
         }
@@ -194,7 +201,15 @@ impl ScenarioError {
             snippet: None,
             message: message.into(),
             help,
+            chain: Vec::new(),
         }
+    }
+
+    /// Adds the place that named this error's file (see [`ScenarioError::chain`]); links
+    /// are added innermost first, as the error travels out of the files that named it.
+    pub fn named_from(mut self, link: impl Into<String>) -> Self {
+        self.chain.push(link.into());
+        self
     }
 
     /// An error at a byte range of the source.
@@ -218,6 +233,7 @@ impl ScenarioError {
             snippet,
             message: message.into(),
             help,
+            chain: Vec::new(),
         }
     }
 
