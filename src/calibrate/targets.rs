@@ -392,9 +392,21 @@ impl Targets {
         let link = |e: ScenarioError| e.named_from(naming.link());
         compose::files::recognise(&fetched, TARGET_FILE).map_err(link)?;
         let parent = FsPath::new(&fetched.path).parent().map(FsPath::to_path_buf);
+        // A model given by the naming file already ends its errors' chains with its own
+        // link there; only the target file, and the model it names, were reached through
+        // `naming`.
+        let given = model.is_some();
         let mut targets = Targets::from_text(fetched.path, fetched.text, parent.as_deref(), model)
-            .map_err(link)?;
-        targets.model.composed.named_from(naming.link());
+            .map_err(|e| {
+                if given && !e.chain.is_empty() {
+                    e
+                } else {
+                    link(e)
+                }
+            })?;
+        if !given {
+            targets.model.composed.named_from(naming.link());
+        }
         Ok(targets)
     }
 
