@@ -957,3 +957,45 @@ fn a_chain_of_sixteen_files_composes_and_seventeen_are_refused_by_every_command(
         "{message}"
     );
 }
+
+#[test]
+fn the_patient_export_may_not_overwrite_any_file_of_the_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let base = write(dir, "base.toml", GOOD.as_bytes());
+    let top = write(
+        dir,
+        "top.toml",
+        b"[scenario]\nextends = \"base.toml\"\nname = \"top\"\n",
+    );
+    for (export, says) in [
+        (&base, "is a file the scenario extends"),
+        (&top, "is the scenario file itself"),
+    ] {
+        let before = std::fs::read(export).unwrap();
+        let out = dir.join("out");
+        let (code, stderr) = hsctsim(&[
+            "run".into(),
+            top.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+            "--export-patients".into(),
+            export.display().to_string(),
+            "--force".into(),
+            "--quiet".into(),
+            "--no-figures".into(),
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains(says) && stderr.contains("choose another file"),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read(export).unwrap(),
+            before,
+            "{} was changed",
+            export.display()
+        );
+        assert!(!out.exists());
+    }
+}

@@ -1042,6 +1042,22 @@ n = 50
     }
 
     #[test]
+    fn the_tables_that_recognise_a_target_file_are_the_formats_own() {
+        let message = toml::from_str::<TargetFileDef>("not_a_key = 1")
+            .unwrap_err()
+            .to_string();
+        let expected: Vec<&str> = message
+            .split("expected one of")
+            .nth(1)
+            .unwrap_or_default()
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        assert_eq!(expected, TARGET_FILE.tables);
+    }
+
+    #[test]
     fn endpoints_parse() {
         assert_eq!(Endpoint::parse("pfs"), Some(Endpoint::Lfs));
         assert_eq!(Endpoint::parse("trm"), Some(Endpoint::Nrm));

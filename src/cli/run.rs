@@ -52,7 +52,7 @@ pub fn run(
     let censoring = censoring(export)?;
     let (model, source) = load_source(scenario, overrides)?;
     if let Some(path) = &export.export_patients {
-        refuse_to_overwrite_scenario(path, scenario)?;
+        refuse_to_overwrite_scenario(path, &source)?;
     }
     let export = export
         .export_patients
@@ -84,16 +84,19 @@ fn censoring(export: &ExportArgs) -> Result<Option<Censoring>, Failure> {
         .map_err(|e| Failure::input(format!("--accrual/--min-follow-up: {e}")))
 }
 
-/// `--force` must never turn a typo into the loss of the scenario file itself.
-fn refuse_to_overwrite_scenario(export: &Path, scenario: &Path) -> Result<(), Failure> {
-    let same = match (export.canonicalize(), scenario.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
+/// `--force` must never turn a typo into the loss of the scenario file itself, or of a
+/// file it extends.
+fn refuse_to_overwrite_scenario(export: &Path, scenario: &ScenarioSource) -> Result<(), Failure> {
+    if let Some(layer) = scenario.layer_at(export) {
+        let what = if std::ptr::eq(layer, &scenario.layers[0]) {
+            "the scenario file itself"
+        } else {
+            "a file the scenario extends"
+        };
         return Err(Failure::input(format!(
-            "--export-patients {} is the scenario file itself; choose another file, e.g. patients.csv",
-            export.display()
+            "--export-patients {} is {what} ({}); choose another file, e.g. patients.csv",
+            export.display(),
+            layer.path
         )));
     }
     Ok(())

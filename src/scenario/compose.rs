@@ -47,7 +47,8 @@ use crate::toml_path;
 pub mod files;
 
 pub use files::{
-    Composition, Disk, Fetched, Files, LayerRecord, MAX_DEPTH, Naming, Replay, SCENARIO_TABLES,
+    Composition, Disk, Fetched, Files, LayerRecord, MAX_DEPTH, Memory, Naming, Replay,
+    SCENARIO_TABLES,
 };
 
 /// One file (or one embedded table of a file) that contributed to a composed scenario.

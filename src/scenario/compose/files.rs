@@ -101,6 +101,8 @@ pub enum Identity {
     },
     /// Layer `k` of a recorded composition.
     Layer(usize),
+    /// A file held in [`Memory`], by name.
+    Memory(String),
     /// A built-in model.
     Builtin(String),
 }
@@ -111,6 +113,7 @@ impl Identity {
         match (self, other) {
             (Identity::Disk { canonical: a, .. }, Identity::Disk { canonical: b, .. }) => a == b,
             (Identity::Layer(a), Identity::Layer(b)) => a == b,
+            (Identity::Memory(a), Identity::Memory(b)) => a == b,
             (Identity::Builtin(a), Identity::Builtin(b)) => a == b,
             _ => false,
         }
@@ -229,29 +232,94 @@ impl Files for Disk {
     }
 
     fn model(&mut self, _from: &Fetched, name: &str) -> Result<Fetched, Refusal> {
-        builtin_file(name).ok_or_else(|| {
-            let looks_like_a_path = name.contains('/') || name.ends_with(".toml");
-            Refusal::here(
+        builtin_model(name)
+    }
+}
+
+/// The built-in model `name`, or a refusal with the names there are (and, for a name that
+/// looks like a path, the `extends` it was probably meant to be).
+fn builtin_model(name: &str) -> Result<Fetched, Refusal> {
+    builtin_file(name).ok_or_else(|| {
+        let looks_like_a_path = name.contains('/') || name.ends_with(".toml");
+        Refusal::here(
+            format!(
+                "unknown built-in model `{name}`.{}",
+                did_you_mean(name, builtin::MODELS.iter().map(|m| m.name))
+            ),
+            &if looks_like_a_path {
                 format!(
-                    "unknown built-in model `{name}`.{}",
-                    did_you_mean(name, builtin::MODELS.iter().map(|m| m.name))
-                ),
-                &if looks_like_a_path {
-                    format!(
-                        "`model` names a built-in model; to start from a file write extends = {name:?}"
-                    )
-                } else {
-                    format!(
-                        "built-in models are {}; `hsctsim models` lists them, or use extends = \"path.toml\" for a file",
-                        builtin::MODELS
-                            .iter()
-                            .map(|m| format!("`{}`", m.name))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                },
-            )
+                    "`model` names a built-in model; to start from a file write extends = {name:?}"
+                )
+            } else {
+                format!(
+                    "built-in models are {}; `hsctsim models` lists them, or use extends = \"path.toml\" for a file",
+                    builtin::MODELS
+                        .iter()
+                        .map(|m| format!("`{}`", m.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        )
+    })
+}
+
+/// Files held in memory by name — the files a library service was handed, or a fuzzer's
+/// inputs — so a chain composes without touching the disk. `extends = "x.toml"` names the
+/// file called `x.toml` exactly as written (no folders); as on disk, only `.toml` names are
+/// read and a named file's lines are quoted only once it is recognisably a scenario.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    /// The files, by name.
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+impl Memory {
+    /// The file `name`, as the file the caller names (its lines may be quoted).
+    pub fn top(&self, name: &str) -> Option<Fetched> {
+        self.files.get(name).map(|text| Fetched {
+            path: name.to_string(),
+            text: text.clone(),
+            builtin: None,
+            trusted: true,
+            identity: Identity::Memory(name.to_string()),
         })
+    }
+}
+
+impl Files for Memory {
+    fn extends(&mut self, _from: &Fetched, named: &str) -> Result<Fetched, Refusal> {
+        if !named.to_ascii_lowercase().ends_with(".toml") {
+            return Err(Refusal::here(
+                format!(
+                    "`{named}` is not a .toml file; a file named in a file is read only if its name ends in .toml"
+                ),
+                NAME_A_TOML_FILE,
+            ));
+        }
+        let text = self.files.get(named).ok_or_else(|| Refusal::Here {
+            message: format!("cannot read `{named}`: no such file"),
+            help: format!(
+                "the files given are {}",
+                self.files
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            missing: true,
+        })?;
+        Ok(Fetched {
+            path: named.to_string(),
+            text: text.clone(),
+            builtin: None,
+            trusted: false,
+            identity: Identity::Memory(named.to_string()),
+        })
+    }
+
+    fn model(&mut self, _from: &Fetched, name: &str) -> Result<Fetched, Refusal> {
+        builtin_model(name)
     }
 }
 
@@ -530,6 +598,16 @@ impl Composition {
             .unwrap_or_else(|| "scenario".into())
     }
 
+    /// The layer that is the file at `path` on disk, if any (after resolving links and
+    /// `..` on both sides), so that no output is ever written over a file of the scenario
+    /// — the file that was run or any file it extends.
+    pub fn layer_at(&self, path: &Path) -> Option<&LayerRecord> {
+        let target = fs::canonicalize(path).ok()?;
+        self.layers
+            .iter()
+            .find(|l| l.builtin.is_none() && fs::canonicalize(&l.path).is_ok_and(|p| p == target))
+    }
+
     /// The SHA-256 of the whole composition (see [`composition_sha256`]).
     pub fn sha256(&self) -> String {
         composition_sha256(self.layers.iter().map(|l| l.sha256.as_str()))
@@ -687,5 +765,157 @@ impl Files for Replay<'_> {
 
     fn model(&mut self, from: &Fetched, name: &str) -> Result<Fetched, Refusal> {
         self.below(from, Some(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names serde expects at the top level of `T`, from its "unknown field" message.
+    fn top_level_keys<T: serde::de::DeserializeOwned + std::fmt::Debug>() -> Vec<String> {
+        let message = toml::from_str::<T>("not_a_key = 1")
+            .unwrap_err()
+            .to_string();
+        let expected = message.split("expected one of").nth(1).unwrap_or_default();
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_tables_that_recognise_a_scenario_are_the_formats_own() {
+        assert_eq!(
+            top_level_keys::<super::super::super::format::ScenarioFile>(),
+            SCENARIO_TABLES
+        );
+    }
+
+    fn memory(files: &[(&str, &str)]) -> Memory {
+        Memory {
+            files: files
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    const BASE: &str = "[simulation]\npatients = 10\n[[states]]\nname = \"a\"\n[[states]]\nname = \"dead\"\ndeath = \"nrm\"\n[cohort]\nentry = \"a\"\n[[transitions]]\nfrom = \"a\"\nto = \"dead\"\nrate = 0.1\n";
+
+    #[test]
+    fn a_chain_in_memory_composes_and_its_record_composes_again() {
+        let mut files = memory(&[
+            (
+                "top.toml",
+                "[scenario]\nextends = \"base.toml\"\n[simulation]\nseed = 4\n",
+            ),
+            ("base.toml", BASE),
+        ]);
+        let top = files.top("top.toml").unwrap();
+        let composed = super::super::compose(top, None, &mut files.clone()).unwrap();
+        let record = composed.composition().clone();
+        let paths: Vec<&str> = record.layers.iter().map(|l| l.path.as_str()).collect();
+        assert_eq!(paths, ["top.toml", "base.toml"]);
+        assert_eq!(
+            record.sha256(),
+            composition_sha256([
+                sha256_hex(files.files["top.toml"].as_bytes()).as_str(),
+                sha256_hex(BASE.as_bytes()).as_str()
+            ])
+        );
+        let again = record.compose().unwrap();
+        assert_eq!(again.composition(), &record);
+        let model = again.build("top").unwrap();
+        assert_eq!((model.settings.patients, model.settings.seed), (10, 4));
+        // What Memory refuses, it refuses at the `extends` line, like the disk.
+        files.files.insert(
+            "top.toml".into(),
+            "[scenario]\nextends = \"notes.txt\"\n".into(),
+        );
+        let e = super::super::compose(files.top("top.toml").unwrap(), None, &mut files.clone())
+            .unwrap_err();
+        assert_eq!((e.file.as_str(), e.location), ("top.toml", Some((2, 11))));
+        assert!(e.message.contains("is not a .toml file"), "{e}");
+    }
+
+    #[test]
+    fn a_record_that_does_not_hold_together_is_refused_by_what_is_wrong() {
+        let files = memory(&[("top.toml", "[scenario]\nmodel = \"hsct-review\"\n")]);
+        let top = files.top("top.toml").unwrap();
+        let record = super::super::compose(top, None, &mut files.clone())
+            .unwrap()
+            .composition()
+            .clone();
+        assert_eq!(record.layers[1].builtin.as_deref(), Some("hsct-review"));
+        assert!(record.check().is_ok());
+        let broken = |change: &dyn Fn(&mut Composition)| {
+            let mut r = record.clone();
+            change(&mut r);
+            r.check()
+                .err()
+                .or_else(|| r.compose().err().map(|e| e.message))
+        };
+        assert!(
+            broken(&|r| r.layers.clear())
+                .unwrap()
+                .contains("holds no file")
+        );
+        assert!(
+            broken(&|r| r.layers[1].base = Some(0))
+                .unwrap()
+                .contains("layer 1 (`models/hsct_review.toml`) should name no layer")
+        );
+        assert!(
+            broken(&|r| r.layers[1].sha256 = "0".repeat(64))
+                .unwrap()
+                .contains("does not match its SHA-256")
+        );
+        // A layer recorded as another built-in model than the text asks for.
+        let e = broken(&|r| r.layers[1].builtin = Some("other".into())).unwrap();
+        assert!(
+            e.contains("does not hold the built-in model `hsct-review`"),
+            "{e}"
+        );
+        let many = Composition {
+            layers: vec![record.layers[0].clone(); MAX_DEPTH + 1],
+        };
+        assert!(many.check().unwrap_err().contains("at most 16"));
+    }
+
+    #[test]
+    fn two_compositions_differ_by_their_first_different_layer() {
+        let layer = |path: &str, text: &str, base: Option<usize>| LayerRecord {
+            path: path.into(),
+            builtin: None,
+            sha256: sha256_hex(text.as_bytes()),
+            base,
+            text: text.into(),
+        };
+        let a = Composition {
+            layers: vec![
+                layer("top.toml", "t", Some(1)),
+                layer("base.toml", "b", None),
+            ],
+        };
+        let mut b = a.clone();
+        assert_eq!(a.difference(&b), None);
+        b.layers[1] = layer("elsewhere/base.toml", "b2", None);
+        let d = a.difference(&b).unwrap();
+        assert!(
+            d.starts_with(
+                "layer 1, the file that layer 0 extends (`base.toml`), differs: SHA-256 "
+            ) && d.ends_with("(`elsewhere/base.toml`) in the other"),
+            "{d}"
+        );
+        b.layers.truncate(1);
+        b.layers[0].base = None;
+        assert!(
+            a.difference(&b)
+                .unwrap()
+                .contains("one composes 2 files and the other 1")
+        );
     }
 }
