@@ -458,7 +458,7 @@ fn an_error_in_a_target_files_model_is_reported_in_the_model_with_the_chain() {
             assert!(shown.contains(&format!("rate = {value}")), "{shown}");
         }
         assert!(e.message.contains(says), "{shown}");
-        assert_eq!(e.chain, [link.clone()], "{shown}");
+        assert_eq!(*e.chain, [link.as_str()], "{shown}");
         assert!(shown.contains(&format!("\n  from {link}")), "{shown}");
     }
     // Through `hsctsim check`: exit 2, the same message, nothing written.
@@ -484,7 +484,7 @@ fn an_error_in_a_target_files_model_is_reported_in_the_model_with_the_chain() {
     assert_eq!(e.file, dir.join("base.toml").display().to_string(), "{e}");
     assert_eq!(e.location.map(|l| l.0), Some(line), "{e}");
     assert_eq!(
-        e.chain,
+        *e.chain,
         [
             format!("{}:2:11 (extends = \"base.toml\")", model.display()),
             link.clone()
@@ -597,7 +597,7 @@ fn a_fit_files_targets_and_model_are_read_as_named_files_with_the_chain() {
     let e = Fit::load(&fit).unwrap_err();
     assert_eq!(e.file, dir.join("t.toml").display().to_string(), "{e}");
     assert_eq!(
-        e.chain,
+        *e.chain,
         [format!(
             "fit file {}:2:11 (targets = \"t.toml\")",
             fit.display()
@@ -612,7 +612,7 @@ fn a_fit_files_targets_and_model_are_read_as_named_files_with_the_chain() {
     assert_eq!(e.file, dir.join("model.toml").display().to_string(), "{e}");
     assert_eq!(e.location.map(|l| l.0), Some(line), "{e}");
     assert_eq!(
-        e.chain,
+        *e.chain,
         [format!(
             "fit file {}:3:9 (model = \"model.toml\")",
             fit.display()
