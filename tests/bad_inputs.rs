@@ -314,7 +314,7 @@ fn missing_file_and_non_utf8_are_reported() {
     assert_eq!(code, 2);
     assert!(
         stderr.contains("nowhere.toml")
-            && stderr.contains("cannot read")
+            && stderr.contains("no such file")
             && stderr.contains("help:"),
         "{stderr}"
     );
@@ -410,8 +410,8 @@ fn each_bad_command_line_is_rejected_and_writes_nothing() {
         CommandCase {
             name: "output_under_a_file",
             args: &["run", "{good}", "--out", "{dir}/a_file/out", "--quiet"],
-            code: 1,
-            says: &["a_file", "nothing was written"],
+            code: 2,
+            says: &["a_file is a file, not a folder"],
         },
         CommandCase {
             name: "output_exists",
@@ -430,8 +430,8 @@ fn each_bad_command_line_is_rejected_and_writes_nothing() {
                 "{dir}/a_file/p.csv",
                 "--quiet",
             ],
-            code: 1,
-            says: &["a_file", "nothing was written"],
+            code: 2,
+            says: &["a_file is a file, not a folder"],
         },
         CommandCase {
             name: "export_is_a_folder",

@@ -262,3 +262,67 @@ impl Manifest {
 
 /// Hex SHA-256 of bytes.
 pub use crate::scenario::compose::files::sha256_hex;
+
+/// `manifest.json` of the folders `check` and `calibrate` write: what made them, from which
+/// files, so a folder can be traced to its inputs, and recognised as ours before replacing
+/// it (see [`crate::atomic::Signature::ManifestFolder`]).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct CommandManifest {
+    /// Always "hsctsim".
+    pub program: String,
+    /// Program version.
+    pub version: String,
+    /// The command: `check` or `calibrate`.
+    pub kind: String,
+    /// The files read, as given, with the SHA-256 of each.
+    pub inputs: Vec<InputRecord>,
+    /// Master seed.
+    pub seed: u64,
+    /// Patients per cohort.
+    pub patients: u64,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+}
+
+/// One input file of a command and the hash of what was read.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct InputRecord {
+    /// Path as given (or a built-in model's name).
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+}
+
+impl CommandManifest {
+    /// A manifest of `kind` run on `inputs` (path, bytes).
+    pub fn new(
+        kind: &str,
+        inputs: &[(&str, &[u8])],
+        seed: u64,
+        patients: u64,
+        wall_seconds: f64,
+    ) -> CommandManifest {
+        CommandManifest {
+            program: "hsctsim".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            kind: kind.into(),
+            inputs: inputs
+                .iter()
+                .map(|(path, bytes)| InputRecord {
+                    path: (*path).to_string(),
+                    sha256: sha256_hex(bytes),
+                })
+                .collect(),
+            seed,
+            patients,
+            wall_seconds,
+        }
+    }
+
+    /// Pretty JSON with a final newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+}

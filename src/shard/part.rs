@@ -58,6 +58,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Shard;
 use crate::aggregate::Tally;
+use crate::atomic::{Signature, StagedFile};
 use crate::engine::{self, Control, EngineError};
 use crate::model::Model;
 use crate::output::manifest::sha256_hex;
@@ -349,26 +350,27 @@ impl Part {
 
     /// Reads a part file.
     pub fn read(path: &Path) -> Result<Part, PartError> {
-        let io = |action| {
-            move |source| PartError::Io {
+        let bytes = crate::input::read_bounded(path, MAX_PART_BYTES).map_err(|e| match e {
+            crate::input::InputError::Io { source, .. } => PartError::Io {
                 path: path.to_path_buf(),
-                action,
+                action: "cannot read the part file",
                 source,
-            }
-        };
-        let meta = fs::metadata(path).map_err(io("cannot read the part file"))?;
-        if meta.len() > MAX_PART_BYTES {
-            return Err(PartError::Invalid {
+            },
+            crate::input::InputError::TooLarge { .. } => PartError::Invalid {
                 path: path.to_path_buf(),
-                problem: format!(
-                    "is {} bytes, larger than any part file ({MAX_PART_BYTES} bytes at most)",
-                    meta.len()
-                ),
+                problem: format!("is larger than any part file ({MAX_PART_BYTES} bytes at most)"),
                 fix: "merge only the part-K-of-N.json files that `hsctsim run --shard` writes"
                     .into(),
-            });
-        }
-        let bytes = fs::read(path).map_err(io("cannot read the part file"))?;
+            },
+            other => PartError::Invalid {
+                path: path.to_path_buf(),
+                problem: other
+                    .to_string()
+                    .replacen(&format!("{} ", path.display()), "", 1),
+                fix: "merge only the part-K-of-N.json files that `hsctsim run --shard` writes"
+                    .into(),
+            },
+        })?;
         Part::from_bytes(&bytes, path)
     }
 
@@ -441,64 +443,90 @@ pub fn run_shard_with<E>(
     Ok(Part::new(model, source, shard, blocks))
 }
 
-/// Writes a part into `dir` atomically (temporary name, then rename) and returns its path.
-///
-/// An existing file with the same bytes is left as it is — re-running a shard, as a
-/// scheduler does after a node failure, is harmless. One with other bytes is replaced only
-/// if `force` is set.
-pub fn write(dir: &Path, part: &Part, force: bool) -> Result<PathBuf, PartError> {
-    write_bytes(
+/// How a previous run part is recognised (and so may be replaced when asked): by its first
+/// bytes, which [`Part::to_bytes`] always writes the same way.
+pub const SIGNATURE: Signature = Signature::FileStartingWith("{\n  \"format\": \"hsctsim part\"");
+
+/// Stages a part for `dir` (see [`stage_bytes`]); `None` when the same bytes are there.
+pub fn stage(dir: &Path, part: &Part, force: bool) -> Result<Option<StagedFile>, PartError> {
+    stage_bytes(
         dir,
         &part.file_name(),
         &part.to_bytes(),
         force,
-        |existing, path| {
-            Part::from_bytes(existing, path)
-                .map_or_else(|e| format!("unreadable: {e}"), |p| p.describe())
-        },
+        SIGNATURE,
+        |existing, path| Part::from_bytes(existing, path).map(|p| p.describe()),
     )
 }
 
-/// Writes a part file's `bytes` as `dir/name` atomically; the rules of [`write`]. `describe`
-/// says what a different file already there holds, for the message.
-pub fn write_bytes(
+/// Writes a part into `dir` atomically and returns its path; the rules of [`stage_bytes`].
+pub fn write(dir: &Path, part: &Part, force: bool) -> Result<PathBuf, PartError> {
+    let path = dir.join(part.file_name());
+    if let Some(mut staged) = stage(dir, part, force)? {
+        crate::atomic::commit(&mut [staged.stage()], None).map_err(|e| write_error(&path, e))?;
+    }
+    Ok(path)
+}
+
+fn write_error(path: &Path, e: crate::atomic::WriteError) -> PartError {
+    match e {
+        crate::atomic::WriteError::Io { path, source } => PartError::Io {
+            path,
+            action: "cannot write",
+            source,
+        },
+        other => PartError::Exists {
+            path: path.to_path_buf(),
+            existing: other.to_string(),
+        },
+    }
+}
+
+/// Stages a part file's `bytes` as `dir/name`, to be put in place with
+/// [`crate::atomic::commit`]. An existing file with the same bytes is left as it is
+/// (`None`): re-running a shard, as a scheduler does after a node failure, is harmless. One
+/// with other bytes is replaced only if `force` is set, and then only if it is a part
+/// (`recognise` reads it and describes it, or says why it is not one): never another file.
+pub fn stage_bytes(
     dir: &Path,
     name: &str,
     bytes: &[u8],
     force: bool,
-    describe: impl FnOnce(&[u8], &Path) -> String,
-) -> Result<PathBuf, PartError> {
-    let io = |path: &Path, action| {
-        let path = path.to_path_buf();
-        move |source| PartError::Io {
-            path,
-            action,
-            source,
-        }
-    };
-    fs::create_dir_all(dir).map_err(io(dir, "cannot create the folder"))?;
+    signature: Signature,
+    recognise: impl FnOnce(&[u8], &Path) -> Result<String, PartError>,
+) -> Result<Option<StagedFile>, PartError> {
     let path = dir.join(name);
-    if let Ok(existing) = fs::read(&path) {
+    if fs::symlink_metadata(&path).is_ok() {
+        let existing =
+            crate::input::read_bounded(&path, MAX_PART_BYTES).map_err(|e| PartError::Exists {
+                path: path.clone(),
+                existing: e.to_string(),
+            })?;
         if existing == bytes {
-            return Ok(path);
+            return Ok(None);
         }
-        if !force {
-            let existing = describe(&existing, &path);
-            return Err(PartError::Exists { path, existing });
+        match recognise(&existing, &path) {
+            Ok(description) if !force => {
+                return Err(PartError::Exists {
+                    path,
+                    existing: description,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(PartError::Invalid {
+                    path,
+                    problem: format!("is in the way and is not a part file ({e})"),
+                    fix: "it is never replaced: remove it yourself, or write the parts to another folder".into(),
+                });
+            }
         }
     }
-    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let written = (|| {
-        let mut file = fs::File::create(&temporary).map_err(io(&temporary, "cannot create"))?;
-        file.write_all(bytes)
-            .map_err(io(&temporary, "cannot write"))?;
-        file.sync_all().map_err(io(&temporary, "cannot write"))?;
-        fs::rename(&temporary, &path).map_err(io(&path, "cannot rename the finished part to"))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    written.map(|()| path)
+    let mut staged =
+        StagedFile::create(&path, Some(signature), force).map_err(|e| write_error(&path, e))?;
+    staged.write(bytes).map_err(|e| write_error(&path, e))?;
+    staged.finish().map_err(|e| write_error(&path, e))?;
+    Ok(Some(staged))
 }
 
 /// Fails early, before hours of simulation, if `dir` holds a part of `shard` from another
@@ -512,11 +540,12 @@ pub fn check_destination(
     force: bool,
 ) -> Result<(), PartError> {
     let path = dir.join(file_name(shard));
-    if force || !path.exists() {
+    if fs::symlink_metadata(&path).is_err() {
         return Ok(());
     }
     let ours = Part::new(model, source, shard, Vec::new());
     match Part::read(&path) {
+        Ok(_) if force => Ok(()),
         Ok(existing)
             if existing.program_version == ours.program_version
                 && existing.scenario == ours.scenario
@@ -529,9 +558,11 @@ pub fn check_destination(
             path,
             existing: existing.describe(),
         }),
-        Err(e) => Err(PartError::Exists {
+        Err(e) => Err(PartError::Invalid {
             path,
-            existing: format!("unreadable: {e}"),
+            problem: format!("is in the way and is not a part file ({e})"),
+            fix: "it is never replaced: remove it yourself, or write the parts to another folder"
+                .into(),
         }),
     }
 }

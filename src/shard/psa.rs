@@ -13,12 +13,16 @@ use serde::{Deserialize, Serialize};
 
 use super::Shard;
 use super::part::{PROGRAM_VERSION, ScenarioRecord, ScenarioSource};
+use crate::atomic::{Signature, StagedFile};
 use crate::psa::{DrawOutcome, Means, Psa};
 
 /// The `format` field of a PSA part.
 pub const FORMAT: &str = "hsctsim psa part";
 /// Format version written and read (2: the whole composed scenario, as in run parts).
 pub const FORMAT_VERSION: u32 = 2;
+/// How a previous PSA part is recognised (and so may be replaced when asked): by its first
+/// bytes, which [`PsaPart::stage`] always writes the same way (compact JSON, `format` first).
+pub const SIGNATURE: Signature = Signature::FileStartingWith("{\"format\":\"hsctsim psa part\"");
 
 /// One draw as stored: means in the order cost, QALYs, LYs, then undiscounted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,10 +164,11 @@ impl PsaPart {
             index: self.shard,
             count: self.shards,
         }));
-        if force || !path.exists() {
+        if fs::symlink_metadata(&path).is_err() {
             return Ok(());
         }
         let existing = match PsaPart::read(&path) {
+            Ok(_) if force => return Ok(()),
             Ok(p)
                 if (&p.program_version, &p.scenario) == (&self.program_version, &self.scenario)
                     && (p.seed, p.draws, p.patients_per_draw)
@@ -172,7 +177,12 @@ impl PsaPart {
                 return Ok(());
             }
             Ok(p) => p.describe(),
-            Err(e) => format!("unreadable: {e}"),
+            Err(e) => {
+                return Err(format!(
+                    "{} is in the way and is not a PSA part file ({e}); it is never replaced: remove it yourself, or write the parts to another folder",
+                    path.display()
+                ));
+            }
         };
         Err(super::part::PartError::Exists { path, existing }.to_string())
     }
@@ -190,25 +200,41 @@ impl PsaPart {
         )
     }
 
-    /// Writes the part into `dir` atomically, by the rules of run parts
-    /// ([`super::part::write`]); returns its path.
-    pub fn write(&self, dir: &Path, force: bool) -> Result<PathBuf, String> {
+    /// Stages the part for `dir`, by the rules of run parts ([`super::part::stage_bytes`]);
+    /// `None` when the same bytes are there.
+    pub fn stage(&self, dir: &Path, force: bool) -> Result<Option<StagedFile>, String> {
         let shard = Shard {
             index: self.shard,
             count: self.shards,
         };
         let mut bytes = serde_json::to_vec(self).unwrap_or_default();
         bytes.push(b'\n');
-        super::part::write_bytes(dir, &file_name(shard), &bytes, force, |existing, path| {
-            PsaPart::from_bytes(existing, path)
-                .map_or_else(|e| format!("unreadable: {e}"), |p| p.describe())
-        })
+        super::part::stage_bytes(
+            dir,
+            &file_name(shard),
+            &bytes,
+            force,
+            SIGNATURE,
+            |existing, path| {
+                PsaPart::from_bytes(existing, path)
+                    .map(|p| p.describe())
+                    .map_err(|problem| super::part::PartError::Invalid {
+                        path: path.to_path_buf(),
+                        problem,
+                        fix: String::new(),
+                    })
+            },
+        )
         .map_err(|e| e.to_string())
     }
 
     /// Reads a part.
     pub fn read(path: &Path) -> Result<PsaPart, String> {
-        let bytes = fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let bytes = crate::input::read_bounded(path, super::part::MAX_PART_BYTES).map_err(|e| {
+            format!(
+                "{e}; merge only the psa-part-K-of-N.json files that `hsctsim psa --shard` writes"
+            )
+        })?;
         PsaPart::from_bytes(&bytes, path)
     }
 

@@ -598,14 +598,13 @@ impl Composition {
             .unwrap_or_else(|| "scenario".into())
     }
 
-    /// The layer that is the file at `path` on disk, if any (after resolving links and
-    /// `..` on both sides), so that no output is ever written over a file of the scenario
-    /// — the file that was run or any file it extends.
-    pub fn layer_at(&self, path: &Path) -> Option<&LayerRecord> {
-        let target = fs::canonicalize(path).ok()?;
+    /// The paths of the layers that are files (not built-in models), the file that was run
+    /// first: the inputs no output may ever replace.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
         self.layers
             .iter()
-            .find(|l| l.builtin.is_none() && fs::canonicalize(&l.path).is_ok_and(|p| p == target))
+            .filter(|l| l.builtin.is_none())
+            .map(|l| Path::new(l.path.as_str()))
     }
 
     /// The SHA-256 of the whole composition (see [`composition_sha256`]).
