@@ -620,3 +620,45 @@ fn a_fit_files_targets_and_model_are_read_as_named_files_with_the_chain() {
         "{e}"
     );
 }
+
+#[test]
+fn a_check_folder_records_every_file_of_its_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let targets = dir.join("t.toml");
+    std::fs::write(&targets, target_file("model.toml")).unwrap();
+    let model = dir.join("model.toml");
+    std::fs::write(&model, "[scenario]\nmodel = \"hsct-review\"\n").unwrap();
+    let out = dir.join("out");
+    let (code, _, err) = hsctsim(&[
+        "check",
+        targets.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--patients",
+        "500",
+        "--no-figures",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let inputs: Vec<(&str, &str)> = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["path"].as_str().unwrap(), i["sha256"].as_str().unwrap()))
+        .collect();
+    let sha = |path: &Path| hsctsim::output::manifest::sha256_hex(&std::fs::read(path).unwrap());
+    assert_eq!(
+        inputs,
+        [
+            (targets.to_str().unwrap(), sha(&targets).as_str()),
+            (model.to_str().unwrap(), sha(&model).as_str()),
+            (
+                "models/hsct_review.toml",
+                sha(&root().join("models/hsct_review.toml")).as_str()
+            ),
+        ]
+    );
+}

@@ -446,7 +446,16 @@ fn a_scenario_name_is_one_file_name_never_a_path() {
             vec!["run", file, "--force", "--quiet"],
             vec!["run", file, "--shard", "0/2", "--force", "--quiet"],
             vec!["validate", file],
-            vec!["psa", psa_file, "--draws", "2", "--patients", "100", "--force", "-q"],
+            vec![
+                "psa",
+                psa_file,
+                "--draws",
+                "2",
+                "--patients",
+                "100",
+                "--force",
+                "-q",
+            ],
             vec!["owsa", psa_file, "--patients", "100", "--force", "-q"],
         ] {
             let out = Command::new(BIN)
@@ -455,14 +464,21 @@ fn a_scenario_name_is_one_file_name_never_a_path() {
                 .output()
                 .unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{args:?} with {name_line}: {stderr}");
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?} with {name_line}: {stderr}"
+            );
             assert!(
                 stderr.contains("scenario name") && stderr.contains("s.toml:3")
                     || stderr.contains("p.toml:3"),
                 "{args:?} with {name_line}: the message names the file and line: {stderr}"
             );
             assert!(stderr.contains("help:"), "{stderr}");
-            assert!(!out.stderr.contains(&0x1b), "an escape reached the terminal");
+            assert!(
+                !out.stderr.contains(&0x1b),
+                "an escape reached the terminal"
+            );
         }
         assert_eq!(listing(&victim), ["keep.txt"]);
         assert_eq!(listing(&cwd.join("output")), ["other_result"]);
@@ -614,7 +630,12 @@ fn destinations_that_cannot_be_written_whole_are_refused_before_simulating() {
     std::os::unix::fs::symlink(tmp.path().join("nowhere"), &dangling).unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
-            vec!["--out", o_str, "--export-patients", inside.to_str().unwrap()],
+            vec![
+                "--out",
+                o_str,
+                "--export-patients",
+                inside.to_str().unwrap(),
+            ],
             "inside the output folder",
         ),
         (
@@ -642,7 +663,12 @@ fn destinations_that_cannot_be_written_whole_are_refused_before_simulating() {
     }
     assert!(!o.exists());
     assert_eq!(hidden(tmp.path()), Vec::<String>::new());
-    assert!(std::fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink());
+    assert!(
+        std::fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     // A name too long for the file system, refused before simulating.
     let long = tmp.path().join("l".repeat(240));
     let (code, _, err) = hsctsim(&["run", s, "-q", "--out", long.to_str().unwrap()]);
@@ -671,7 +697,10 @@ fn two_runs_racing_into_one_folder_end_in_one_result_and_one_refusal() {
             .into_iter()
             .map(|c| {
                 let o = c.wait_with_output().unwrap();
-                (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+                (
+                    o.status.code(),
+                    String::from_utf8_lossy(&o.stderr).into_owned(),
+                )
             })
             .collect();
         let mut exits: Vec<Option<i32>> = codes.iter().map(|(c, _)| *c).collect();
@@ -693,7 +722,16 @@ fn ctrl_c_while_the_outputs_are_written_writes_nothing() {
     // A PSA stages its tables, then draws its figures from them: Ctrl-C while the staged
     // folder exists is Ctrl-C while outputs are written.
     let mut child = Command::new(BIN)
-        .args(["psa", &cea, "--draws", "40", "--patients", "200", "--quiet", "--out"])
+        .args([
+            "psa",
+            &cea,
+            "--draws",
+            "40",
+            "--patients",
+            "200",
+            "--quiet",
+            "--out",
+        ])
         .arg(&out)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -701,7 +739,9 @@ fn ctrl_c_while_the_outputs_are_written_writes_nothing() {
         .unwrap();
     let dir = tmp.path().to_path_buf();
     wait_until(&mut child, || {
-        listing(&dir).iter().any(|n| n.starts_with(".analysis.partial"))
+        listing(&dir)
+            .iter()
+            .any(|n| n.starts_with(".analysis.partial"))
     });
     let (code, stderr, _) = interrupt(child, "-INT");
     if code == Some(0) {
@@ -743,7 +783,12 @@ fn pipes_devices_and_huge_counts_never_hang() {
         (vec!["run", "/dev/zero", "-q"], "character device"),
         (vec!["merge", parts.to_str().unwrap(), "-q"], "named pipe"),
         (
-            vec!["bench", scenario.as_str(), "--repeat", "18446744073709551615"],
+            vec![
+                "bench",
+                scenario.as_str(),
+                "--repeat",
+                "18446744073709551615",
+            ],
             "--repeat",
         ),
     ] {

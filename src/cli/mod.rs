@@ -507,6 +507,19 @@ pub fn load_source(
     Ok((model, source))
 }
 
+/// Plans every file of a composed scenario as an input, so no output may be or hold one:
+/// the file that was run and each file it extends.
+pub fn plan_scenario(plan: &mut hsctsim::atomic::Plan, source: &ScenarioSource) {
+    for (k, file) in source.files().enumerate() {
+        let what = if k == 0 {
+            "the scenario file"
+        } else {
+            "the scenario's base file"
+        };
+        plan.input(file, what);
+    }
+}
+
 /// Where a command writes and how loudly: shared by `check`, `psa`, `owsa` and `merge`.
 pub struct OutputOptions {
     /// Output folder (`None`: the command's default).

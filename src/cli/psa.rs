@@ -130,9 +130,7 @@ pub fn psa(
     if let Some(shard) = shard {
         let file = out.join(shard::psa::file_name(shard));
         let mut plan = Plan::new(false);
-        for file in source.files() {
-            plan.input(file, "a file of the scenario");
-        }
+        super::plan_scenario(&mut plan, &source);
         plan.output(&out, Kind::Collection, "the parts folder");
         // A part of the same analysis may always be rewritten (see `check_destination`).
         plan.output_replacing(

@@ -88,15 +88,7 @@ fn censoring(export: &ExportArgs) -> Result<Option<Censoring>, Failure> {
 /// simulated.
 fn plan(source: &ScenarioSource, outputs: &[(&Path, Kind, &str, bool)]) -> Result<(), Failure> {
     let mut plan = Plan::new(false);
-    // Every file of the composition is an input: no output may replace a base file either.
-    for (k, file) in source.files().enumerate() {
-        let what = if k == 0 {
-            "the scenario file"
-        } else {
-            "a file the scenario extends"
-        };
-        plan.input(file, what);
-    }
+    super::plan_scenario(&mut plan, source);
     for (path, kind, what, replace) in outputs {
         plan.output_replacing(path, *kind, *what, *replace);
     }
