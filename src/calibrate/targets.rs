@@ -302,7 +302,9 @@ pub const TARGET_FILE: compose::files::Kind = compose::files::Kind {
     see: "run `hsctsim check` on it",
 };
 
-/// Resolves a model reference: a built-in name, else a file relative to `dir`. `naming` is
+/// Resolves a model reference: a built-in name, else a file relative to `dir` (a built-in
+/// name wins over a file called the same; a file named in a file is named by its `.toml`
+/// path, so the two cannot be confused there). `naming` is
 /// the value in a file that wrote the reference (a target file's or fit file's `model`),
 /// `None` when the user gave it (`hsctsim check --model`): a named file must be a regular
 /// `.toml` scenario file before any of its lines is shown (see
