@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::check::{self, CheckError, RunSettings, Selection, Simulated};
 use super::nelder_mead::{self, Options};
-use super::targets::{Targets, Usage};
-use crate::scenario::compose::Composed;
+use super::targets::{Targets, Usage, resolve_model};
+use crate::scenario::compose::{Composed, Naming};
 use crate::scenario::error::{BuildError, Path, ScenarioError, Segment, locate_exact};
 use crate::scenario::parameter::ParameterPath;
 use crate::scenario::{parse_toml, read_text};
@@ -193,25 +193,35 @@ impl Fit {
         let file = path.display().to_string();
         let def: FitFileDef = parse_toml(&source, &file)?;
         let at = |p: Path, m: String, h: Option<&str>| located(&file, &source, p, m, h);
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-        let targets_path = match dir {
-            Some(d) => d.join(&def.calibrate.targets),
-            None => def.calibrate.targets.clone().into(),
+        let dir = path.parent().unwrap_or(FsPath::new(""));
+        // The fit file names its target file and may name a model: both are read as files
+        // named by a file (regular .toml files of the right kind before any line is shown),
+        // and errors in them say they were reached from here.
+        let model = match &def.calibrate.model {
+            Some(m) => Some(resolve_model(
+                m,
+                Some(dir),
+                Some(&Naming {
+                    file: &file,
+                    source: &source,
+                    path: toml_path!["calibrate", "model"],
+                    kind: "fit file ",
+                    named: m,
+                }),
+            )?),
+            None => None,
         };
-        if !targets_path.is_file() {
-            return Err(at(
-                toml_path!["calibrate", "targets"],
-                format!("cannot read the target file `{}`", targets_path.display()),
-                Some("the path is relative to the folder of this file"),
-            ));
-        }
-        let model = def.calibrate.model.as_ref().map(|m| match dir {
-            Some(d) if crate::scenario::builtin::find(m).is_none() => {
-                d.join(m).display().to_string()
-            }
-            _ => m.clone(),
-        });
-        let targets = Targets::load(&targets_path, model.as_deref())?;
+        let targets = Targets::load_named(
+            dir,
+            &Naming {
+                file: &file,
+                source: &source,
+                path: toml_path!["calibrate", "targets"],
+                kind: "fit file ",
+                named: &def.calibrate.targets,
+            },
+            model,
+        )?;
         if targets.model.composed.layers.len() != 1 {
             return Err(at(
                 toml_path!["calibrate", "model"],

@@ -202,7 +202,10 @@ pub fn calibrate(
             &[
                 (fit.file.as_str(), fit_bytes.as_slice()),
                 (fit.targets.file.as_str(), fit.targets.source.as_bytes()),
-            ],
+            ]
+            .into_iter()
+            .chain(super::check::model_files(&fit.targets.model.composed))
+            .collect::<Vec<_>>(),
             fit.seed,
             fit.patients,
             result.seconds,

@@ -38,6 +38,15 @@ pub fn plan_folder(
     plan.check().map_err(refused)
 }
 
+/// The files a model was composed of (the built-in model by its file), for a manifest.
+pub fn model_files(composed: &Composed) -> impl Iterator<Item = (&str, &[u8])> {
+    composed
+        .composition()
+        .layers
+        .iter()
+        .map(|l| (l.path.as_str(), l.text.as_bytes()))
+}
+
 /// Writes a `check` or `calibrate` folder all or nothing; Ctrl-C while it is written leaves
 /// nothing.
 pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)], force: bool) -> Result<(), Failure> {
@@ -111,13 +120,10 @@ pub fn check(
         targets.excluded.len()
     );
     let seed = overrides.seed.unwrap_or(targets.seed);
-    let manifest = CommandManifest::new(
-        "check",
-        &[(targets.file.as_str(), targets.source.as_bytes())],
-        seed,
-        patients,
-        wall,
-    );
+    // Every file read: the target file and each file the model was composed of.
+    let mut inputs = vec![(targets.file.as_str(), targets.source.as_bytes())];
+    inputs.extend(model_files(&targets.model.composed));
+    let manifest = CommandManifest::new("check", &inputs, seed, patients, wall);
     let mut files = vec![
         ("check.csv".to_string(), check::to_csv(&rows)),
         ("check.txt".to_string(), text.clone().into_bytes()),

@@ -59,10 +59,9 @@ pub fn merge(
     plan_merge(inputs, &dir, force)?;
     let results = Results::from_tally(&merged.model, &merged.tally);
     let wall = started.elapsed().as_secs_f64();
-    let mut manifest = Manifest::new(
+    let mut manifest = Manifest::composed(
         &merged.model,
-        &merged.scenario.path,
-        merged.scenario.text.as_bytes(),
+        &merged.scenario.layers,
         &merged.tally,
         1,
         wall,

@@ -492,18 +492,32 @@ pub fn load(
     load_source(path, overrides).map(|(model, _)| model)
 }
 
-/// [`load`], also returning the text the model was built from (read once, so the hash in
-/// the manifest and the part files is the hash of what was simulated).
+/// [`load`], also returning every file the model was composed of (each read once, so the
+/// hashes in the manifest and the part files are those of what was simulated).
 pub fn load_source(
     path: &std::path::Path,
     overrides: &Overrides,
 ) -> Result<(hsctsim::model::Model, ScenarioSource), Failure> {
-    let text = hsctsim::scenario::read_text(path).map_err(Failure::input)?;
-    let source = ScenarioSource::new(path.display().to_string(), text);
-    let mut model = hsctsim::scenario::parse(&source.text, &source.path, &source.default_name())
+    let composed = hsctsim::scenario::compose::load(path).map_err(Failure::input)?;
+    let source = composed.composition().clone();
+    let mut model = composed
+        .build(&source.default_name())
         .map_err(Failure::input)?;
     overrides.apply(&mut model.settings)?;
     Ok((model, source))
+}
+
+/// Plans every file of a composed scenario as an input, so no output may be or hold one:
+/// the file that was run and each file it extends.
+pub fn plan_scenario(plan: &mut hsctsim::atomic::Plan, source: &ScenarioSource) {
+    for (k, file) in source.files().enumerate() {
+        let what = if k == 0 {
+            "the scenario file"
+        } else {
+            "the scenario's base file"
+        };
+        plan.input(file, what);
+    }
 }
 
 /// Where a command writes and how loudly: shared by `check`, `psa`, `owsa` and `merge`.

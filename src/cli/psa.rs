@@ -21,11 +21,8 @@ use super::{Failure, OutputOptions, Overrides, progress};
 
 /// Reads a scenario with `[psa]`, with the command line's seed and threads.
 fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Failure> {
-    let text = hsctsim::scenario::read_text(path).map_err(Failure::input)?;
-    let source = ScenarioSource::new(path.display().to_string(), text);
-    let dir = path.parent().filter(|d| d.is_dir());
-    let composed = hsctsim::scenario::compose::from_text(&source.text, &source.path, dir)
-        .map_err(Failure::input)?;
+    let composed = hsctsim::scenario::compose::load(path).map_err(Failure::input)?;
+    let source = composed.composition().clone();
     let mut psa = Psa::compile(composed, &source.default_name()).map_err(Failure::input)?;
     overrides.apply(&mut psa.base.settings)?;
     // --patients is per draw (or per one-way run).
@@ -124,7 +121,7 @@ pub fn psa(
     };
     let range = shard.map_or(1..draws + 1, |s| shard::psa::draws_of(s, draws));
     let out = match shard {
-        None => destination(&psa, "psa", &[scenario], options)?,
+        None => destination(&psa, "psa", &source.files().collect::<Vec<_>>(), options)?,
         Some(_) => options
             .out
             .clone()
@@ -133,7 +130,7 @@ pub fn psa(
     if let Some(shard) = shard {
         let file = out.join(shard::psa::file_name(shard));
         let mut plan = Plan::new(false);
-        plan.input(scenario, "the scenario file");
+        super::plan_scenario(&mut plan, &source);
         plan.output(&out, Kind::Collection, "the parts folder");
         // A part of the same analysis may always be rewritten (see `check_destination`).
         plan.output_replacing(
@@ -227,12 +224,14 @@ fn finish(
     let mut manifest = SensitivityManifest::new(
         psa,
         "psa",
-        (&source.path, source.text.as_bytes()),
+        (source.top_path(), source.layers[0].text.as_bytes()),
         draws,
         psa.patients,
         threads,
         wall,
     );
+    // The hash of the whole composition, as in a run's manifest.
+    manifest.scenario_sha256 = source.sha256();
     manifest.economics.overflows = outcomes.iter().map(|o| o.overflows).sum();
     manifest.merged_from_shards = shards;
     write(
@@ -271,15 +270,7 @@ fn finish(
 pub fn merge(files: &[PathBuf], options: &OutputOptions) -> Result<(), Failure> {
     let started = Instant::now();
     let merged = shard::psa::merge(files).map_err(Failure::input)?;
-    let path = Path::new(&merged.scenario.path);
-    let dir = path.parent().filter(|d| d.is_dir());
-    let composed =
-        hsctsim::scenario::compose::from_text(&merged.scenario.text, &merged.scenario.path, dir)
-            .map_err(Failure::input)?;
-    let mut psa =
-        Psa::compile(composed, &merged.scenario.default_name()).map_err(Failure::input)?;
-    psa.base.settings.seed = merged.seed;
-    psa.patients = merged.patients_per_draw;
+    let psa = merged.analysis().map_err(Failure::input)?;
     let inputs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let out = destination(&psa, "psa", &inputs, options)?;
     let wall = started.elapsed().as_secs_f64();
@@ -377,7 +368,7 @@ pub fn owsa(
             "--strategy and --versus name the same strategy; choose two different ones",
         ));
     }
-    let out = destination(&psa, "owsa", &[scenario], options)?;
+    let out = destination(&psa, "owsa", &source.files().collect::<Vec<_>>(), options)?;
     let interrupt = Interrupt::install();
     let runs = 1 + 2 * psa.parameters.iter().filter(|p| p.range.is_some()).count() as u64;
     let bar = progress::count_bar(runs, "runs", options.quiet);
@@ -417,15 +408,17 @@ pub fn owsa(
             .default_comparison(comparator, wtp)
             .ok_or_else(|| Failure::input("no strategy to compare with the reference"))?,
     };
-    let manifest = SensitivityManifest::new(
+    let mut manifest = SensitivityManifest::new(
         &psa,
         "owsa",
-        (&source.path, source.text.as_bytes()),
+        (source.top_path(), source.layers[0].text.as_bytes()),
         runs,
         psa.patients,
         threads,
         wall,
     );
+    // The hash of the whole composition, as in a run's manifest.
+    manifest.scenario_sha256 = source.sha256();
     write(
         &out,
         &files::owsa_files(&psa, &one_way, &comparison, &manifest),

@@ -88,7 +88,7 @@ fn censoring(export: &ExportArgs) -> Result<Option<Censoring>, Failure> {
 /// simulated.
 fn plan(source: &ScenarioSource, outputs: &[(&Path, Kind, &str, bool)]) -> Result<(), Failure> {
     let mut plan = Plan::new(false);
-    plan.input(Path::new(&source.path), "the scenario file");
+    super::plan_scenario(&mut plan, source);
     for (path, kind, what, replace) in outputs {
         plan.output_replacing(path, *kind, *what, *replace);
     }
@@ -231,14 +231,7 @@ fn run_whole(
         unreachable!("a whole run gives a tally")
     };
     let results = Results::from_tally(model, &tally);
-    let mut manifest = Manifest::new(
-        model,
-        &source.path,
-        source.text.as_bytes(),
-        &tally,
-        threads,
-        wall,
-    );
+    let mut manifest = Manifest::composed(model, source, &tally, threads, wall);
     if let (Some(export), Some(path)) = (&patient_export, export_path) {
         manifest.patient_export = Some(export_record(export, path));
     }

@@ -8,14 +8,14 @@
 //! given run always produces the same bytes (no timestamps, no host names, no thread
 //! counts), which makes re-running a shard idempotent.
 //!
-//! Layout (format version 1): the header fields are pretty-printed one per line, so
+//! Layout (format version 2): the header fields are pretty-printed one per line, so
 //! `head part-003-of-100.json` shows what the file is; each block (one draw's patient range
-//! and its tally) is one compact line.
+//! and its tally) is one compact line, and so is the list of the scenario's files.
 //!
 //! ```text
 //! {
 //!   "format": "hsctsim part",
-//!   "format_version": 1,
+//!   "format_version": 2,
 //!   "program": "hsctsim",
 //!   "program_version": "0.1.0",
 //!   "shard": 3,
@@ -24,10 +24,9 @@
 //!   "patients": 1000000,
 //!   "draws": 1,
 //!   "scenario": {
-//!     "name": "reference_markov",
-//!     "path": "scenarios/reference_markov.toml",
+//!     "name": "donor_question",
 //!     "sha256": "5f1c…",
-//!     "text": "# Reference Markov model…"
+//!     "layers": [{"path":"runs/donor_question.toml","sha256":"0b9e…","base":1,"text":"…"},{"path":"runs/base.toml","sha256":"77d2…","base":2,"text":"…"},{"path":"models/hsct_review.toml","builtin":"hsct-review","sha256":"c410…","text":"…"}]
 //!   },
 //!   "blocks_sha256": "9a0e…",
 //!   "blocks": [
@@ -36,15 +35,19 @@
 //! }
 //! ```
 //!
-//! The scenario's text is embedded so that a merge needs nothing but the parts: it cannot
-//! be handed a scenario file that was edited after the shards ran, and a folder of parts
-//! copied off a cluster is complete. `blocks_sha256` is the SHA-256 of the blocks in
-//! compact JSON; it catches damage that still parses (a changed digit), which no structural
-//! check could.
+//! The whole composed scenario is embedded — every file of its chain of `extends`, and the
+//! built-in model it ends in, each with its path as given, its text and its SHA-256 — so
+//! that a merge needs nothing but the parts: it cannot be handed a base file that was
+//! edited after (or between) the shards ran, and a folder of parts copied off a cluster is
+//! complete. `scenario.sha256` identifies the whole composition
+//! ([`Composition::sha256`]); parts whose compositions differ in any layer are refused,
+//! naming the layer. `blocks_sha256` is the SHA-256 of the blocks in compact JSON; it
+//! catches damage that still parses (a changed digit), which no structural check could.
 //!
 //! Compatibility: readers reject unknown fields and other format versions, so a file is
-//! never half-understood. New fields (say, cost sums for PSA) come with a new format
-//! version whose reader also accepts version 1.
+//! never half-understood. Version 1 embedded only the top file's text, which cannot
+//! rebuild a scenario that extends a file; it is refused with a message to run the shards
+//! again.
 
 use std::fs;
 use std::io::{self, Write};
@@ -59,56 +62,52 @@ use crate::atomic::{Signature, StagedFile};
 use crate::engine::{self, Control, EngineError};
 use crate::model::Model;
 use crate::output::manifest::sha256_hex;
+pub use crate::scenario::compose::Composition;
 
 /// The `format` field: tells a part file from any other JSON.
 pub const FORMAT: &str = "hsctsim part";
-/// The format version this program writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this program writes and reads (2: the whole composed scenario).
+pub const FORMAT_VERSION: u32 = 2;
 /// This program's version, recorded in parts and required of them at merge time.
 pub const PROGRAM_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Largest part file read (a 10-strategy, 50-state, 20-year monthly part is a few MB).
 pub const MAX_PART_BYTES: u64 = 256 * 1024 * 1024;
 
-/// The scenario a part was simulated from.
+/// The scenario a part was simulated from: its name and every file it was composed of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioRecord {
     /// Scenario name (the default output folder).
     pub name: String,
-    /// Path of the scenario file as given to the shard's run.
-    pub path: String,
-    /// SHA-256 of the file's bytes (`text`), as in the manifest.
+    /// SHA-256 of the whole composition ([`Composition::sha256`]), as in the manifest.
     pub sha256: String,
-    /// The file's text.
-    pub text: String,
+    /// The files, the one that was run first.
+    pub layers: Composition,
 }
 
-/// A scenario file as read: its path as given and its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioSource {
-    /// Path as given.
-    pub path: String,
-    /// Text.
-    pub text: String,
-}
-
-impl ScenarioSource {
-    /// A scenario's path and text (the text the model was parsed from).
-    pub fn new(path: impl Into<String>, text: impl Into<String>) -> ScenarioSource {
-        ScenarioSource {
-            path: path.into(),
-            text: text.into(),
+impl ScenarioRecord {
+    /// The record of scenario `name` composed of `composition`.
+    pub fn new(name: &str, composition: &Composition) -> ScenarioRecord {
+        ScenarioRecord {
+            name: name.to_string(),
+            sha256: composition.sha256(),
+            layers: composition.clone(),
         }
     }
 
-    /// The name the scenario's file would give it when it has no `[scenario] name`.
-    pub fn default_name(&self) -> String {
-        Path::new(&self.path)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into())
+    /// Checks the record on its own: the layers hold together and `sha256` is theirs.
+    pub fn check(&self) -> Result<(), String> {
+        self.layers.check()?;
+        if self.sha256 != self.layers.sha256() {
+            return Err("the scenario's SHA-256 is not that of its files".into());
+        }
+        Ok(())
     }
 }
+
+/// The scenario a run simulates, as the files it was composed of (see
+/// [`Composition`]); kept under this name for the shard API.
+pub type ScenarioSource = Composition;
 
 /// One draw's contiguous range of patients and what they accumulated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,12 +211,7 @@ impl Part {
             seed: model.settings.seed,
             patients: model.settings.patients,
             draws: 1,
-            scenario: ScenarioRecord {
-                name: model.name.clone(),
-                path: source.path.clone(),
-                sha256: sha256_hex(source.text.as_bytes()),
-                text: source.text.clone(),
-            },
+            scenario: ScenarioRecord::new(&model.name, source),
             blocks_sha256,
             blocks,
         }
@@ -299,11 +293,18 @@ impl Part {
                 .format_version
                 .map_or("none".to_string(), |v| v.to_string());
             let writer = identity.program_version.unwrap_or_else(|| "?".into());
+            // The format can change within a program version (between builds of one
+            // release); then only running the shards again helps.
+            let fix = if writer == PROGRAM_VERSION {
+                "run the shards again with this build of hsctsim".to_string()
+            } else {
+                format!("merge with hsctsim {writer}, or run the shards again with this version")
+            };
             return Err(invalid(
                 format!(
                     "has part format version {shown} (written by hsctsim {writer}); this hsctsim {PROGRAM_VERSION} reads version {FORMAT_VERSION}"
                 ),
-                &format!("merge with hsctsim {writer}, or run the shards again with this version"),
+                &fix,
             ));
         }
         let part: Part = serde_json::from_slice(bytes)
@@ -317,10 +318,10 @@ impl Part {
                 RERUN,
             ));
         }
-        if part.scenario.sha256 != sha256_hex(part.scenario.text.as_bytes()) {
+        if let Err(problem) = part.scenario.check() {
             return Err(invalid(
                 format!(
-                    "is damaged: the embedded scenario text of shard {} does not match its SHA-256",
+                    "is damaged: in the embedded scenario of shard {}, {problem}",
                     part.shard()
                 ),
                 RERUN,

@@ -14,13 +14,12 @@ use serde::{Deserialize, Serialize};
 use super::Shard;
 use super::part::{PROGRAM_VERSION, ScenarioRecord, ScenarioSource};
 use crate::atomic::{Signature, StagedFile};
-use crate::output::manifest::sha256_hex;
 use crate::psa::{DrawOutcome, Means, Psa};
 
 /// The `format` field of a PSA part.
 pub const FORMAT: &str = "hsctsim psa part";
-/// Format version written and read.
-pub const FORMAT_VERSION: u32 = 1;
+/// Format version written and read (2: the whole composed scenario, as in run parts).
+pub const FORMAT_VERSION: u32 = 2;
 /// How a previous PSA part is recognised (and so may be replaced when asked): by its first
 /// bytes, which [`PsaPart::stage`] always writes the same way (compact JSON, `format` first).
 pub const SIGNATURE: Signature = Signature::FileStartingWith("{\"format\":\"hsctsim psa part\"");
@@ -104,7 +103,8 @@ pub struct PsaPart {
     pub draws: u64,
     /// Patients per draw.
     pub patients_per_draw: u64,
-    /// The scenario, embedded.
+    /// The scenario, embedded with every file it was composed of (see
+    /// [`super::part`]).
     pub scenario: ScenarioRecord,
     /// This shard's draws, in order.
     pub outcomes: Vec<StoredDraw>,
@@ -150,12 +150,7 @@ impl PsaPart {
             seed: psa.base.settings.seed,
             draws,
             patients_per_draw: psa.patients,
-            scenario: ScenarioRecord {
-                name: psa.name.clone(),
-                path: source.path.clone(),
-                sha256: sha256_hex(source.text.as_bytes()),
-                text: source.text.clone(),
-            },
+            scenario: ScenarioRecord::new(&psa.name, source),
             outcomes: outcomes.iter().map(StoredDraw::of).collect(),
         }
     }
@@ -175,12 +170,7 @@ impl PsaPart {
         let existing = match PsaPart::read(&path) {
             Ok(_) if force => return Ok(()),
             Ok(p)
-                if (&p.program_version, &p.scenario.sha256, &p.scenario.text)
-                    == (
-                        &self.program_version,
-                        &self.scenario.sha256,
-                        &self.scenario.text,
-                    )
+                if (&p.program_version, &p.scenario) == (&self.program_version, &self.scenario)
                     && (p.seed, p.draws, p.patients_per_draw)
                         == (self.seed, self.draws, self.patients_per_draw) =>
             {
@@ -264,6 +254,12 @@ impl PsaPart {
                 part.format_version
             ));
         }
+        if let Err(problem) = part.scenario.check() {
+            return Err(format!(
+                "{}: is damaged: in its embedded scenario, {problem}; run that shard again to rewrite it",
+                path.display()
+            ));
+        }
         Ok(part)
     }
 }
@@ -277,7 +273,9 @@ pub fn find_parts(inputs: &[PathBuf]) -> Vec<PathBuf> {
 /// Parts merged: the scenario and every draw, in order.
 #[derive(Debug, Clone)]
 pub struct MergedPsa {
-    /// The scenario.
+    /// The scenario's name.
+    pub name: String,
+    /// The files the scenario was composed of.
     pub scenario: ScenarioSource,
     /// Seed.
     pub seed: u64,
@@ -287,6 +285,28 @@ pub struct MergedPsa {
     pub shards: u64,
     /// Every draw, 1 to draws.
     pub outcomes: Vec<DrawOutcome>,
+}
+
+impl MergedPsa {
+    /// The analysis the shards ran, rebuilt from the files embedded in the parts only,
+    /// with the seed and patients per draw they ran with.
+    pub fn analysis(&self) -> Result<Psa, String> {
+        let composed = self
+            .scenario
+            .compose()
+            .map_err(|e| format!("the scenario embedded in the parts does not load: {e}"))?;
+        let mut psa = Psa::compile(composed, &self.scenario.default_name())
+            .map_err(|e| format!("the scenario embedded in the parts does not load: {e}"))?;
+        if psa.name != self.name {
+            return Err(format!(
+                "the parts name their scenario `{}`, but its embedded files build `{}`; run the shards again",
+                self.name, psa.name
+            ));
+        }
+        psa.base.settings.seed = self.seed;
+        psa.patients = self.patients_per_draw;
+        Ok(psa)
+    }
 }
 
 /// Checks that `files` are the complete parts of one analysis and merges them.
@@ -304,8 +324,10 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
                 "program version {} vs {}",
                 p.program_version, first.program_version
             ))
-        } else if p.scenario.sha256 != first.scenario.sha256 {
-            Some("a different scenario file".into())
+        } else if let Some(layer) = p.scenario.layers.difference(&first.scenario.layers) {
+            Some(format!(
+                "different scenarios: {layer}; were the scenario's files edited between the shards?"
+            ))
         } else if (p.seed, p.draws, p.patients_per_draw)
             != (first.seed, first.draws, first.patients_per_draw)
         {
@@ -390,7 +412,8 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
     }
     let first = &parts[0].1;
     Ok(MergedPsa {
-        scenario: ScenarioSource::new(first.scenario.path.clone(), first.scenario.text.clone()),
+        name: first.scenario.name.clone(),
+        scenario: first.scenario.layers.clone(),
         seed: first.seed,
         patients_per_draw: first.patients_per_draw,
         shards: count,
