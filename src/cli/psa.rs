@@ -345,7 +345,7 @@ pub fn owsa(
     let started = Instant::now();
     let outcome = owsa::run(
         &psa,
-        psa.patients,
+        owsa::patients(&psa),
         threads,
         Some(&advance),
         Some(interrupt.flag()),
@@ -381,7 +381,7 @@ pub fn owsa(
         "owsa",
         (&source.path, source.text.as_bytes()),
         runs,
-        psa.patients,
+        owsa::patients(&psa),
         threads,
         wall,
     );
@@ -394,7 +394,7 @@ pub fn owsa(
         eprintln!(
             "{} runs × {} patients in {wall:.1} s; tornado of `{}` vs `{}` at {} {}/QALY; wrote {}",
             runs,
-            psa.patients,
+            owsa::patients(&psa),
             psa.base.strategies[comparison.strategy].name,
             psa.base.strategies[comparison.comparator].name,
             wtp,
