@@ -743,7 +743,8 @@ fn distributions_that_disagree_with_the_base_are_refused() {
         .count();
     let procedure_cost_at = format!("`economics.events[hsct2].cost` (cea.toml:{line}:");
     // (case, text, file, command, what the message must say)
-    let cases: Vec<(&str, (String, &str), &str, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, (String, &'a str), &'a str, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "explicit mean, edited value",
             (
@@ -844,6 +845,20 @@ fn distributions_that_disagree_with_the_base_are_refused() {
             vec!["sum to 0.8 in the scenario, not 1", "every branch"],
         ),
         (
+            "tied paths that hold different numbers",
+            three(
+                "counts = [5, 3, 2]",
+                "counts = [5, 3, 2]\n\n[[psa.parameters]]\nname = \"death rates\"\npaths = [\"transitions[treated->dead].rate\", \"transitions[watched->dead].rate\"]\ndistribution = \"gamma\"\nmean = \"base\"\nse = \"20%\"",
+            ),
+            "psa",
+            vec![
+                "drawn as one value",
+                "`transitions[treated->dead].rate` (three.toml:",
+                "is 0.02 and",
+                "is 0.04 in the scenario",
+            ],
+        ),
+        (
             "not a number, base or percentage",
             two("mean = 0.05", "mean = \"bse\""),
             "psa",
@@ -886,6 +901,61 @@ fn distributions_that_disagree_with_the_base_are_refused() {
     succeed(&["validate", "three.toml"], dir.path());
     std::fs::write(dir.path().join("cea.toml"), &shipped).unwrap();
     succeed(&["validate", "cea.toml"], dir.path());
+}
+
+/// A scalar distribution on several `paths` draws one value for all of them: one column
+/// per draw in `psa_parameters.csv`, named by every path, and one bar in the tornado.
+#[test]
+fn tied_paths_are_one_drawn_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = THREE_BRANCHES.replacen("rate = 0.04", "rate = 0.02", 1).replacen(
+        "counts = [5, 3, 2]",
+        "counts = [5, 3, 2]\n\n[[psa.parameters]]\nname = \"death rates\"\npaths = [\"transitions[treated->dead].rate\", \"transitions[watched->dead].rate\"]\ndistribution = \"gamma\"\nmean = \"base\"\nse = \"20%\"",
+        1,
+    );
+    let psa = compile(&text);
+    assert_eq!(psa.width(), 3 + 1);
+    let names = psa.value_names();
+    assert_eq!(
+        names[3],
+        (
+            "death rates".to_string(),
+            "transitions[treated->dead].rate + transitions[watched->dead].rate".to_string()
+        )
+    );
+    std::fs::write(dir.path().join("tied.toml"), &text).unwrap();
+    succeed(
+        &["psa", "tied.toml", "--out", "psa", "--no-figures", "-q"],
+        dir.path(),
+    );
+    let rows = csv_rows(&dir.path().join("psa/psa_parameters.csv"));
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["parameter"] == "death rates")
+            .count(),
+        4
+    );
+    succeed(
+        &["owsa", "tied.toml", "--out", "owsa", "--no-figures", "-q"],
+        dir.path(),
+    );
+    let tornado = csv_rows(&dir.path().join("owsa/tornado.csv"));
+    assert_eq!(tornado.len(), 1);
+    // With both rates moved together, both strategies' lives shorten at the high value.
+    let owsa = csv_rows(&dir.path().join("owsa/owsa.csv"));
+    let life = |side: &str, strategy: &str| -> f64 {
+        owsa.iter()
+            .find(|r| r["side"] == side && r["strategy"] == strategy)
+            .unwrap()["life_years"]
+            .parse()
+            .unwrap()
+    };
+    for strategy in ["usual", "other"] {
+        assert!(
+            life("high", strategy) < life("base", strategy),
+            "{strategy}"
+        );
+    }
 }
 
 /// `[psa]` inherited from a base file: a relative form follows the value the extending

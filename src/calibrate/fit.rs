@@ -360,7 +360,7 @@ impl Fit {
                 let tied = start.powf(powers[k]);
                 let allowed = crate::precision::half_unit(value)
                     + (powers[k] / powers[0]).abs() * relative_first * tied.abs();
-                if !((value - tied).abs() <= allowed + 1e-9 * tied.abs()) {
+                if (value - tied).abs() > allowed + 1e-9 * tied.abs() || !value.is_finite() {
                     return Err(at(
                         texts[k].1.clone(),
                         format!(

@@ -778,7 +778,11 @@ impl Distribution {
                 let n = described.values.len();
                 let counts = if def.sample_size.is_some() {
                     let size = positive("sample_size", def.sample_size, help)?;
-                    if let Some(k) = described.values.iter().position(|p| !(*p > 0.0)) {
+                    if let Some(k) = described
+                        .values
+                        .iter()
+                        .position(|p| p.is_nan() || *p <= 0.0)
+                    {
                         return Err(spec_error(
                             "sample_size",
                             format!(

@@ -256,17 +256,13 @@ impl Psa {
             };
             let field = if p.paths.is_some() { "paths" } else { "path" };
             let group = p.distribution == "dirichlet";
-            if group != (p.paths.is_some() && texts.len() > 1) {
+            if group && texts.len() < 2 {
                 return Err(fail(
                     BuildError::new(
                         at(field),
-                        format!(
-                            "{} path(s) for a {} distribution",
-                            texts.len(),
-                            p.distribution
-                        ),
+                        format!("{} path for a dirichlet distribution", texts.len()),
                     )
-                    .help("a Dirichlet takes `paths` (two or more, a whole group of probabilities); the others take one `path`"),
+                    .help("a Dirichlet takes `paths`, two or more: a whole group of probabilities"),
                 ));
             }
             let psa_file = composed.error(BuildError::new(at(field), "")).file;
@@ -330,6 +326,26 @@ impl Psa {
                     ));
                 }
             }
+            // A scalar distribution on several `paths` ties them: one quantity written in
+            // several places of the model (e.g. the NRM level on three transitions, tied
+            // by calibration). Every draw sets all of them, so they must agree already.
+            if !group {
+                let (low, high) = crate::precision::as_written(values[0]);
+                if let Some(k) =
+                    (1..values.len()).find(|&k| !crate::precision::within(values[k], (low, high)))
+                {
+                    return Err(fail(
+                        BuildError::new(
+                            at(field),
+                            format!(
+                                "these paths are drawn as one value, but {} is {} and {} is {} in the scenario",
+                                names[0], values[0], names[k], values[k]
+                            ),
+                        )
+                        .help("tie only paths that hold the same number in the model, or give each its own [[psa.parameters]] entry"),
+                    ));
+                }
+            }
             let described = distribution::Described {
                 values: &values,
                 names: &names,
@@ -380,24 +396,30 @@ impl Psa {
         })
     }
 
-    /// Number of values a draw gives (the columns of `psa_parameters.csv`).
+    /// Number of values a draw gives (the columns of `psa_parameters.csv`): one per
+    /// Dirichlet component, one for any other parameter (however many paths it ties).
     pub fn width(&self) -> usize {
-        self.parameters.iter().map(|p| p.paths.len()).sum()
+        self.parameters
+            .iter()
+            .map(|p| p.distribution.dimension())
+            .sum()
     }
 
-    /// `(label, path)` of every drawn value, in draw order.
+    /// `(label, path)` of every drawn value, in draw order; tied paths are one value,
+    /// named by all of them (`a + b`).
     pub fn value_names(&self) -> Vec<(String, String)> {
         self.parameters
             .iter()
             .flat_map(|p| {
-                p.paths.iter().map(move |path| {
-                    let label = if p.paths.len() > 1 {
-                        format!("{}: {}", p.name, path.text)
-                    } else {
-                        p.name.clone()
-                    };
-                    (label, path.text.clone())
-                })
+                let texts: Vec<&str> = p.paths.iter().map(|x| x.text.as_str()).collect();
+                if p.distribution.dimension() > 1 {
+                    texts
+                        .iter()
+                        .map(|t| (format!("{}: {t}", p.name), t.to_string()))
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![(p.name.clone(), texts.join(" + "))]
+                }
             })
             .collect()
     }
@@ -415,22 +437,26 @@ impl Psa {
     }
 
     /// The model with parameter values `values` (flattened as from [`Psa::sample`]); `None`
-    /// entries keep the scenario's value. Errors are the builder's message.
+    /// entries keep the scenario's value. A Dirichlet's components go one to each path
+    /// (exactly: they already sum to 1); a scalar goes to every path it ties. Errors are
+    /// the builder's message.
     pub fn model_with(&self, values: &[Option<f64>]) -> Result<Model, String> {
         let mut composed = self.composed.clone();
         let mut at = 0;
         for p in &self.parameters {
-            for path in &p.paths {
-                if let Some(v) = values.get(at).copied().flatten() {
-                    let set = if p.paths.len() > 1 {
+            let group = p.distribution.dimension() > 1;
+            for (k, path) in p.paths.iter().enumerate() {
+                let slot = if group { at + k } else { at };
+                if let Some(v) = values.get(slot).copied().flatten() {
+                    let set = if group {
                         path.set_exact(&mut composed.file, v)
                     } else {
                         path.set(&mut composed.file, v)
                     };
                     set.map_err(|e| e.to_string())?;
                 }
-                at += 1;
             }
+            at += p.distribution.dimension();
         }
         let mut model = composed.build(&self.name).map_err(|e| e.message.clone())?;
         model.settings = self.base.settings.clone();

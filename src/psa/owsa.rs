@@ -106,7 +106,7 @@ pub fn run(
             runs.push(Some((i, at, low)));
             runs.push(Some((i, at, high)));
         }
-        at += p.paths.len();
+        at += p.distribution.dimension();
     }
     let total = runs.len() as u64;
     let width = psa.width();

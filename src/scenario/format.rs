@@ -501,7 +501,9 @@ pub struct PsaParameterDef {
     pub name: Option<String>,
     /// The parameter (a name as in `calibrate`, see [`super::parameter`]).
     pub path: Option<String>,
-    /// A group of probabilities drawn together (Dirichlet).
+    /// A group of probabilities drawn together (Dirichlet), or, with any other
+    /// distribution, several places of the model that hold one quantity, all set to the
+    /// same draw.
     pub paths: Option<Vec<String>>,
     /// `beta`, `gamma`, `lognormal`, `normal`, `uniform` or `dirichlet`.
     pub distribution: String,
