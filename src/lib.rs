@@ -24,6 +24,7 @@ pub mod markov;
 pub mod model;
 pub mod output;
 pub mod plot;
+pub mod precision;
 pub mod psa;
 pub mod scenario;
 pub mod shard;

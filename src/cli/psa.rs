@@ -377,7 +377,7 @@ pub fn owsa(
     let started = Instant::now();
     let outcome = owsa::run(
         &psa,
-        psa.patients,
+        owsa::patients(&psa),
         threads,
         Some(&advance),
         Some(interrupt.flag()),
@@ -413,7 +413,7 @@ pub fn owsa(
         "owsa",
         (source.top_path(), source.layers[0].text.as_bytes()),
         runs,
-        psa.patients,
+        owsa::patients(&psa),
         threads,
         wall,
     );
@@ -428,7 +428,7 @@ pub fn owsa(
         super::say(format_args!(
             "{} runs × {} patients in {wall:.1} s; tornado of `{}` vs `{}` at {} {}/QALY; wrote {}",
             runs,
-            psa.patients,
+            owsa::patients(&psa),
             psa.base.strategies[comparison.strategy].name,
             psa.base.strategies[comparison.comparator].name,
             wtp,
