@@ -299,18 +299,28 @@ fn krw_scenario(dir: &std::path::Path) -> std::path::PathBuf {
         .unwrap()
         .iter_mut()
         .for_each(scale);
+    // Cost distributions: an absolute standard error (or a numeric mean) is in euros and
+    // scales; `mean = "base"` and relative forms ("17%") follow the scaled value already.
     let mut psa = base["psa"].as_table().unwrap().clone();
+    let mut scaled = 0;
     for p in psa["parameters"].as_array_mut().unwrap() {
         let is_cost = p
             .get("path")
             .and_then(Value::as_str)
             .is_some_and(|path| path.starts_with("economics.") && path.ends_with(".cost"));
         if is_cost {
-            for key in ["mean", "se"] {
-                scale(p.get_mut(key).unwrap());
+            for key in ["mean", "se", "median", "sd"] {
+                if let Some(v) = p.get_mut(key).filter(|v| v.is_float() || v.is_integer()) {
+                    scale(v);
+                    scaled += 1;
+                }
             }
         }
     }
+    assert!(
+        scaled >= 4,
+        "the scenario's cost distributions changed: {scaled} values scaled"
+    );
     let mut file = toml::Table::new();
     let mut scenario = toml::Table::new();
     scenario.insert("extends".into(), CEA.into());

@@ -19,10 +19,9 @@ const FIXTURE: &str = concat!(
 );
 
 fn fixture(patients: u64) -> (Model, ScenarioSource) {
-    let text = std::fs::read_to_string(FIXTURE).unwrap();
-    let source = ScenarioSource::new(FIXTURE, text);
-    let mut model =
-        hsctsim::scenario::parse(&source.text, &source.path, &source.default_name()).unwrap();
+    let composed = hsctsim::scenario::compose::load(FIXTURE).unwrap();
+    let source = composed.composition().clone();
+    let mut model = composed.build(&source.default_name()).unwrap();
     model.settings.patients = patients;
     (model, source)
 }
@@ -116,7 +115,10 @@ fn a_part_is_the_same_bytes_every_time() {
     assert_eq!(once.to_bytes(), again.to_bytes());
     let text = String::from_utf8(once.to_bytes()).unwrap();
     // The header reads without tools.
-    assert!(text.starts_with("{\n  \"format\": \"hsctsim part\",\n  \"format_version\": 2,\n"));
+    assert!(text.starts_with(&format!(
+        "{{\n  \"format\": \"hsctsim part\",\n  \"format_version\": {},\n",
+        part::FORMAT_VERSION
+    )));
     assert!(text.contains("\n  \"shard\": 1,\n  \"shards\": 3,\n"));
     assert!(text.contains("{\"draw\":0,\"first_patient\":1000,\"last_patient\":2000,"));
 }
@@ -440,8 +442,14 @@ fn the_command_line_refuses_parts_that_are_not_one_complete_run() {
         &dir,
         &["simulated by hsctsim 0.0.1", "merge with hsctsim 0.0.1"],
     );
-    // A newer format, and version 1 (economic sums that could leave lives out).
-    for (version, name) in [(3, "format_newer"), (1, "format_v1")] {
+    // A newer format, and the older ones (only the top file; economic sums that could leave
+    // lives out).
+    let current = part::FORMAT_VERSION;
+    for (version, name) in [
+        (current + 1, "format_newer"),
+        (2, "format_v2"),
+        (1, "format_v1"),
+    ] {
         let dir = case(name);
         edit(&dir.join("part-0-of-4.json"), |v| {
             v["format_version"] = version.into()
@@ -451,7 +459,7 @@ fn the_command_line_refuses_parts_that_are_not_one_complete_run() {
             &[
                 "part-0-of-4.json",
                 &format!("part format version {version}"),
-                "reads version 2",
+                &format!("reads version {current}"),
                 "run the shards again",
             ],
         );
@@ -555,6 +563,439 @@ fn shard_runs_check_their_arguments_and_never_overwrite_another_runs_part() {
     assert!(e.contains("2 of 3 shards missing: 0, 2"), "{e}");
 }
 
+// ---- a scenario composed of several files (issue 13, item 4) ----
+
+/// Writes `top.toml`, which extends `base.toml` (the fixture), into `dir`; returns the
+/// top file's path.
+fn composed_scenario(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(FIXTURE, dir.join("base.toml")).unwrap();
+    let top = dir.join("top.toml");
+    std::fs::write(
+        &top,
+        "[scenario]\nextends = \"base.toml\"\nname = \"composed\"\n\n[simulation]\nseed = 5\n",
+    )
+    .unwrap();
+    top
+}
+
+/// Changes a rate of the fixture, as someone editing the base file between shards would.
+fn edit_base(dir: &Path) {
+    let path = dir.join("base.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("rate = 0.3\n"));
+    std::fs::write(&path, text.replace("rate = 0.3\n", "rate = 0.9\n")).unwrap();
+}
+
+#[test]
+fn a_base_file_edited_between_shards_is_refused_naming_the_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let top = composed_scenario(&tmp.path().join("scenario"));
+    let parts = tmp.path().join("parts");
+    let shard = |k: &str| {
+        ok(&[
+            "run",
+            s(&top),
+            "--shard",
+            k,
+            "--out",
+            s(&parts),
+            "--patients",
+            "2000",
+            "--quiet",
+        ])
+    };
+    shard("0/2");
+    edit_base(&tmp.path().join("scenario"));
+    shard("1/2");
+    let out = tmp.path().join("out");
+    refuses(
+        &["merge", s(&parts), "--out", s(&out)],
+        &[
+            "part-0-of-2.json",
+            "part-1-of-2.json",
+            "not from the same run",
+            "layer 1, the file that layer 0 extends",
+            "base.toml",
+            "differs",
+        ],
+    );
+    assert!(!out.exists(), "a refused merge wrote output");
+}
+
+/// Every file of a folder, by name.
+fn files_of(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn parts_copied_away_from_every_scenario_file_merge_into_the_single_runs_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("scenario");
+    let top = composed_scenario(&scenario);
+    let single = tmp.path().join("single");
+    ok(&[
+        "run",
+        s(&top),
+        "--patients",
+        "3000",
+        "--out",
+        s(&single),
+        "--no-figures",
+        "--quiet",
+    ]);
+    let parts = tmp.path().join("parts");
+    shards_of(&top, &parts, 3, "3000");
+    // Off the cluster: only the parts travel, and the scenario's files are gone.
+    let copied = tmp.path().join("elsewhere");
+    copy_parts(&parts, &copied);
+    std::fs::remove_dir_all(&scenario).unwrap();
+    std::fs::remove_dir_all(&parts).unwrap();
+    let merged = tmp.path().join("merged");
+    ok(&[
+        "merge",
+        s(&copied),
+        "--out",
+        s(&merged),
+        "--no-figures",
+        "--quiet",
+    ]);
+    for file in ["curves.csv", "summary.csv"] {
+        assert!(
+            read(&single.join(file)) == read(&merged.join(file)),
+            "{file} of the merge differs from the single run"
+        );
+    }
+    let a = Manifest::from_json(&read(&single.join("manifest.json"))).unwrap();
+    let b = Manifest::from_json(&read(&merged.join("manifest.json"))).unwrap();
+    assert_eq!(a.scenario_sha256, b.scenario_sha256);
+    assert_eq!(a.scenario_layers, b.scenario_layers);
+    assert_eq!(a.scenario_name, "composed");
+    assert_eq!(files_of(&copied).len(), 3, "the merge left the parts alone");
+}
+
+/// Runs `n` shards of the scenario at `top` into `parts`.
+fn shards_of(top: &Path, parts: &Path, n: u64, patients: &str) {
+    for k in 0..n {
+        let shard = format!("{k}/{n}");
+        ok(&[
+            "run",
+            s(top),
+            "--shard",
+            &shard,
+            "--out",
+            s(parts),
+            "--patients",
+            patients,
+            "--quiet",
+        ]);
+    }
+}
+
+#[test]
+fn the_manifest_hash_covers_every_file_of_the_composition() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("scenario");
+    let top = composed_scenario(&scenario);
+    let run = |out: &str| {
+        let out = tmp.path().join(out);
+        ok(&[
+            "run",
+            s(&top),
+            "--patients",
+            "500",
+            "--out",
+            s(&out),
+            "--no-figures",
+            "--quiet",
+        ]);
+        Manifest::from_json(&read(&out.join("manifest.json"))).unwrap()
+    };
+    let before = run("before");
+    // Every layer, the file that was run first, with the hash `sha256sum` prints.
+    let paths: Vec<&str> = before
+        .scenario_layers
+        .iter()
+        .map(|l| l.path.as_str())
+        .collect();
+    assert_eq!(paths, [s(&top), s(&scenario.join("base.toml"))]);
+    for layer in &before.scenario_layers {
+        assert_eq!(
+            layer.sha256,
+            hsctsim::output::manifest::sha256_hex(&read(Path::new(&layer.path)))
+        );
+    }
+    let listing: String = before
+        .scenario_layers
+        .iter()
+        .map(|l| format!("{}\n", l.sha256))
+        .collect();
+    assert_eq!(
+        before.scenario_sha256,
+        hsctsim::output::manifest::sha256_hex(listing.as_bytes())
+    );
+    // The same top file over another base: another scenario, another hash.
+    edit_base(&scenario);
+    let after = run("after");
+    assert_eq!(
+        after.scenario_layers[0].sha256,
+        before.scenario_layers[0].sha256
+    );
+    assert_ne!(
+        after.scenario_layers[1].sha256,
+        before.scenario_layers[1].sha256
+    );
+    assert_ne!(after.scenario_sha256, before.scenario_sha256);
+}
+
+#[test]
+fn a_recorded_composition_rebuilds_the_model_from_memory_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let top = composed_scenario(tmp.path());
+    let composed = hsctsim::scenario::compose::load(&top).unwrap();
+    let record = composed.composition().clone();
+    assert_eq!(record.layers.len(), 2);
+    assert_eq!(record.layers[0].base, Some(1));
+    assert_eq!(record.layers[1].base, None);
+    let mut model = composed.build(&record.default_name()).unwrap();
+    std::fs::remove_file(tmp.path().join("base.toml")).unwrap();
+    let replayed = record.compose().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(replayed.composition(), &record);
+    let mut again = replayed.build(&record.default_name()).unwrap();
+    model.settings.patients = 2000;
+    again.settings.patients = 2000;
+    let control = Control::default();
+    assert_eq!(
+        simulate(&model, &control).unwrap(),
+        simulate(&again, &control).unwrap()
+    );
+    // A record whose layers do not hold together is refused, by what is wrong.
+    let mut cut = record.clone();
+    cut.layers.pop();
+    let e = cut.compose().unwrap_err().to_string();
+    assert!(e.contains("damaged") && e.contains("layer 0"), "{e}");
+    let mut forged = record.clone();
+    forged.layers[1].text.push_str("\n# changed\n");
+    let e = forged.compose().unwrap_err().to_string();
+    assert!(e.contains("layer 1") && e.contains("SHA-256"), "{e}");
+}
+
+#[test]
+fn parts_with_a_forged_or_old_scenario_record_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let top = composed_scenario(&tmp.path().join("scenario"));
+    let good = tmp.path().join("good");
+    shards_of(&top, &good, 2, "1000");
+    let out = tmp.path().join("out");
+    let case = |name: &str, change: &dyn Fn(&mut serde_json::Value), says: &[&str]| {
+        let dir = tmp.path().join(name);
+        copy_parts(&good, &dir);
+        edit(&dir.join("part-1-of-2.json"), change);
+        refuses(&["merge", s(&dir), "--out", s(&out)], says);
+        assert!(!out.exists(), "a refused merge wrote output");
+    };
+    // A base file's text changed inside a part, its own hash recomputed: the scenario's
+    // hash no longer covers it.
+    case(
+        "forged_text",
+        &|v| {
+            let layer = &mut v["scenario"]["layers"][1];
+            let text = format!("{}\n# forged\n", layer["text"].as_str().unwrap());
+            layer["sha256"] = hsctsim::output::manifest::sha256_hex(text.as_bytes()).into();
+            layer["text"] = text.into();
+        },
+        &[
+            "part-1-of-2.json",
+            "damaged",
+            "the scenario's SHA-256 is not that of its files",
+        ],
+    );
+    case(
+        "forged_link",
+        &|v| v["scenario"]["layers"][0]["base"] = 7.into(),
+        &[
+            "part-1-of-2.json",
+            "damaged",
+            "layer 0",
+            "should name layer 1",
+        ],
+    );
+    // Format version 1 embedded only the top file: it cannot rebuild this scenario.
+    case(
+        "old_format",
+        &|v| v["format_version"] = 1.into(),
+        &[
+            "part-1-of-2.json",
+            "part format version 1",
+            "run the shards again with this build",
+        ],
+    );
+}
+
+/// A scenario with `[economics]` and `[psa]`, as a base file.
+const PSA_BASE: &str = r#"
+[simulation]
+patients = 400
+seed = 3
+horizon = "36m"
+
+[[states]]
+name = "alive"
+[[states]]
+name = "dead"
+death = "nrm"
+
+[[variables]]
+name = "drug"
+type = "bool"
+default = false
+
+[cohort]
+entry = "alive"
+
+[[transitions]]
+from = "alive"
+to = "dead"
+rate = 0.05
+effects = [{ if = "drug", hr = 0.5 }]
+
+[economics]
+discount_costs = 0.0
+discount_effects = 0.0
+wtp = [30000]
+states = [{ state = "alive", cost = 1000, utility = 1.0 }]
+
+[[strategies]]
+name = "usual"
+[[strategies]]
+name = "drug"
+set = { drug = true }
+
+[psa]
+draws = 6
+patients = 400
+
+[[psa.parameters]]
+name = "death rate"
+path = "transitions[alive->dead].rate"
+distribution = "gamma"
+mean = 0.05
+se = 0.01
+"#;
+
+const PSA_TABLES: [&str; 6] = [
+    "psa_draws.csv",
+    "psa_parameters.csv",
+    "psa_summary.csv",
+    "psa_incremental.csv",
+    "ceac.csv",
+    "evpi.csv",
+];
+
+#[test]
+fn psa_parts_carry_every_file_and_refuse_a_base_edited_between_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("scenario");
+    std::fs::create_dir_all(&scenario).unwrap();
+    std::fs::write(scenario.join("base.toml"), PSA_BASE).unwrap();
+    let top = scenario.join("question.toml");
+    std::fs::write(
+        &top,
+        "[scenario]\nextends = \"base.toml\"\n\n[simulation]\nseed = 8\n",
+    )
+    .unwrap();
+    let whole = tmp.path().join("whole");
+    ok(&[
+        "psa",
+        s(&top),
+        "--out",
+        s(&whole),
+        "--no-figures",
+        "--quiet",
+    ]);
+    let parts = tmp.path().join("psa_parts");
+    for k in ["0/2", "1/2"] {
+        ok(&["psa", s(&top), "--shard", k, "--out", s(&parts), "--quiet"]);
+    }
+    // Copied away, with no scenario file anywhere: the same tables, byte for byte.
+    let copied = tmp.path().join("elsewhere");
+    copy_parts(&parts, &copied);
+    let kept = tmp.path().join("kept");
+    std::fs::rename(&scenario, &kept).unwrap();
+    let merged = tmp.path().join("merged");
+    ok(&[
+        "merge",
+        s(&copied),
+        "--out",
+        s(&merged),
+        "--no-figures",
+        "--quiet",
+    ]);
+    for t in PSA_TABLES {
+        assert!(
+            read(&whole.join(t)) == read(&merged.join(t)),
+            "{t} of the merge differs from the unsharded analysis"
+        );
+    }
+    let hash = |dir: &Path| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&read(&dir.join("manifest.json"))).unwrap();
+        v["scenario_sha256"].as_str().unwrap().to_string()
+    };
+    assert_eq!(hash(&whole), hash(&merged));
+    // The base edited between the shards: refused, naming the layer.
+    std::fs::rename(&kept, &scenario).unwrap();
+    let mixed = tmp.path().join("mixed");
+    ok(&[
+        "psa",
+        s(&top),
+        "--shard",
+        "0/2",
+        "--out",
+        s(&mixed),
+        "--quiet",
+    ]);
+    let base = scenario.join("base.toml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    std::fs::write(&base, text.replace("cost = 1000", "cost = 1500")).unwrap();
+    ok(&[
+        "psa",
+        s(&top),
+        "--shard",
+        "1/2",
+        "--out",
+        s(&mixed),
+        "--quiet",
+    ]);
+    let out = tmp.path().join("out");
+    refuses(
+        &["merge", s(&mixed), "--out", s(&out)],
+        &[
+            "not parts of the same analysis",
+            "layer 1, the file that layer 0 extends",
+            "base.toml",
+            "differs",
+        ],
+    );
+    assert!(!out.exists(), "a refused merge wrote output");
+    // A PSA's manifest hash covers the base too.
+    let other = tmp.path().join("other");
+    ok(&[
+        "psa",
+        s(&top),
+        "--out",
+        s(&other),
+        "--no-figures",
+        "--quiet",
+    ]);
+    assert_ne!(hash(&whole), hash(&other));
+}
+
 // ---- accumulator invariants and economic sums (issue 13, items 2 and 5) ----
 
 /// The sharding fixture with economics in a currency of small units: monthly costs of tens
@@ -581,10 +1022,10 @@ events = [
   { on = "relapse2", cost = 90_000_000, disutility = 0.05 },
 ]
 "#;
-    let path = "tests/fixtures/four_strategies_idr.toml";
-    let source = ScenarioSource::new(path, text);
-    let mut model =
-        hsctsim::scenario::parse(&source.text, &source.path, &source.default_name()).unwrap();
+    let composed =
+        hsctsim::scenario::compose::from_text(&text, "four_strategies_idr.toml", None).unwrap();
+    let source = composed.composition().clone();
+    let mut model = composed.build(&source.default_name()).unwrap();
     model.settings.patients = patients;
     (model, source)
 }
@@ -911,7 +1352,7 @@ fn merging_never_wraps_a_counter() {
 }
 
 /// PSA parts (no checksum): a draw edited into something no analysis produces is refused
-/// when read or merged, naming the file and the draw, with the fix; so is a version 1 part,
+/// when read or merged, naming the file and the draw, with the fix; so is a version 2 part,
 /// whose means may leave lives out.
 #[test]
 fn forged_or_old_psa_parts_are_refused() {
@@ -975,16 +1416,16 @@ fn forged_or_old_psa_parts_are_refused() {
             vec!["should hold draws 3–4"],
         ),
         (
-            "version_1",
+            "version_2",
             Box::new(|v| {
-                v["format_version"] = 1.into();
+                v["format_version"] = 2.into();
                 for o in v["outcomes"].as_array_mut().unwrap() {
                     o["overflows"] = 0.into();
                 }
             }),
             vec![
-                "PSA part format version 1",
-                "reads version 2",
+                "PSA part format version 2",
+                "reads version 3",
                 "run the shards again",
             ],
         ),
@@ -995,7 +1436,7 @@ fn forged_or_old_psa_parts_are_refused() {
         edit(&dir.join("psa-part-1-of-2.json"), change);
         let mut expected = vec!["psa-part-1-of-2.json"];
         expected.extend(says);
-        if name != "version_1" {
+        if name != "version_2" {
             expected.push("run that shard again");
         }
         merge_refuses(&dir, &expected);

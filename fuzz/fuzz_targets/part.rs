@@ -15,7 +15,7 @@ use hsctsim::engine::Control;
 use hsctsim::output::manifest::sha256_hex;
 use hsctsim::shard::Shard;
 use hsctsim::shard::merge::merge;
-use hsctsim::shard::part::{self, Part, ScenarioSource};
+use hsctsim::shard::part::{self, Part};
 use libfuzzer_sys::fuzz_target;
 
 const SCENARIO: &str = r#"[scenario]
@@ -80,9 +80,12 @@ set = { drug = true }
 "#;
 
 fn write_seeds(dir: &Path) {
-    let source = ScenarioSource::new("fuzz_part.toml", SCENARIO);
-    let model = hsctsim::scenario::parse(SCENARIO, "fuzz_part.toml", "fuzz_part")
+    let composed = hsctsim::scenario::compose::from_text(SCENARIO, "fuzz_part.toml", None)
         .expect("the seed scenario loads");
+    let source = composed.composition().clone();
+    let model = composed
+        .build("fuzz_part")
+        .expect("the seed scenario builds");
     std::fs::create_dir_all(dir).expect("the seed folder");
     for (index, count) in [(0, 1), (1, 2), (0, 50)] {
         let shard = Shard::new(index, count).expect("a shard");

@@ -14,7 +14,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let mut model = match hsctsim::scenario::parse(text, "fuzz.toml", "fuzz") {
+    // Composed in memory: an `extends` in the input names no file of this machine (chains
+    // of files are the `compose` target's).
+    let mut files = hsctsim::scenario::compose::Memory::default();
+    files.files.insert("fuzz.toml".into(), text.to_string());
+    let top = files.top("fuzz.toml").expect("just inserted");
+    let composed = hsctsim::scenario::compose::compose(top, None, &mut files.clone());
+    let mut model = match composed.and_then(|c| c.build("fuzz")) {
         Ok(model) => model,
         Err(error) => {
             let shown = error.to_string();

@@ -360,7 +360,12 @@ pub fn owsa_files(
     rows("", "base case", "", "base", None, &one_way.base);
     for bar in &one_way.bars {
         let p = &psa.parameters[bar.parameter];
-        let path = &p.paths[0].text;
+        let path = &p
+            .paths
+            .iter()
+            .map(|x| x.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ");
         let id = (bar.parameter + 1).to_string();
         rows(&id, &p.name, path, "low", Some(bar.low), &bar.at_low);
         rows(&id, &p.name, path, "high", Some(bar.high), &bar.at_high);

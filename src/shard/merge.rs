@@ -3,21 +3,22 @@
 //! A merge that quietly combined the wrong files would give plausible, wrong curves, so
 //! everything is checked before anything is added: one program version (this one — the
 //! estimates are computed here, and exactness holds only if the same code simulated every
-//! shard), one scenario (by SHA-256), one seed, one number of patients and of shards, every
-//! shard exactly once, and each part's accumulators shaped for its scenario, covering
-//! exactly the patients the split rule gives it, and satisfying every invariant of a
-//! simulated tally under the scenario's rules ([`Tally::check`]). The merge itself adds with
-//! checked arithmetic ([`Tally::checked_merge`]): no counter or sum can wrap around.
+//! shard), one scenario (every file of its composition, by SHA-256), one seed, one number
+//! of patients and of shards, every shard exactly once, and each part's accumulators shaped
+//! for its scenario, covering exactly the patients the split rule gives it, and satisfying
+//! every invariant of a simulated tally under the scenario's rules ([`Tally::check`]). The
+//! merge itself adds with checked arithmetic ([`Tally::checked_merge`]): no counter or sum
+//! can wrap around.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::Shard;
-use super::part::{PROGRAM_VERSION, Part, PartError, ScenarioRecord, ScenarioSource};
+use super::part::{PROGRAM_VERSION, Part, PartError, ScenarioRecord};
 use crate::aggregate::{Layout, Tally};
 use crate::model::Model;
-use crate::scenario::{self, ScenarioError};
+use crate::scenario::ScenarioError;
 
 /// A merged run: the model rebuilt from the embedded scenario and the merged accumulators.
 #[derive(Debug, Clone)]
@@ -246,15 +247,10 @@ fn check_same_run(
             first.program_version, part.program_version
         ));
     }
-    if part.scenario.sha256 != first.scenario.sha256 {
+    if let Some(layer) = part.scenario.layers.difference(&first.scenario.layers) {
         return mismatch(format!(
-            "they simulate different scenarios (`{}` from {}, SHA-256 {}…, and `{}` from {}, SHA-256 {}…)",
-            first.scenario.name,
-            first.scenario.path,
-            &first.scenario.sha256[..12.min(first.scenario.sha256.len())],
-            part.scenario.name,
-            part.scenario.path,
-            &part.scenario.sha256[..12.min(part.scenario.sha256.len())],
+            "they simulate different scenarios (`{}` and `{}`): {layer}; were the scenario's files edited between the shards?",
+            first.scenario.name, part.scenario.name,
         ));
     }
     if part.seed != first.seed {
@@ -307,15 +303,16 @@ fn check_complete(parts: &[(PathBuf, Part)], inputs: &[PathBuf]) -> Result<(), M
     Ok(())
 }
 
-/// The model of the run, from the scenario embedded in a part and the run's settings.
+/// The model of the run, from the files embedded in a part (nothing is read from disk) and
+/// the run's settings.
 fn rebuild_model(path: &Path, part: &Part) -> Result<Model, MergeError> {
-    let source = ScenarioSource::new(part.scenario.path.clone(), part.scenario.text.clone());
-    let mut model =
-        scenario::parse(&source.text, &source.path, &source.default_name()).map_err(|error| {
-            MergeError::Scenario {
-                path: path.to_path_buf(),
-                error: Box::new(error),
-            }
+    let layers = &part.scenario.layers;
+    let mut model = layers
+        .compose()
+        .and_then(|composed| composed.build(&layers.default_name()))
+        .map_err(|error| MergeError::Scenario {
+            path: path.to_path_buf(),
+            error: Box::new(error),
         })?;
     model.settings.seed = part.seed;
     model.settings.patients = part.patients;

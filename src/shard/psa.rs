@@ -8,13 +8,13 @@
 //!
 //! A part is checked when read (its header, and every draw: finite values, as many means
 //! and values as the other draws, life-years that a life can have) and again against the
-//! compiled scenario before the analysis ([`MergedPsa::check_fits`]), so a forged or damaged
+//! compiled scenario before the analysis ([`MergedPsa::analysis`]), so a forged or damaged
 //! part is refused, naming the file, the draw and the rule, rather than analysed.
 //!
-//! Format version 2: draws no longer carry `overflows` (lives left out of the means) —
-//! every life is in every mean, and a life the exact sums cannot hold stops the draw.
-//! Version 1 parts are refused with the fix (run the shards again): their means may leave
-//! lives out.
+//! Versions: 1 embedded only the top scenario file; 2 the whole composition, as run parts
+//! do; 3 no longer carries `overflows` (lives left out of the means) — every life is in
+//! every mean, and a life the exact sums cannot hold stops the draw. Older parts are
+//! refused with the fix (run the shards again).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,13 +23,16 @@ use serde::{Deserialize, Serialize};
 
 use super::Shard;
 use super::part::{PROGRAM_VERSION, ScenarioRecord, ScenarioSource};
-use crate::output::manifest::sha256_hex;
+use crate::atomic::{Signature, StagedFile};
 use crate::psa::{DrawOutcome, Means, Psa};
 
 /// The `format` field of a PSA part.
 pub const FORMAT: &str = "hsctsim psa part";
-/// Format version written and read (2: no `overflows`; see the module documentation).
-pub const FORMAT_VERSION: u32 = 2;
+/// Format version written and read (3: no `overflows`; see the module documentation).
+pub const FORMAT_VERSION: u32 = 3;
+/// How a previous PSA part is recognised (and so may be replaced when asked): by its first
+/// bytes, which [`PsaPart::stage`] always writes the same way (compact JSON, `format` first).
+pub const SIGNATURE: Signature = Signature::FileStartingWith("{\"format\":\"hsctsim psa part\"");
 
 /// One draw as stored: means in the order cost, QALYs, LYs, then undiscounted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,7 +109,8 @@ pub struct PsaPart {
     pub draws: u64,
     /// Patients per draw.
     pub patients_per_draw: u64,
-    /// The scenario, embedded.
+    /// The scenario, embedded with every file it was composed of (see
+    /// [`super::part`]).
     pub scenario: ScenarioRecord,
     /// This shard's draws, in order.
     pub outcomes: Vec<StoredDraw>,
@@ -152,12 +156,7 @@ impl PsaPart {
             seed: psa.base.settings.seed,
             draws,
             patients_per_draw: psa.patients,
-            scenario: ScenarioRecord {
-                name: psa.name.clone(),
-                path: source.path.clone(),
-                sha256: sha256_hex(source.text.as_bytes()),
-                text: source.text.clone(),
-            },
+            scenario: ScenarioRecord::new(&psa.name, source),
             outcomes: outcomes.iter().map(StoredDraw::of).collect(),
         }
     }
@@ -171,24 +170,25 @@ impl PsaPart {
             index: self.shard,
             count: self.shards,
         }));
-        if force || !path.exists() {
+        if fs::symlink_metadata(&path).is_err() {
             return Ok(());
         }
         let existing = match PsaPart::read(&path) {
+            Ok(_) if force => return Ok(()),
             Ok(p)
-                if (&p.program_version, &p.scenario.sha256, &p.scenario.text)
-                    == (
-                        &self.program_version,
-                        &self.scenario.sha256,
-                        &self.scenario.text,
-                    )
+                if (&p.program_version, &p.scenario) == (&self.program_version, &self.scenario)
                     && (p.seed, p.draws, p.patients_per_draw)
                         == (self.seed, self.draws, self.patients_per_draw) =>
             {
                 return Ok(());
             }
             Ok(p) => p.describe(),
-            Err(e) => format!("unreadable: {e}"),
+            Err(e) => {
+                return Err(format!(
+                    "{} is in the way and is not a PSA part file ({e}); it is never replaced: remove it yourself, or write the parts to another folder",
+                    path.display()
+                ));
+            }
         };
         Err(super::part::PartError::Exists { path, existing }.to_string())
     }
@@ -206,25 +206,41 @@ impl PsaPart {
         )
     }
 
-    /// Writes the part into `dir` atomically, by the rules of run parts
-    /// ([`super::part::write`]); returns its path.
-    pub fn write(&self, dir: &Path, force: bool) -> Result<PathBuf, String> {
+    /// Stages the part for `dir`, by the rules of run parts ([`super::part::stage_bytes`]);
+    /// `None` when the same bytes are there.
+    pub fn stage(&self, dir: &Path, force: bool) -> Result<Option<StagedFile>, String> {
         let shard = Shard {
             index: self.shard,
             count: self.shards,
         };
         let mut bytes = serde_json::to_vec(self).unwrap_or_default();
         bytes.push(b'\n');
-        super::part::write_bytes(dir, &file_name(shard), &bytes, force, |existing, path| {
-            PsaPart::from_bytes(existing, path)
-                .map_or_else(|e| format!("unreadable: {e}"), |p| p.describe())
-        })
+        super::part::stage_bytes(
+            dir,
+            &file_name(shard),
+            &bytes,
+            force,
+            SIGNATURE,
+            |existing, path| {
+                PsaPart::from_bytes(existing, path)
+                    .map(|p| p.describe())
+                    .map_err(|problem| super::part::PartError::Invalid {
+                        path: path.to_path_buf(),
+                        problem,
+                        fix: String::new(),
+                    })
+            },
+        )
         .map_err(|e| e.to_string())
     }
 
     /// Reads a part.
     pub fn read(path: &Path) -> Result<PsaPart, String> {
-        let bytes = fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+        let bytes = crate::input::read_bounded(path, super::part::MAX_PART_BYTES).map_err(|e| {
+            format!(
+                "{e}; merge only the psa-part-K-of-N.json files that `hsctsim psa --shard` writes"
+            )
+        })?;
         PsaPart::from_bytes(&bytes, path)
     }
 
@@ -256,8 +272,13 @@ impl PsaPart {
                 .map_or("none".to_string(), |v| v.to_string());
             let writer = identity.program_version.unwrap_or_else(|| "?".into());
             return Err(format!(
-                "{}: PSA part format version {shown} (written by hsctsim {writer}); this hsctsim {PROGRAM_VERSION} reads version {FORMAT_VERSION}, whose means leave no life out; run the shards again with this version",
-                path.display()
+                "{}: PSA part format version {shown} (written by hsctsim {writer}); this hsctsim {PROGRAM_VERSION} reads version {FORMAT_VERSION}, whose means leave no life out; run the shards again with this {}",
+                path.display(),
+                if writer == PROGRAM_VERSION {
+                    "build"
+                } else {
+                    "version"
+                }
             ));
         }
         let part: PsaPart = serde_json::from_slice(bytes)
@@ -265,6 +286,12 @@ impl PsaPart {
         part.check().map_err(|problem| {
             format!("{}: a damaged PSA part: {problem}; {rerun}", path.display())
         })?;
+        if let Err(problem) = part.scenario.check() {
+            return Err(format!(
+                "{}: is damaged: in its embedded scenario, {problem}; {rerun}",
+                path.display()
+            ));
+        }
         Ok(part)
     }
 
@@ -361,7 +388,9 @@ pub fn find_parts(inputs: &[PathBuf]) -> Vec<PathBuf> {
 /// Parts merged: the scenario and every draw, in order.
 #[derive(Debug, Clone)]
 pub struct MergedPsa {
-    /// The scenario.
+    /// The scenario's name.
+    pub name: String,
+    /// The files the scenario was composed of.
     pub scenario: ScenarioSource,
     /// Seed.
     pub seed: u64,
@@ -415,6 +444,28 @@ impl MergedPsa {
         }
         Ok(())
     }
+
+    /// The analysis the shards ran, rebuilt from the files embedded in the parts only,
+    /// with the seed and patients per draw they ran with, and the draws checked against it
+    /// ([`MergedPsa::check_fits`]).
+    pub fn analysis(&self) -> Result<Psa, String> {
+        let composed = self
+            .scenario
+            .compose()
+            .map_err(|e| format!("the scenario embedded in the parts does not load: {e}"))?;
+        let mut psa = Psa::compile(composed, &self.scenario.default_name())
+            .map_err(|e| format!("the scenario embedded in the parts does not load: {e}"))?;
+        if psa.name != self.name {
+            return Err(format!(
+                "the parts name their scenario `{}`, but its embedded files build `{}`; run the shards again",
+                self.name, psa.name
+            ));
+        }
+        psa.base.settings.seed = self.seed;
+        psa.patients = self.patients_per_draw;
+        self.check_fits(&psa)?;
+        Ok(psa)
+    }
 }
 
 /// Checks that `files` are the complete parts of one analysis and merges them.
@@ -432,8 +483,10 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
                 "program version {} vs {}",
                 p.program_version, first.program_version
             ))
-        } else if p.scenario.sha256 != first.scenario.sha256 {
-            Some("a different scenario file".into())
+        } else if let Some(layer) = p.scenario.layers.difference(&first.scenario.layers) {
+            Some(format!(
+                "different scenarios: {layer}; were the scenario's files edited between the shards?"
+            ))
         } else if (p.seed, p.draws, p.patients_per_draw)
             != (first.seed, first.draws, first.patients_per_draw)
         {
@@ -526,7 +579,8 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
     }
     let first = &parts[0].1;
     Ok(MergedPsa {
-        scenario: ScenarioSource::new(first.scenario.path.clone(), first.scenario.text.clone()),
+        name: first.scenario.name.clone(),
+        scenario: first.scenario.layers.clone(),
         seed: first.seed,
         patients_per_draw: first.patients_per_draw,
         shards: count,
