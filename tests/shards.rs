@@ -1415,6 +1415,18 @@ fn forged_or_old_psa_parts_are_refused() {
             Box::new(|v| v["outcomes"][1]["draw"] = 7.into()),
             vec!["should hold draws 3–4"],
         ),
+        // Header numbers that sized allocations: 10^18 draws made the merge panic ("capacity
+        // overflow", exit 101), 10^18 shards likewise.
+        (
+            "draws_huge",
+            Box::new(|v| v["draws"] = 1_000_000_000_000_000_000u64.into()),
+            vec!["claims 1000000000000000000 draws"],
+        ),
+        (
+            "shards_huge",
+            Box::new(|v| v["shards"] = 1_000_000_000_000_000_000u64.into()),
+            vec!["claims to be shard 1 of 1000000000000000000"],
+        ),
         (
             "version_2",
             Box::new(|v| {
