@@ -148,6 +148,8 @@ pub enum Objective {
 pub struct Fit {
     /// Specification file as given.
     pub file: String,
+    /// Its text, as read (for the output's manifest: the hash of what was fitted).
+    pub source: String,
     /// The targets (and through them the model).
     pub targets: Targets,
     /// Parameters.
@@ -410,6 +412,7 @@ impl Fit {
         }
         Ok(Fit {
             file,
+            source,
             targets,
             parameters,
             patients,

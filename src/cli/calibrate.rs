@@ -192,15 +192,12 @@ pub fn calibrate(
             )),
         )?);
     }
-    // The fit file as it is now (its text is not kept by the loader).
-    let fit_bytes =
-        hsctsim::input::read_bounded(file, hsctsim::scenario::MAX_FILE_BYTES).unwrap_or_default();
     files.push((
         "manifest.json".into(),
         CommandManifest::new(
             "calibrate",
             &[
-                (fit.file.as_str(), fit_bytes.as_slice()),
+                (fit.file.as_str(), fit.source.as_bytes()),
                 (fit.targets.file.as_str(), fit.targets.source.as_bytes()),
             ]
             .into_iter()

@@ -28,11 +28,9 @@ pub fn plan_folder(
     for (path, what) in inputs {
         plan.input(path, *what);
     }
-    for layer in &composed.layers {
-        let path = Path::new(&layer.file);
-        if path.is_file() {
-            plan.input(path, "a model file");
-        }
+    // Exactly the files the model was composed of (built-in models are not files).
+    for path in composed.composition().files() {
+        plan.input(path, "a model file");
     }
     plan.output(dir, Kind::Folder(output::FOLDER), "the output folder");
     plan.check().map_err(refused)

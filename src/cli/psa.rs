@@ -221,17 +221,8 @@ fn finish(
         &economics.wtp,
     );
     let draws = outcomes.len() as u64;
-    let mut manifest = SensitivityManifest::new(
-        psa,
-        "psa",
-        (source.top_path(), source.layers[0].text.as_bytes()),
-        draws,
-        psa.patients,
-        threads,
-        wall,
-    );
-    // The hash of the whole composition, as in a run's manifest.
-    manifest.scenario_sha256 = source.sha256();
+    let mut manifest =
+        SensitivityManifest::new(psa, "psa", source, draws, psa.patients, threads, wall);
     manifest.merged_from_shards = shards;
     write(
         out,
@@ -407,17 +398,15 @@ pub fn owsa(
             .default_comparison(comparator, wtp)
             .ok_or_else(|| Failure::input("no strategy to compare with the reference"))?,
     };
-    let mut manifest = SensitivityManifest::new(
+    let manifest = SensitivityManifest::new(
         &psa,
         "owsa",
-        (source.top_path(), source.layers[0].text.as_bytes()),
+        &source,
         runs,
         owsa::patients(&psa),
         threads,
         wall,
     );
-    // The hash of the whole composition, as in a run's manifest.
-    manifest.scenario_sha256 = source.sha256();
     write(
         &out,
         &files::owsa_files(&psa, &one_way, &comparison, &manifest),

@@ -375,13 +375,15 @@ fn part_failure(e: part::PartError) -> Failure {
 
 /// Checks a scenario without running it.
 pub fn validate(scenario: &Path) -> Result<(), Failure> {
-    let model = hsctsim::scenario::load(scenario).map_err(Failure::input)?;
-    // A [psa] table is checked too: its errors would otherwise wait for `hsctsim psa`.
+    // Read and composed once: what is summarised is what was checked.
     let composed = hsctsim::scenario::compose::load(scenario).map_err(Failure::input)?;
+    let default_name = composed.composition().default_name();
+    let model = composed.build(&default_name).map_err(Failure::input)?;
+    // A [psa] table is checked too: its errors would otherwise wait for `hsctsim psa`.
     let psa = match composed.file.psa {
         Some(_) => {
-            let name = model.name.clone();
-            let psa = hsctsim::psa::Psa::compile(composed, &name).map_err(Failure::input)?;
+            let psa =
+                hsctsim::psa::Psa::compile(composed, &default_name).map_err(Failure::input)?;
             format!(
                 "; [psa]: {} uncertain parameters, {} draws × {} patients",
                 psa.parameters.len(),

@@ -82,6 +82,21 @@ pub struct ScenarioLayer {
     pub sha256: String,
 }
 
+impl ScenarioLayer {
+    /// The record of every file of a composition, the one that was run first.
+    pub fn of(scenario: &Composition) -> Vec<ScenarioLayer> {
+        scenario
+            .layers
+            .iter()
+            .map(|l| ScenarioLayer {
+                path: l.path.clone(),
+                builtin: l.builtin.clone(),
+                sha256: l.sha256.clone(),
+            })
+            .collect()
+    }
+}
+
 /// The labels that go with `economics.csv` and `incremental.csv`.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct EconomicsInfo {
@@ -180,16 +195,13 @@ impl Manifest {
         threads: usize,
         wall_seconds: f64,
     ) -> Manifest {
-        let layers = scenario
-            .layers
-            .iter()
-            .map(|l| ScenarioLayer {
-                path: l.path.clone(),
-                builtin: l.builtin.clone(),
-                sha256: l.sha256.clone(),
-            })
-            .collect();
-        Manifest::with_layers(model, layers, tally, threads, wall_seconds)
+        Manifest::with_layers(
+            model,
+            ScenarioLayer::of(scenario),
+            tally,
+            threads,
+            wall_seconds,
+        )
     }
 
     fn with_layers(
