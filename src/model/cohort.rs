@@ -109,6 +109,33 @@ pub struct NumericError {
     pub fix: String,
 }
 
+/// A number for messages: as Rust writes it for ordinary magnitudes, in scientific
+/// notation for extreme ones (`1e-200`, not two hundred zeros).
+pub fn show(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-4..1e15).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
+/// `(mean/sd)²` for messages, also when it overflows or underflows.
+fn show_shape(mean: f64, sd: f64) -> String {
+    let shape = (mean / sd).powi(2);
+    if shape == f64::INFINITY {
+        "(mean/sd)² is above 1e308".into()
+    } else if shape == 0.0 {
+        "(mean/sd)² is below 1e-308".into()
+    } else {
+        format!("(mean/sd)² = {}", show(significant(shape)))
+    }
+}
+
+/// `x` rounded to 4 significant digits, for computed numbers in messages.
+fn significant(x: f64) -> f64 {
+    format!("{x:.3e}").parse().unwrap_or(x)
+}
+
 fn refuse(parameter: &'static str, message: String, fix: impl Into<String>) -> NumericError {
     NumericError {
         parameter,
@@ -123,7 +150,7 @@ fn finite(parameter: &'static str, x: f64) -> Result<f64, NumericError> {
     } else {
         Err(refuse(
             parameter,
-            format!("`{parameter}` must be a finite number, got {x}"),
+            format!("`{parameter}` must be a finite number, got {}", show(x)),
             "give a number such as 50 or 0.5",
         ))
     }
@@ -135,7 +162,10 @@ fn positive(parameter: &'static str, x: f64) -> Result<f64, NumericError> {
     } else {
         Err(refuse(
             parameter,
-            format!("`{parameter}` must be a positive finite number, got {x}"),
+            format!(
+                "`{parameter}` must be a positive finite number, got {}",
+                show(x)
+            ),
             "give a number above 0",
         ))
     }
@@ -154,7 +184,10 @@ impl Numeric {
             return Err(refuse(
                 "sd",
                 format!(
-                    "a normal distribution with mean {mean} and sd {sd} would draw numbers                      beyond ±{:.1e}, the largest there are",
+                    "a normal distribution with mean {} and sd {} would draw numbers beyond \
+                     ±{:.1e}, the largest there are",
+                    show(mean),
+                    show(sd),
                     f64::MAX
                 ),
                 "use a smaller sd",
@@ -173,12 +206,14 @@ impl Numeric {
         } else {
             "meanlog"
         };
-        let centre = format!("median {:.4e}", meanlog.exp());
+        let centre = format!("median {}", show(significant(meanlog.exp())));
+        let sdlog_text = show(sdlog);
         if meanlog + spread > f64::MAX.ln() {
             return Err(refuse(
                 culprit,
                 format!(
-                    "a lognormal with {centre} and sdlog {sdlog} would draw numbers above                      {:.1e}, the largest there are",
+                    "a lognormal with {centre} and sdlog {sdlog_text} would draw numbers above \
+                     {:.1e}, the largest there are",
                     f64::MAX
                 ),
                 "use a smaller median or sdlog",
@@ -188,7 +223,8 @@ impl Numeric {
             return Err(refuse(
                 culprit,
                 format!(
-                    "a lognormal with {centre} and sdlog {sdlog} would draw numbers below                      {:.1e}, which round to 0, a value a lognormal never takes",
+                    "a lognormal with {centre} and sdlog {sdlog_text} would draw numbers below \
+                     {:.1e}, which round to 0, a value a lognormal never takes",
                     f64::MIN_POSITIVE
                 ),
                 "use a larger median or a smaller sdlog",
@@ -203,7 +239,7 @@ impl Numeric {
         if max <= min {
             return Err(refuse(
                 "max",
-                format!("`max` ({max}) must exceed `min` ({min})"),
+                format!("`max` ({}) must exceed `min` ({})", show(max), show(min)),
                 "a uniform distribution takes min < max",
             ));
         }
@@ -211,7 +247,9 @@ impl Numeric {
             return Err(refuse(
                 "max",
                 format!(
-                    "the range from {min} to {max} is wider than {:.1e}, the largest number",
+                    "the range from {} to {} is wider than {:.1e}, the largest number",
+                    show(min),
+                    show(max),
                     f64::MAX
                 ),
                 "use a narrower range",
@@ -225,14 +263,23 @@ impl Numeric {
     pub fn gamma(mean: f64, sd: f64) -> Result<Numeric, NumericError> {
         let (mean, sd) = (positive("mean", mean)?, positive("sd", sd)?);
         let shape = (mean / sd).powi(2);
-        if !(shape <= MAX_GAMMA_SHAPE) {
+        // Also catches an infinite shape (sd 1e-200).
+        if shape.is_nan() || shape > MAX_GAMMA_SHAPE {
             return Err(refuse(
                 "sd",
                 format!(
-                    "sd {sd} is below 1e-5 of the mean {mean}: the gamma's shape (mean/sd)² =                      {shape:.3e} is above {MAX_GAMMA_SHAPE:.0e}, beyond which its probabilities                      cannot be computed"
+                    "sd {} is below 1e-5 of the mean {}: the gamma's shape {} is above \
+                     {MAX_GAMMA_SHAPE:.0e}, beyond which its probabilities cannot be computed",
+                    show(sd),
+                    show(mean),
+                    show_shape(mean, sd)
                 ),
                 format!(
-                    "a value that hardly varies is fixed (distribution = \"fixed\", value =                      {mean}) or normal (distribution = \"normal\", mean = {mean}, sd = {sd})"
+                    "a value that hardly varies is fixed (distribution = \"fixed\", value = \
+                     {}) or normal (distribution = \"normal\", mean = {}, sd = {})",
+                    show(mean),
+                    show(mean),
+                    show(sd)
                 ),
             ));
         }
@@ -240,12 +287,20 @@ impl Numeric {
         // P(X < smallest positive number) ≤ x^shape / Γ(shape + 1), x in units of the scale.
         let tiny = f64::from_bits(1) / scale;
         let log_zero = shape * tiny.ln() - statrs::function::gamma::ln_gamma(shape + 1.0);
-        if shape == 0.0 || !scale.is_finite() || !(log_zero < MAX_ZERO_DRAW_PROBABILITY.ln()) {
+        if shape == 0.0
+            || !scale.is_finite()
+            || log_zero.is_nan()
+            || log_zero >= MAX_ZERO_DRAW_PROBABILITY.ln()
+        {
             return Err(refuse(
                 "sd",
                 format!(
-                    "sd {sd} is {:.3e} times the mean {mean}: the gamma's shape (mean/sd)² =                      {shape:.3e} is so small that more than 1 draw in 10^15 would round to 0,                      a value a gamma never takes",
-                    sd / mean
+                    "sd {} is {} times the mean {}: the gamma's shape {} is so small that more \
+                     than 1 draw in 10^15 would round to 0, a value a gamma never takes",
+                    show(sd),
+                    show(significant(sd / mean)),
+                    show(mean),
+                    show_shape(mean, sd)
                 ),
                 "use a smaller sd, or a lognormal for a quantity this skewed",
             ));
@@ -258,7 +313,10 @@ impl Numeric {
             return Err(refuse(
                 "mean",
                 format!(
-                    "a gamma with mean {mean} and sd {sd} would draw numbers above {:.1e}, the                      largest there are",
+                    "a gamma with mean {} and sd {} would draw numbers above {:.1e}, the largest \
+                     there are",
+                    show(mean),
+                    show(sd),
                     f64::MAX
                 ),
                 "use a smaller mean or sd",
@@ -272,7 +330,7 @@ impl Numeric {
         if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
             return Err(refuse(
                 "values",
-                format!("every value must be a finite number, got {bad}"),
+                format!("every value must be a finite number, got {}", show(*bad)),
                 "list the values the attribute takes, e.g. values = [0, 1, 2]",
             ));
         }
@@ -371,17 +429,27 @@ impl AttributeDistribution {
         if max < min {
             return Err(refuse(
                 "max",
-                format!("the truncation range [{min}, {max}] is empty: `max` is below `min`"),
+                format!(
+                    "the truncation range [{}, {}] is empty: `max` is below `min`",
+                    show(min),
+                    show(max)
+                ),
                 "give min ≤ max",
             ));
         }
         let mass = distribution.probability_between(min, max);
-        if !(mass >= MIN_TRUNCATED_MASS) {
+        if mass.is_nan() || mass < MIN_TRUNCATED_MASS {
             let message = if mass.is_nan() {
-                format!("the probability of the range [{min}, {max}] cannot be computed")
+                format!(
+                    "the probability of the range [{}, {}] cannot be computed",
+                    show(min),
+                    show(max)
+                )
             } else {
                 format!(
-                    "the range [{min}, {max}] has probability {} under this distribution",
+                    "the range [{}, {}] has probability {} under this distribution",
+                    show(min),
+                    show(max),
                     if mass == 0.0 && distribution.is_continuous() {
                         // Below what a probability in floating point can hold.
                         "below 1e-300".to_string()

@@ -29,7 +29,7 @@
 //!             | function "(" string ")" | "(" rule ")"
 //! number     := digits [ "." digits ] [ ( "e" | "E" ) [ "+" | "-" ] digits ]   (or "." digits ...)
 //! unit       := d | w | m | y (or long forms: days, weeks, months, years, ...), written
-//!               right after the number: `30d`, `6w`, `18m`, `1.5y` (converted to months)
+//!               right after the number: `30d`, `6w`, `18m`, `1.5y`
 //! string     := '...' | "..."        (no escapes; only meaningful against a categorical)
 //! name       := [A-Za-z_][A-Za-z0-9_]*   (a variable, or the built-in `time`)
 //! function   := visited | visits | time_since
@@ -44,6 +44,17 @@
 //!
 //! Evaluation never panics: arithmetic follows IEEE (division by zero gives infinity or NaN),
 //! and every comparison involving NaN (a missing value) is false, `!=` and `not in` included.
+//!
+//! Numbers have units. A variable's unit is declared with it ([`Unit`]: a time in years,
+//! months, weeks or days, or none); `time` and `time_since` are months; `visits` has none;
+//! `65y` is a time in years. Times in different units are converted where they meet (a
+//! constant is converted into the unit of the other side, so `age < 65y` against an age in
+//! years is `age < 65` exactly); a number written without a unit takes the unit of the time
+//! it meets (`age < 70`: years; `time > 36`: months) unless that time has no one unit
+//! (`age + time`, `5y + 3m`); a time against a number without a unit, a product of two times
+//! and a number divided by a time are refused, with the corrected rule or the unit to
+//! declare. A time divided by a time has no unit. A numeric rule knows its unit
+//! ([`Rule::unit`]) and can be converted ([`Rule::converted_to`]).
 //!
 //! Types are Number, Condition (true/false), Categorical (a categorical variable) and quoted
 //! string. Conditions combine with `and`/`or`/`not`; numbers with arithmetic and the six

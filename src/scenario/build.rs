@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::error::{BuildError, Path, Segment};
 use super::format::*;
-use crate::model::cohort::{Attribute, AttributeDistribution, Cohort, Numeric};
+use crate::model::cohort::{Attribute, AttributeDistribution, Cohort, Numeric, show};
 use crate::model::hazard::{Family, Hazard};
 use crate::model::rule::{Rule, RuleError, RuleScope};
 use crate::model::variable::{TimeUnit, Unit, VarKind, VarSource, Variable, quote_list};
@@ -166,7 +166,7 @@ fn policy_unit(v: &VariableDef, kind: &VarKind, path: &Path) -> Result<Unit> {
 }
 
 /// How rules are written, for every rule error.
-const RULE_HELP: &str = "rules compare variables and times: `age >= 60 and cgvhd`, `disease in ['AML', 'ALL']`, `remission >= 6m`, `visited('hsct2')`, `time_since('hsct2') > 3m`; see \"Rules\" in the README";
+const RULE_HELP: &str = "rules compare variables and times: `age >= 60 and cgvhd`, `disease in ['AML', 'ALL']`, `remission >= 6m`, `visited('hsct2')`, `time_since('hsct2') > 3m`; a number with a unit (6m, 2y) is converted into the unit of the time it meets, a number without one is in that unit; see \"Rules\" and \"Units\" in the README";
 
 /// What a cure fraction is.
 const CURE_HELP: &str = "`cure` is the fraction of patients who never have this event, from 0 up to (not including) 1: cure = 0.3 means 30 %";
@@ -501,6 +501,10 @@ impl Builder {
         match (&v.kind, value) {
             (VarKind::Number, toml::Value::Integer(i)) => Ok(*i as f64),
             (VarKind::Number, toml::Value::Float(f)) if f.is_finite() => Ok(*f),
+            (VarKind::Number, toml::Value::Float(f)) => Err(BuildError::new(
+                path.clone(),
+                format!("`{}` must be a finite number, got {f}", v.name),
+            )),
             (VarKind::Number, toml::Value::String(s)) => {
                 let measure = Measure::deserialize(value.clone())
                     .map_err(|e| BuildError::new(path.clone(), e.to_string()))?;
@@ -636,12 +640,13 @@ impl Builder {
                     at,
                     format!(
                         "\"{}{written}\" is a duration, but `{}` is declared without a unit (unit = \"none\")",
-                        m.number, a.name
+                        show(m.number),
+                        a.name
                     ),
                 )
                 .help(format!(
                     "write the number without a unit ({}), or declare the attribute's time unit, e.g. unit = \"months\"",
-                    m.number
+                    show(m.number)
                 ))
             })
         };
@@ -680,7 +685,7 @@ impl Builder {
                     (Some(m), None) => m,
                     (None, Some(_)) => {
                         let median = need(a.median, "median")?;
-                        if !(median > 0.0) {
+                        if median.is_nan() || median <= 0.0 {
                             return Err(BuildError::new(
                                 p("median"),
                                 format!("`median` must be positive, got {median}"),
@@ -891,11 +896,20 @@ impl Builder {
                     t.name()
                 ),
             )
-            .help(format!(
-                "say which: unit = \"{}\" for a hazard ratio per {} of `{text}` (or \"years\", \"months\", \"weeks\", \"days\"); `reference` is then in that unit too",
-                t.name(),
-                t.singular()
-            ))),
+            .help({
+                let others: Vec<String> = TimeUnit::ALL
+                    .iter()
+                    .rev()
+                    .filter(|u| **u != t)
+                    .map(|u| format!("\"{}\"", u.name()))
+                    .collect();
+                format!(
+                    "say which: unit = \"{}\" for a hazard ratio per {} of `{text}` (or {}); `reference` is then in that unit too",
+                    t.name(),
+                    t.singular(),
+                    others.join(", ")
+                )
+            })),
             (Unit::None, Some(per)) => {
                 let declare = match self.variables.iter().find(|v| v.name == text.trim()) {
                     Some(v) => format!(
@@ -1017,7 +1031,10 @@ impl Builder {
                 };
                 Err(BuildError::new(
                     p(k),
-                    format!("the {family_name} family's `{k}` is {t} months, {why}"),
+                    format!(
+                        "the {family_name} family's `{k}` is {} months, {why}",
+                        show(t)
+                    ),
                 )
                 .help(family_help(family_name)))
             }
@@ -1180,11 +1197,22 @@ impl Builder {
                         hr: e.hr,
                     }
                 }
-                (None, Some(v)) => Effect::PerUnit {
-                    value: self.per_unit(v, e.unit.as_deref(), &ep)?,
-                    reference: e.reference.unwrap_or(0.0),
-                    log_hr: e.hr.ln(),
-                },
+                (None, Some(v)) => {
+                    let reference = e.reference.unwrap_or(0.0);
+                    if !reference.is_finite() {
+                        // hr^(value − ∞) is 0 or NaN, which would switch the effect off.
+                        return Err(BuildError::new(
+                            ep("reference"),
+                            format!("`reference` must be a finite number, got {reference}"),
+                        )
+                        .help("the value of `per` at which the hazard ratio is 1, e.g. reference = 50"));
+                    }
+                    Effect::PerUnit {
+                        value: self.per_unit(v, e.unit.as_deref(), &ep)?,
+                        reference,
+                        log_hr: e.hr.ln(),
+                    }
+                }
                 _ => {
                     return Err(BuildError::new(
                         path_with(&field("effects"), &[Segment::Index(k)]),
@@ -1361,7 +1389,20 @@ impl Builder {
                 }
                 q.iter().map(|x| -(-x).ln_1p() / 12.0).collect()
             }
-            (None, Some(r)) => r.iter().map(|x| x / 12.0).collect(),
+            (None, Some(r)) => {
+                // Checked as written (per year), not as the monthly rate it becomes.
+                if let Some((k, bad)) = r
+                    .iter()
+                    .enumerate()
+                    .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+                {
+                    return Err(BuildError::new(
+                        path_with(&path, &[key("annual_rate"), Segment::Index(k)]),
+                        format!("an annual death rate must be finite and ≥ 0, got {bad}"),
+                    ));
+                }
+                r.iter().map(|x| x / 12.0).collect()
+            }
             _ => {
                 return Err(BuildError::new(
                     path.clone(),
