@@ -158,6 +158,23 @@ pub struct ScenarioFile {
     pub psa: Option<PsaDef>,
 }
 
+impl ScenarioFile {
+    /// The number at `path` if it is an attribute's number written as a duration
+    /// (`cohort.attributes[2].median` of `median = "8.4m"`): the number as written and its
+    /// unit, so a tool that rewrites it (calibration) can keep it a duration.
+    pub fn written_duration(&self, path: &[super::error::Segment]) -> Option<(f64, TimeUnit)> {
+        use super::error::Segment::{Index, Key};
+        let [Key(cohort), Key(attributes), Index(a), Key(field)] = path else {
+            return None;
+        };
+        if cohort != "cohort" || attributes != "attributes" {
+            return None;
+        }
+        let m = self.cohort.attributes.get(*a)?.measure(field)?;
+        Some((m.number, m.unit?))
+    }
+}
+
 /// `[scenario]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -332,6 +349,19 @@ impl AttributeDef {
         })
     }
 
+    /// A number as written (`value`, `mean`, `sd`, `median`, `min`, `max`).
+    pub fn measure(&self, key: &str) -> Option<Measure> {
+        match key {
+            "value" => self.value,
+            "mean" => self.mean,
+            "sd" => self.sd,
+            "median" => self.median,
+            "min" => self.min,
+            "max" => self.max,
+            _ => None,
+        }
+    }
+
     /// A number (`value`, `mean`, `sd`, `median`, `min`, `max`, `meanlog`, `sdlog`) in the
     /// attribute's unit, as the model uses it; `None` if it is not given.
     pub fn number(&self, key: &str) -> Option<f64> {
@@ -340,16 +370,7 @@ impl AttributeDef {
             "sdlog" => return self.sdlog,
             _ => {}
         }
-        let measure = match key {
-            "value" => self.value,
-            "mean" => self.mean,
-            "sd" => self.sd,
-            "median" => self.median,
-            "min" => self.min,
-            "max" => self.max,
-            _ => None,
-        };
-        measure?.in_unit(self.unit().unwrap_or_default())
+        self.measure(key)?.in_unit(self.unit().unwrap_or_default())
     }
 
     /// Sets a number given in the attribute's unit, written in the unit its old value was
@@ -649,4 +670,87 @@ pub struct PsaParameterDef {
     pub high: Option<f64>,
     /// Where the distribution comes from.
     pub source: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toml_path;
+
+    fn attribute(text: &str) -> AttributeDef {
+        let file: ScenarioFile = toml::from_str(&format!("[[cohort.attributes]]\n{text}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        file.cohort.attributes[0].clone()
+    }
+
+    #[test]
+    fn an_attribute_given_by_durations_is_a_time_in_months() {
+        let a = attribute(
+            "name = \"remission\"\ndistribution = \"lognormal\"\nmedian = \"8.4m\"\nsdlog = 0.9\nmin = 1",
+        );
+        assert_eq!(a.unit(), Some(Unit::Time(TimeUnit::Months)));
+        assert_eq!(a.number("median"), Some(8.4));
+        assert_eq!(
+            a.number("min"),
+            Some(1.0),
+            "bare numbers beside it are months"
+        );
+        let a = attribute("name = \"age\"\ndistribution = \"normal\"\nmean = 48\nsd = 13");
+        assert_eq!(a.unit(), Some(Unit::None));
+        let a = attribute(
+            "name = \"age\"\ndistribution = \"normal\"\nunit = \"yrs\"\nmean = 48\nsd = 13",
+        );
+        assert_eq!(
+            a.unit(),
+            None,
+            "an unknown unit is for the builder to report"
+        );
+    }
+
+    #[test]
+    fn numbers_are_read_and_set_in_the_attribute_unit_and_kept_as_written() {
+        let mut a = attribute(
+            "name = \"age\"\ndistribution = \"normal\"\nunit = \"years\"\nmean = 48\nsd = 13\nmin = \"6m\"\nmax = \"75y\"",
+        );
+        assert_eq!(a.number("mean"), Some(48.0));
+        assert_eq!(a.number("min"), Some(0.5));
+        assert_eq!(a.number("max"), Some(75.0));
+        a.set_number("min", 1.0);
+        assert_eq!(
+            a.min,
+            Some(Measure {
+                number: 12.0,
+                unit: Some(TimeUnit::Months)
+            })
+        );
+        a.set_number("mean", 50.0);
+        assert_eq!(a.mean, Some(Measure::bare(50.0)));
+        // A calibrated median stays a duration, so the attribute stays a time.
+        let mut r = attribute(
+            "name = \"remission\"\ndistribution = \"lognormal\"\nmedian = \"8.4m\"\nsdlog = 0.9",
+        );
+        r.set_number("median", 8.1);
+        assert_eq!(r.unit(), Some(Unit::Time(TimeUnit::Months)));
+        let mut file = ScenarioFile::default();
+        file.cohort.attributes = vec![a, r];
+        let median: super::super::error::Path = toml_path!["cohort", "attributes", 1, "median"];
+        let mean: super::super::error::Path = toml_path!["cohort", "attributes", 0, "mean"];
+        let rate: super::super::error::Path = toml_path!["transitions", 0, "rate"];
+        assert_eq!(
+            file.written_duration(&median),
+            Some((8.1, TimeUnit::Months))
+        );
+        assert_eq!(file.written_duration(&mean), None);
+        assert_eq!(file.written_duration(&rate), None);
+    }
+
+    #[test]
+    fn durations_are_checked_as_everywhere_else() {
+        for bad in ["\"-5m\"", "\"5x\"", "\"m\""] {
+            let text = format!(
+                "[[cohort.attributes]]\nname = \"x\"\ndistribution = \"fixed\"\nvalue = {bad}"
+            );
+            assert!(toml::from_str::<ScenarioFile>(&text).is_err(), "{bad}");
+        }
+    }
 }
