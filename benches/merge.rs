@@ -14,7 +14,7 @@ use hsctsim::aggregate::results::Results;
 use hsctsim::engine::Control;
 use hsctsim::shard::Shard;
 use hsctsim::shard::merge::merge_inputs;
-use hsctsim::shard::part::{self, ScenarioSource};
+use hsctsim::shard::part;
 
 const SHARDS: u64 = 100;
 
@@ -27,8 +27,11 @@ fn write_parts(dir: &std::path::Path) -> u64 {
         .expect("fixture")
         .replace("horizon = \"36m\"", "horizon = \"120m\"")
         .replace("patients = 200_000", "patients = 100_000");
-    let source = ScenarioSource::new("four_strategies_10y.toml", text);
-    let model = hsctsim::scenario::parse(&source.text, &source.path, "four_strategies_10y")
+    let composed = hsctsim::scenario::compose::from_text(&text, "four_strategies_10y.toml", None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let source = composed.composition().clone();
+    let model = composed
+        .build("four_strategies_10y")
         .unwrap_or_else(|e| panic!("{e}"));
     let mut bytes = 0;
     for k in 0..SHARDS {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Fuzzes hsctsim's scenario loader and rule compiler with libFuzzer, on stable Rust and no
-# tools beyond cargo and a C++ compiler (libfuzzer-sys builds libFuzzer from source).
+# Fuzzes hsctsim's scenario loader, rule compiler, composition of `extends` chains and
+# part reader with libFuzzer, on stable Rust and no tools beyond cargo and a C++ compiler
+# (libfuzzer-sys builds libFuzzer from source).
 #
-#   fuzz/run.sh                      # both targets, 20 s each (the CI smoke run)
+#   fuzz/run.sh                      # every target, 20 s each (the CI smoke run)
 #   fuzz/run.sh scenario 3600        # one target for an hour
 #   fuzz/run.sh rule 600 -jobs=2     # extra arguments go to libFuzzer
 #
@@ -21,7 +22,7 @@ cd "$(dirname "$0")"
 
 targets=("${1:-scenario}")
 if [[ $# -eq 0 ]]; then
-    targets=(scenario rule)
+    targets=(scenario rule compose part)
 fi
 seconds=${2:-20}
 shift $(($# > 2 ? 2 : $#))
@@ -76,6 +77,17 @@ for target in "${targets[@]}"; do
     mkdir -p "$corpus" "artifacts/$target"
     if [[ "$target" == scenario ]]; then
         cp ../scenarios/*.toml ../tests/fixtures/*.toml "$corpus"/
+    elif [[ "$target" == compose ]]; then
+        # Files split at a `%%%` line: each shipped scenario alone, and under a file that
+        # extends it (a chain of two, ending in the built-in model for most).
+        for f in ../scenarios/*.toml ../tests/fixtures/*.toml; do
+            cp "$f" "$corpus/"
+            printf '[scenario]\nextends = "f1.toml"\nname = "chain"\n\n[simulation]\nseed = 2\n\n%%%%%%\n' |
+                cat - "$f" >"$corpus/chain-$(basename "$f")"
+        done
+    elif [[ "$target" == part ]]; then
+        # Real parts of a small scenario, written by the target itself (this build).
+        HSCTSIM_PART_SEEDS="$corpus" "./$binary"
     else
         printf '%s' "remission >= 6m and age < 70" >"$corpus/seed-1"
         printf '%s' "disease in ['AML', 'ALL'] or not cgvhd" >"$corpus/seed-2"

@@ -13,15 +13,18 @@
 //! [`psa`] draws uncertain parameters (probabilistic and one-way sensitivity analysis).
 
 pub mod aggregate;
+pub mod atomic;
 pub mod calibrate;
 pub mod duration;
 pub mod econ;
 pub mod engine;
 pub mod export;
+pub mod input;
 pub mod markov;
 pub mod model;
 pub mod output;
 pub mod plot;
+pub mod precision;
 pub mod psa;
 pub mod scenario;
 pub mod shard;

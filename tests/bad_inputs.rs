@@ -314,7 +314,7 @@ fn missing_file_and_non_utf8_are_reported() {
     assert_eq!(code, 2);
     assert!(
         stderr.contains("nowhere.toml")
-            && stderr.contains("cannot read")
+            && stderr.contains("no such file")
             && stderr.contains("help:"),
         "{stderr}"
     );
@@ -410,8 +410,8 @@ fn each_bad_command_line_is_rejected_and_writes_nothing() {
         CommandCase {
             name: "output_under_a_file",
             args: &["run", "{good}", "--out", "{dir}/a_file/out", "--quiet"],
-            code: 1,
-            says: &["a_file", "nothing was written"],
+            code: 2,
+            says: &["a_file is a file, not a folder"],
         },
         CommandCase {
             name: "output_exists",
@@ -430,8 +430,8 @@ fn each_bad_command_line_is_rejected_and_writes_nothing() {
                 "{dir}/a_file/p.csv",
                 "--quiet",
             ],
-            code: 1,
-            says: &["a_file", "nothing was written"],
+            code: 2,
+            says: &["a_file is a file, not a folder"],
         },
         CommandCase {
             name: "export_is_a_folder",
@@ -828,4 +828,325 @@ fn a_declared_unit_makes_the_reproduction_mean_what_it_says() {
             && stderr.contains("no_unit.toml:7:"),
         "{stderr}"
     );
+}
+
+// ---- files that files name: `extends` (issue 13, item 14) ----
+
+/// Runs `validate` and `run --out` (a fresh folder) on `path`, each with a deadline (a named
+/// pipe must not make either wait): both must refuse with exit 2 and write nothing. Returns
+/// the message of `run`.
+fn refused_by_both(path: &Path, out: &Path) -> String {
+    let mut message = String::new();
+    for args in [
+        vec!["validate", path.to_str().unwrap()],
+        vec![
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--no-figures",
+        ],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{args:?} did not finish in 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        if std::env::var("SHOW_ERRORS").is_ok() {
+            eprintln!("--- {args:?}\n{stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+        assert_eq!(status.code(), Some(2), "{args:?}:\n{stderr}");
+        assert!(
+            stderr.contains("help:"),
+            "{args:?}: no fix given:\n{stderr}"
+        );
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+        message = stderr;
+    }
+    message
+}
+
+/// A scenario that extends `named`, written as `top.toml` in `dir` (`extends` at 2:11).
+fn extending(dir: &Path, named: &str) -> PathBuf {
+    let text = format!("[scenario]\nextends = {named:?}\nname = \"top\"\n");
+    write(dir, "top.toml", text.as_bytes())
+}
+
+#[test]
+fn extends_reads_only_regular_toml_scenarios_and_never_quotes_a_foreign_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let out = dir.join("out");
+    const SECRET: &str = "s3cr3t-v4lue";
+    write(
+        dir,
+        "credentials.toml",
+        format!("[registry]\ntoken = \"{SECRET}\"\n").as_bytes(),
+    );
+    write(
+        dir,
+        "broken.toml",
+        format!("[scenario]\nname = \"x\"\ntoken = {SECRET}\n").as_bytes(),
+    );
+    std::fs::create_dir(dir.join("folder.toml")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("passwd.toml")).unwrap();
+    std::os::unix::fs::symlink("nowhere.toml", dir.join("dangling.toml")).unwrap();
+    let fifo = Command::new("mkfifo")
+        .arg(dir.join("pipe.toml"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "/etc/passwd",
+            vec!["`/etc/passwd` is not a .toml file".into()],
+        ),
+        (
+            "passwd.toml",
+            vec!["is a symbolic link to `/etc/passwd`, which is not a .toml file".into()],
+        ),
+        (
+            "credentials.toml",
+            vec![
+                "credentials.toml: is not a scenario file".into(),
+                "from ".to_string() + dir.join("top.toml").to_str().unwrap() + ":2:11",
+            ],
+        ),
+        (
+            "broken.toml",
+            vec![
+                "broken.toml:3:".into(),
+                "is not valid TOML".into(),
+                "from ".to_string() + dir.join("top.toml").to_str().unwrap() + ":2:11",
+            ],
+        ),
+        (
+            "folder.toml",
+            vec!["folder.toml` is a folder, not a file".into()],
+        ),
+        (
+            "/dev/null",
+            vec!["`/dev/null` is a device, not a file".into()],
+        ),
+        ("missing.toml", vec!["missing.toml`: no such file".into()]),
+        (
+            "dangling.toml",
+            vec!["is a symbolic link to `nowhere.toml`, which does not exist".into()],
+        ),
+        ("", vec!["names no file".into()]),
+    ];
+    if fifo {
+        cases.push((
+            "pipe.toml",
+            vec!["is a named pipe (FIFO), not a file".into()],
+        ));
+    } else {
+        eprintln!("mkfifo is not available: the named-pipe case is skipped");
+    }
+    for (named, says) in cases {
+        let top = extending(dir, named);
+        let message = refused_by_both(&top, &out);
+        for s in &says {
+            assert!(
+                message.contains(s.as_str()),
+                "extends = {named:?}: expected {s:?} in:\n{message}"
+            );
+        }
+        // Refusals of the file itself are located at the `extends` line of the scenario.
+        if !message.contains(" is not valid TOML") && !message.contains("is not a scenario file") {
+            assert!(message.contains("top.toml:2:11:"), "{named:?}:\n{message}");
+        }
+        for foreign in ["root:", SECRET] {
+            assert!(
+                !message.contains(foreign),
+                "extends = {named:?} quoted the file:\n{message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_named_scenario_is_quoted_with_the_chain_that_led_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let models = dir.join("models");
+    std::fs::create_dir(&models).unwrap();
+    // A scenario file (recognisably one) with a mistake: its line is shown, with the chain.
+    let bad = GOOD.replace("rate = 0.8", "rate = -0.8");
+    write(&models, "base.toml", bad.as_bytes());
+    write(
+        &models,
+        "mid.toml",
+        b"[scenario]\nextends = \"base.toml\"\n[simulation]\nseed = 2\n",
+    );
+    let sub = dir.join("questions");
+    std::fs::create_dir(&sub).unwrap();
+    let top = write(
+        &sub,
+        "q.toml",
+        b"[scenario]\nextends = \"../models/mid.toml\"\n",
+    );
+    let message = refused_by_both(&top, &dir.join("out"));
+    let (line, col) = position(&bad, "-0.8").unwrap();
+    for s in [
+        format!("base.toml:{line}:{col}: "),
+        "rate = -0.8".into(),
+        format!(
+            "from {}:2:11 (extends = \"base.toml\")",
+            sub.join("../models/mid.toml").display()
+        ),
+        format!(
+            "from {}:2:11 (extends = \"../models/mid.toml\")",
+            top.display()
+        ),
+    ] {
+        assert!(message.contains(&s), "expected {s:?} in:\n{message}");
+    }
+    // Fixed, the same chain (with `..`, and an absolute path) composes and runs.
+    write(&models, "base.toml", GOOD.as_bytes());
+    let absolute = write(
+        dir,
+        "absolute.toml",
+        format!(
+            "[scenario]\nextends = {:?}\n",
+            models.join("mid.toml").display().to_string()
+        )
+        .as_bytes(),
+    );
+    for path in [&top, &absolute] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+            .args(["validate", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // `model` names a built-in model; a file there gets the fix.
+    let model_path = write(
+        dir,
+        "model_path.toml",
+        b"[scenario]\nmodel = \"models/base.toml\"\n",
+    );
+    let message = refused_by_both(&model_path, &dir.join("out"));
+    assert!(
+        message.contains("model_path.toml:2:9: unknown built-in model")
+            && message.contains("write extends = \"models/base.toml\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_chain_of_sixteen_files_composes_and_seventeen_are_refused_by_every_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // c1 extends c2 … extends c16, which is a complete scenario: 16 files.
+    for k in 1..16 {
+        let text = format!("[scenario]\nextends = \"c{}.toml\"\n", k + 1);
+        write(dir, &format!("c{k}.toml"), text.as_bytes());
+    }
+    write(dir, "c16.toml", GOOD.as_bytes());
+    let c1 = dir.join("c1.toml");
+    for args in [
+        vec!["validate", c1.to_str().unwrap()],
+        vec![
+            "run",
+            c1.to_str().unwrap(),
+            "--out",
+            dir.join("out16").to_str().unwrap(),
+            "--patients",
+            "100",
+            "--quiet",
+            "--no-figures",
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: a chain of 16 files is within the limit:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // One more on top: 17 files, refused by `validate` and `run` alike, with a true count.
+    let c0 = write(dir, "c0.toml", b"[scenario]\nextends = \"c1.toml\"\n");
+    let message = refused_by_both(&c0, &dir.join("out17"));
+    assert!(
+        message.contains("c15.toml:2:11: `")
+            && message.contains("c16.toml` would be file 17 of this chain")
+            && message.contains("at most 16 files"),
+        "{message}"
+    );
+    // A cycle is named as one, with its files in order.
+    write(dir, "a.toml", b"[scenario]\nextends = \"b.toml\"\n");
+    write(dir, "b.toml", b"[scenario]\nextends = \"a.toml\"\n");
+    let message = refused_by_both(&dir.join("a.toml"), &dir.join("out_cycle"));
+    let (a, b) = (dir.join("a.toml"), dir.join("b.toml"));
+    assert!(
+        message.contains(&format!(
+            "a cycle ({} → {} → {})",
+            a.display(),
+            b.display(),
+            a.display()
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_patient_export_may_not_overwrite_any_file_of_the_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let base = write(dir, "base.toml", GOOD.as_bytes());
+    let top = write(
+        dir,
+        "top.toml",
+        b"[scenario]\nextends = \"base.toml\"\nname = \"top\"\n",
+    );
+    for (export, says) in [
+        (&base, "is the scenario's base file itself"),
+        (&top, "is the scenario file itself"),
+    ] {
+        let before = std::fs::read(export).unwrap();
+        let out = dir.join("out");
+        let (code, stderr) = hsctsim(&[
+            "run".into(),
+            top.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+            "--export-patients".into(),
+            export.display().to_string(),
+            "--force".into(),
+            "--quiet".into(),
+            "--no-figures".into(),
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert_eq!(
+            std::fs::read(export).unwrap(),
+            before,
+            "{} was changed",
+            export.display()
+        );
+        assert!(!out.exists());
+    }
 }

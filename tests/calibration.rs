@@ -403,3 +403,262 @@ fn the_calibration_figure_draws_every_proportion_target() {
     }
     assert!(percent.iter().any(|r| r.endpoint.starts_with("median")));
 }
+
+// ---- files that target and fit files name (issue 13, items 14 and 15) ----
+
+/// A target file whose one cohort runs the model it names in `model`.
+fn target_file(model: &str) -> String {
+    format!(
+        "[targets]\npatients = 1000\nmodel = {model:?}\n\n[[cohorts]]\nname = \"study\"\nstudy = \"Someone [1]\"\n[[cohorts.scenario.strategies]]\nname = \"hsct2\"\nset = {{ hsct2_offer = \"all\" }}\n\n[[cohorts.targets]]\nid = \"T001\"\nendpoint = \"os\"\nhorizon = \"24m\"\nvalue = 40\nn = 50\n"
+    )
+}
+
+/// The built-in model's text with its one `rate = 0.04` line (line and column returned)
+/// replaced by `rate = {value}`.
+fn model_with_rate(value: &str) -> (String, usize, usize) {
+    let text = builtin::find("hsct-review").unwrap().text;
+    let at = text.find("\nrate = 0.04\n").unwrap() + 1;
+    assert_eq!(text.matches("\nrate = 0.04\n").count(), 1);
+    let line = text[..at].matches('\n').count() + 1;
+    (
+        text.replacen("\nrate = 0.04\n", &format!("\nrate = {value}\n"), 1),
+        line,
+        8,
+    )
+}
+
+#[test]
+fn an_error_in_a_target_files_model_is_reported_in_the_model_with_the_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let targets = dir.join("t.toml");
+    std::fs::write(&targets, target_file("model.toml")).unwrap();
+    let model = dir.join("model.toml");
+    let link = format!(
+        "target file {}:3:9 (model = \"model.toml\")",
+        targets.display()
+    );
+    for (value, says, quoted) in [
+        (
+            "\"x\"",
+            "invalid type: string \"x\", expected a number",
+            true,
+        ),
+        ("-0.04", "`rate` must be finite and ≥ 0", true),
+        ("= 1", "is not valid TOML", false),
+    ] {
+        let (text, line, col) = model_with_rate(value);
+        std::fs::write(&model, &text).unwrap();
+        let e = Targets::load(&targets, None).unwrap_err();
+        let shown = e.to_string();
+        assert_eq!(e.file, model.display().to_string(), "{shown}");
+        assert_eq!(e.location.map(|l| l.0), Some(line), "{shown}");
+        if quoted {
+            assert_eq!(e.location, Some((line, col)), "{shown}");
+            assert!(shown.contains(&format!("rate = {value}")), "{shown}");
+        }
+        assert!(e.message.contains(says), "{shown}");
+        assert_eq!(*e.chain, [link.as_str()], "{shown}");
+        assert!(shown.contains(&format!("\n  from {link}")), "{shown}");
+    }
+    // Through `hsctsim check`: exit 2, the same message, nothing written.
+    let out = dir.join("out");
+    let (code, _, err) = hsctsim(&[
+        "check",
+        targets.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("{}:", model.display())) && err.contains(&link),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // A model file that extends another: the chain has both links, innermost first.
+    let (broken, line, _) = model_with_rate("-0.04");
+    std::fs::write(dir.join("base.toml"), broken).unwrap();
+    std::fs::write(&model, "[scenario]\nextends = \"base.toml\"\n").unwrap();
+    let e = Targets::load(&targets, None).unwrap_err();
+    assert_eq!(e.file, dir.join("base.toml").display().to_string(), "{e}");
+    assert_eq!(e.location.map(|l| l.0), Some(line), "{e}");
+    assert_eq!(
+        *e.chain,
+        [
+            format!("{}:2:11 (extends = \"base.toml\")", model.display()),
+            link.clone()
+        ],
+        "{e}"
+    );
+}
+
+#[test]
+fn a_target_files_model_is_read_only_if_it_is_a_regular_toml_scenario() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir(dir.join("folder.toml")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("passwd.toml")).unwrap();
+    std::fs::write(dir.join("secret.toml"), "token = \"s3cr3t\"\n").unwrap();
+    for (named, says) in [
+        ("/etc/passwd", "`/etc/passwd` is not a .toml file"),
+        ("passwd.toml", "is a symbolic link to `/etc/passwd`"),
+        ("folder.toml", "folder.toml` is a folder, not a file"),
+        ("missing.toml", "missing.toml`: no such file"),
+        ("hsct-reveiw", "is neither a built-in model"),
+    ] {
+        let targets = dir.join("t.toml");
+        std::fs::write(&targets, target_file(named)).unwrap();
+        let e = Targets::load(&targets, None).unwrap_err();
+        let shown = e.to_string();
+        // Located at the `model =` value of the target file.
+        assert_eq!(e.file, targets.display().to_string(), "{shown}");
+        assert_eq!(e.location, Some((3, 9)), "{shown}");
+        assert!(e.message.contains(says), "{named}: {shown}");
+        assert!(e.help.is_some(), "{shown}");
+        assert!(!shown.contains("root:"), "{shown}");
+    }
+    let targets = dir.join("t.toml");
+    std::fs::write(&targets, target_file("hsct-reveiw")).unwrap();
+    let e = Targets::load(&targets, None).unwrap_err().to_string();
+    assert!(e.contains("Did you mean `hsct-review`"), "{e}");
+    // A .toml file that is not a scenario: named, not quoted.
+    std::fs::write(&targets, target_file("secret.toml")).unwrap();
+    let e = Targets::load(&targets, None).unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.contains("secret.toml: is not a scenario file"),
+        "{shown}"
+    );
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert_eq!(e.chain.len(), 1, "{shown}");
+}
+
+#[test]
+fn a_fit_files_targets_and_model_are_read_as_named_files_with_the_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let fit_file = |targets: &str, model: Option<&str>| {
+        let path = dir.join("fit.toml");
+        let model = model.map_or(String::new(), |m| format!("model = {m:?}\n"));
+        std::fs::write(
+            &path,
+            format!(
+                "[calibrate]\ntargets = {targets:?}\n{model}patients = 200\n\n[[parameters]]\npath = \"transitions[hsct2->death_nrm].rate\"\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    std::fs::write(dir.join("scenario.toml"), "[simulation]\npatients = 10\n").unwrap();
+    std::fs::write(dir.join("t.toml"), target_file("hsct-review")).unwrap();
+    // Refusals of the named files themselves: at the fit file's line, nothing quoted.
+    for (targets, model, at, says) in [
+        (
+            "/etc/passwd",
+            None,
+            (2, 11),
+            "`/etc/passwd` is not a .toml file",
+        ),
+        (
+            "t.toml",
+            Some("/etc/passwd"),
+            (3, 9),
+            "`/etc/passwd` is not a .toml file",
+        ),
+        (
+            "t.toml",
+            Some("nosuch.toml"),
+            (3, 9),
+            "nosuch.toml`: no such file",
+        ),
+        ("nosuch.toml", None, (2, 11), "nosuch.toml`: no such file"),
+    ] {
+        let path = fit_file(targets, model);
+        let e = Fit::load(&path).unwrap_err();
+        let shown = e.to_string();
+        assert_eq!(e.file, path.display().to_string(), "{shown}");
+        assert_eq!(e.location, Some(at), "{shown}");
+        assert!(e.message.contains(says), "{shown}");
+        assert!(!shown.contains("root:"), "{shown}");
+        assert!(!shown.contains("relative to the target file"), "{shown}");
+    }
+    let fit = fit_file("scenario.toml", None);
+    let e = Fit::load(&fit).unwrap_err().to_string();
+    assert!(e.contains("scenario.toml: is not a target file"), "{e}");
+    assert!(e.contains("from fit file"), "{e}");
+    // An error inside the target file, and inside the model the fit file names.
+    std::fs::write(
+        dir.join("t.toml"),
+        target_file("hsct-review").replace("value = 40", "value = 400"),
+    )
+    .unwrap();
+    let fit = fit_file("t.toml", None);
+    let e = Fit::load(&fit).unwrap_err();
+    assert_eq!(e.file, dir.join("t.toml").display().to_string(), "{e}");
+    assert_eq!(
+        *e.chain,
+        [format!(
+            "fit file {}:2:11 (targets = \"t.toml\")",
+            fit.display()
+        )],
+        "{e}"
+    );
+    std::fs::write(dir.join("t.toml"), target_file("hsct-review")).unwrap();
+    let (broken, line, _) = model_with_rate("-0.04");
+    std::fs::write(dir.join("model.toml"), broken).unwrap();
+    let fit = fit_file("t.toml", Some("model.toml"));
+    let e = Fit::load(&fit).unwrap_err();
+    assert_eq!(e.file, dir.join("model.toml").display().to_string(), "{e}");
+    assert_eq!(e.location.map(|l| l.0), Some(line), "{e}");
+    assert_eq!(
+        *e.chain,
+        [format!(
+            "fit file {}:3:9 (model = \"model.toml\")",
+            fit.display()
+        )],
+        "{e}"
+    );
+}
+
+#[test]
+fn a_check_folder_records_every_file_of_its_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let targets = dir.join("t.toml");
+    std::fs::write(&targets, target_file("model.toml")).unwrap();
+    let model = dir.join("model.toml");
+    std::fs::write(&model, "[scenario]\nmodel = \"hsct-review\"\n").unwrap();
+    let out = dir.join("out");
+    let (code, _, err) = hsctsim(&[
+        "check",
+        targets.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--patients",
+        "500",
+        "--no-figures",
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let inputs: Vec<(&str, &str)> = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["path"].as_str().unwrap(), i["sha256"].as_str().unwrap()))
+        .collect();
+    let sha = |path: &Path| hsctsim::output::manifest::sha256_hex(&std::fs::read(path).unwrap());
+    assert_eq!(
+        inputs,
+        [
+            (targets.to_str().unwrap(), sha(&targets).as_str()),
+            (model.to_str().unwrap(), sha(&model).as_str()),
+            (
+                "models/hsct_review.toml",
+                sha(&root().join("models/hsct_review.toml")).as_str()
+            ),
+        ]
+    );
+}

@@ -50,8 +50,15 @@ fn run() -> &'static Run {
         let manifest = Manifest::new(&model, FIXTURE, &bytes, &tally, 2, 0.1);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("figure_strategies");
-        output::write_run_with_figures(&path, &results, &manifest, &PlotOptions::default(), false)
-            .unwrap();
+        let figures_failed = output::write_run(
+            &path,
+            &results,
+            &manifest,
+            Some(&PlotOptions::default()),
+            false,
+        )
+        .unwrap();
+        assert!(figures_failed.is_none(), "{figures_failed:?}");
         Run {
             _dir: dir,
             path,

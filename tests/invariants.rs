@@ -96,7 +96,10 @@ proptest! {
         let horizon = horizon - horizon % step;
         let text = model_text(transient, &edges, &relapse_flags, hsct2_at, horizon, step, seed);
         let model = hsctsim::scenario::parse(&text, "random.toml", "random").unwrap_or_else(|e| panic!("{e}\n{text}"));
-        let (_, results) = common::run(&model, 3000, 2);
+        let (tally, results) = common::run(&model, 3000, 2);
+        // The accumulators' own invariants, which part readers check (aggregate::invariants).
+        let layout = hsctsim::aggregate::Layout::new(&model);
+        prop_assert!(tally.check(3000, Some(&layout)).is_ok(), "{:?}", tally.check(3000, Some(&layout)));
         for origin in ["entry", "hsct2"] {
             let os = common::curve(&results, "default", origin, "os");
             if os.is_empty() {

@@ -367,3 +367,482 @@ fn a_folder_that_cannot_be_written_is_reported() {
     );
     assert!(stderr.contains("locked"), "{stderr}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Paths the user did not name (issue 13, items 6–9, 12–14): every destination is planned
+// against the inputs, the other destinations and what is there before anything runs; only a
+// previous output of ours is ever replaced; what loses a race or fails leaves nothing.
+
+/// Runs the binary to the end with `args`; (exit code, stdout, stderr).
+fn hsctsim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "hsctsim panicked:\n{stderr}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+/// Hidden files (staging names) left in `dir`.
+fn hidden(dir: &Path) -> Vec<String> {
+    listing(dir)
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// A small scenario file named `name` (text of `[scenario] name = …` given raw) in `dir`.
+fn scenario_named(dir: &Path, file: &str, name_line: &str) -> std::path::PathBuf {
+    let path = dir.join(file);
+    std::fs::write(
+        &path,
+        format!(
+            "[scenario]\nextends = \"{}\"\n{name_line}\n[simulation]\npatients = 2000\n",
+            reference()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// A folder that is nobody's output, with a file in it that must survive.
+fn precious(dir: &Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("keep.txt"), "precious").unwrap();
+    dir.to_path_buf()
+}
+
+#[test]
+fn a_scenario_name_is_one_file_name_never_a_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let victim = precious(&tmp.path().join("victim"));
+    let cwd = tmp.path().join("work");
+    precious(&cwd.join("output").join("other_result"));
+    let cea = format!(
+        "{}/scenarios/donor_policy_cea.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let names = [
+        format!("name = \"{}\"", victim.display()),
+        "name = \"\"".to_string(),
+        "name = \"../../x\"".to_string(),
+        "name = \"..\"".to_string(),
+        format!("name = \"{}\"", "n".repeat(300)),
+        "name = \"red\\u001b[31mtext\"".to_string(),
+    ];
+    for name_line in &names {
+        let file = scenario_named(&cwd, "s.toml", name_line);
+        let psa_file = cwd.join("p.toml");
+        std::fs::write(
+            &psa_file,
+            format!("[scenario]\nextends = \"{cea}\"\n{name_line}\n"),
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+        let psa_file = psa_file.to_str().unwrap();
+        for args in [
+            vec!["run", file, "--force", "--quiet"],
+            vec!["run", file, "--shard", "0/2", "--force", "--quiet"],
+            vec!["validate", file],
+            vec![
+                "psa",
+                psa_file,
+                "--draws",
+                "2",
+                "--patients",
+                "100",
+                "--force",
+                "-q",
+            ],
+            vec!["owsa", psa_file, "--patients", "100", "--force", "-q"],
+        ] {
+            let out = Command::new(BIN)
+                .args(&args)
+                .current_dir(&cwd)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?} with {name_line}: {stderr}"
+            );
+            assert!(
+                stderr.contains("scenario name") && stderr.contains("s.toml:3")
+                    || stderr.contains("p.toml:3"),
+                "{args:?} with {name_line}: the message names the file and line: {stderr}"
+            );
+            assert!(stderr.contains("help:"), "{stderr}");
+            assert!(
+                !out.stderr.contains(&0x1b),
+                "an escape reached the terminal"
+            );
+        }
+        assert_eq!(listing(&victim), ["keep.txt"]);
+        assert_eq!(listing(&cwd.join("output")), ["other_result"]);
+        assert_eq!(listing(&cwd.join("output/other_result")), ["keep.txt"]);
+        assert!(!cwd.join("parts").exists() && !tmp.path().join("x").exists());
+    }
+    // A file whose name is not a safe name runs under a safe version of it.
+    let odd = scenario_named(&cwd, "my study.toml", "");
+    let out = Command::new(BIN)
+        .args(["run", odd.to_str().unwrap(), "--quiet", "--no-figures"])
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(cwd.join("output/my_study/manifest.json").is_file());
+}
+
+#[test]
+fn an_output_is_never_one_of_its_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario_named(tmp.path(), "s.toml", "name = \"s\"");
+    let text = std::fs::read(&scenario).unwrap();
+    let s = scenario.to_str().unwrap();
+    let (code, _, err) = hsctsim(&["run", s, "--out", s, "--force", "--quiet"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is the scenario file itself"), "{err}");
+    // A previous result folder that holds the scenario: replacing it would delete it.
+    let previous = tmp.path().join("previous");
+    let (code, _, err) = hsctsim(&["run", s, "--out", previous.to_str().unwrap(), "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let inside = previous.join("s.toml");
+    std::fs::write(&inside, &text).unwrap();
+    let (code, _, err) = hsctsim(&[
+        "run",
+        inside.to_str().unwrap(),
+        "--out",
+        previous.to_str().unwrap(),
+        "--force",
+        "-q",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("would delete"), "{err}");
+    assert_eq!(std::fs::read(&inside).unwrap(), text);
+    // Merging parts into their own folder would delete them.
+    let parts = tmp.path().join("parts");
+    for k in 0..2 {
+        let shard = format!("{k}/2");
+        let (code, _, err) = hsctsim(&[
+            "run",
+            s,
+            "--shard",
+            &shard,
+            "--out",
+            parts.to_str().unwrap(),
+            "-q",
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let before = listing(&parts);
+    let p = parts.to_str().unwrap();
+    let (code, _, err) = hsctsim(&["merge", p, "--out", p, "--force", "-q"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(listing(&parts), before);
+    assert_eq!(std::fs::read(&scenario).unwrap(), text);
+    assert_eq!(hidden(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn force_replaces_only_a_previous_output_of_ours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario_named(tmp.path(), "s.toml", "name = \"s\"");
+    let s = scenario.to_str().unwrap();
+    let photos = precious(&tmp.path().join("photos"));
+    let (code, _, err) = hsctsim(&["run", s, "--out", photos.to_str().unwrap(), "--force", "-q"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is never replaced"), "{err}");
+    assert_eq!(listing(&photos), ["keep.txt"]);
+    // A CSV of the user's where the export would go.
+    let csv = tmp.path().join("mine.csv");
+    std::fs::write(&csv, "id,value\n1,2\n").unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = hsctsim(&[
+        "run",
+        s,
+        "--out",
+        out.to_str().unwrap(),
+        "--export-patients",
+        csv.to_str().unwrap(),
+        "--force",
+        "-q",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "id,value\n1,2\n");
+    assert!(!out.exists());
+    // A file in a part's place that is not a part.
+    let parts = precious(&tmp.path().join("parts"));
+    std::fs::write(parts.join("part-0-of-2.json"), "notes").unwrap();
+    let (code, _, err) = hsctsim(&[
+        "run",
+        s,
+        "--shard",
+        "0/2",
+        "--out",
+        parts.to_str().unwrap(),
+        "--force",
+        "-q",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(parts.join("part-0-of-2.json")).unwrap(),
+        "notes"
+    );
+    // Our own previous results are replaced when asked, and only then.
+    for (args, again) in [
+        (vec!["--out", out.to_str().unwrap()], true),
+        (
+            vec![
+                "--out",
+                out.to_str().unwrap(),
+                "--export-patients",
+                tmp.path().join("p.csv").to_str().unwrap(),
+            ],
+            true,
+        ),
+    ] {
+        let mut first = vec!["run", s, "-q", "--no-figures", "--force"];
+        first.extend(&args);
+        assert_eq!(hsctsim(&first).0, 0);
+        if again {
+            let mut second = vec!["run", s, "-q", "--no-figures"];
+            second.extend(&args);
+            let (code, _, err) = hsctsim(&second);
+            assert_eq!(code, 2, "{err}");
+            assert!(err.contains("--force"), "{err}");
+        }
+    }
+    assert_eq!(hidden(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn destinations_that_cannot_be_written_whole_are_refused_before_simulating() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario_named(tmp.path(), "s.toml", "name = \"s\"");
+    let s = scenario.to_str().unwrap();
+    let o = tmp.path().join("o");
+    let o_str = o.to_str().unwrap();
+    let inside = o.join("p.csv");
+    let dangling = tmp.path().join("dangling");
+    std::os::unix::fs::symlink(tmp.path().join("nowhere"), &dangling).unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--out",
+                o_str,
+                "--export-patients",
+                inside.to_str().unwrap(),
+            ],
+            "inside the output folder",
+        ),
+        (
+            vec!["--out", o_str, "--export-patients", o_str],
+            "is also the output folder",
+        ),
+        (vec!["--out", dangling.to_str().unwrap()], "symbolic link"),
+        (vec!["--out", "."], "names no new file or folder"),
+        (vec!["--out", "/"], "names no new file or folder"),
+    ];
+    for (extra, says) in cases {
+        for force in [false, true] {
+            let mut args = vec!["run", s, "-q", "--patients", "1000000000"];
+            args.extend(&extra);
+            if force {
+                args.push("--force");
+            }
+            let started = Instant::now();
+            let (code, _, err) = hsctsim(&args);
+            assert_eq!(code, 2, "{args:?}: {err}");
+            assert!(err.contains(says), "{args:?}: expected {says:?} in {err}");
+            // Refused before a billion patients were simulated.
+            assert!(started.elapsed() < Duration::from_secs(20), "{args:?}");
+        }
+    }
+    assert!(!o.exists());
+    assert_eq!(hidden(tmp.path()), Vec::<String>::new());
+    assert!(
+        std::fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // A name too long for the file system, refused before simulating.
+    let long = tmp.path().join("l".repeat(240));
+    let (code, _, err) = hsctsim(&["run", s, "-q", "--out", long.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("limited to"), "{err}");
+}
+
+#[test]
+fn two_runs_racing_into_one_folder_end_in_one_result_and_one_refusal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = scenario_named(tmp.path(), "s.toml", "name = \"s\"");
+    let s = scenario.to_str().unwrap().to_string();
+    for pair in 0..30 {
+        let out = tmp.path().join(format!("race{pair}"));
+        let spawn = || {
+            Command::new(BIN)
+                .args(["run", &s, "--patients", "20000", "--quiet", "--out"])
+                .arg(&out)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let codes: Vec<(Option<i32>, String)> = [a, b]
+            .into_iter()
+            .map(|c| {
+                let o = c.wait_with_output().unwrap();
+                (
+                    o.status.code(),
+                    String::from_utf8_lossy(&o.stderr).into_owned(),
+                )
+            })
+            .collect();
+        let mut exits: Vec<Option<i32>> = codes.iter().map(|(c, _)| *c).collect();
+        exits.sort();
+        assert_eq!(exits, [Some(0), Some(2)], "pair {pair}: {codes:?}");
+        assert!(out.join("manifest.json").is_file() && out.join("figures").is_dir());
+    }
+    assert_eq!(hidden(tmp.path()), Vec::<String>::new());
+}
+
+#[test]
+fn ctrl_c_while_the_outputs_are_written_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("analysis");
+    let cea = format!(
+        "{}/scenarios/donor_policy_cea.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    // A PSA stages its tables, then draws its figures from them (a few hundred
+    // milliseconds): Ctrl-C while the staged folder exists is Ctrl-C while outputs are
+    // written. The commit may still win the race with the signal now and then; five times
+    // in a row would mean the signal is ignored.
+    let mut interrupted = false;
+    for _ in 0..5 {
+        let mut child = Command::new(BIN)
+            .args([
+                "psa",
+                &cea,
+                "--draws",
+                "40",
+                "--patients",
+                "200",
+                "--quiet",
+                "--force",
+                "--out",
+            ])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let dir = tmp.path().to_path_buf();
+        wait_until(&mut child, || {
+            listing(&dir)
+                .iter()
+                .any(|n| n.starts_with(".analysis.partial"))
+        });
+        let (code, stderr, _) = interrupt(child, "-INT");
+        assert_eq!(hidden(tmp.path()), Vec::<String>::new());
+        if code == Some(0) {
+            // The commit came first: then the result is whole.
+            assert!(out.join("manifest.json").is_file() && out.join("figures").is_dir());
+            std::fs::remove_dir_all(&out).unwrap();
+            continue;
+        }
+        assert_eq!(code, Some(130), "{stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+        assert!(!out.exists());
+        interrupted = true;
+        break;
+    }
+    assert!(interrupted, "Ctrl-C while writing was ignored five times");
+}
+
+#[test]
+fn pipes_devices_and_huge_counts_never_hang() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe.toml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let parts = tmp.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    let part_fifo = parts.join("part-0-of-1.json");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&part_fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let scenario = reference();
+    for (args, says) in [
+        (vec!["validate", fifo.to_str().unwrap()], "named pipe"),
+        (vec!["validate", "/dev/zero"], "character device"),
+        (vec!["run", "/dev/zero", "-q"], "character device"),
+        (vec!["merge", parts.to_str().unwrap(), "-q"], "named pipe"),
+        (
+            vec![
+                "bench",
+                scenario.as_str(),
+                "--repeat",
+                "18446744073709551615",
+            ],
+            "--repeat",
+        ),
+    ] {
+        let started = Instant::now();
+        let (code, _, err) = hsctsim(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: expected {says:?} in {err}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{args:?}");
+    }
+}
+
+#[test]
+fn a_reader_that_goes_away_is_no_crash() {
+    use std::io::Read;
+    for args in [
+        vec!["models", "--show", "hsct-review"],
+        vec!["models"],
+        vec!["validate", &reference()],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one byte, then close the pipe, as `| head -c 1` does.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut one = [0u8; 1];
+        let _ = stdout.read(&mut one);
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A full disk behind standard output is a failure, said as such.
+    if Path::new("/dev/full").exists() {
+        let out = Command::new(BIN)
+            .args(["models", "--show", "hsct-review"])
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("standard output"), "{stderr}");
+    }
+}

@@ -1,5 +1,6 @@
 //! Probabilistic and one-way sensitivity analysis: draws against closed forms, determinism
-//! across threads, the command line's files and errors.
+//! across threads, the command line's files and errors, and the tie between every
+//! distribution and the value it describes (issue 13, item 1).
 
 use std::path::Path;
 use std::process::Command;
@@ -66,7 +67,8 @@ se = 0.015
 name = "drug HR"
 path = "transitions[alive->dead].effects[drug].hr"
 distribution = "lognormal"
-interval = [0.3, 0.8]
+median = "base"
+sdlog = 0.25
 "#;
 
 fn compile(text: &str) -> Psa {
@@ -441,4 +443,614 @@ fn psa_shards_merge_into_the_unsharded_tables() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("parts of two kinds"), "{stderr}");
     assert!(!dir.path().join("mixed").exists());
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    reader
+        .records()
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+fn succeed(args: &[&str], dir: &Path) {
+    let out = hsctsim(args, dir);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `owsa.csv`'s base-case cost, QALYs and life-years per strategy, and the same three from
+/// `economics.csv`, as written: they must be the same text, i.e. the same `f64`s.
+fn base_cases(owsa: &Path, run: &Path) -> (Vec<[String; 3]>, Vec<[String; 3]>) {
+    let one_way: Vec<[String; 3]> = csv_rows(&owsa.join("owsa.csv"))
+        .into_iter()
+        .filter(|r| r["side"] == "base")
+        .map(|r| {
+            [
+                r["cost"].clone(),
+                r["qalys"].clone(),
+                r["life_years"].clone(),
+            ]
+        })
+        .collect();
+    let economics = csv_rows(&run.join("economics.csv"));
+    let mut strategies: Vec<String> = Vec::new();
+    for r in &economics {
+        if !strategies.contains(&r["strategy"]) {
+            strategies.push(r["strategy"].clone());
+        }
+    }
+    let estimate = |s: &str, statistic: &str| {
+        economics
+            .iter()
+            .find(|r| r["strategy"] == s && r["statistic"] == statistic)
+            .unwrap_or_else(|| panic!("{s} {statistic}"))["estimate"]
+            .clone()
+    };
+    let deterministic = strategies
+        .iter()
+        .map(|s| {
+            [
+                estimate(s, "cost"),
+                estimate(s, "qalys"),
+                estimate(s, "life_years"),
+            ]
+        })
+        .collect();
+    (one_way, deterministic)
+}
+
+/// The shipped CEA scenario (and the scenario it extends) copied into `dir` as
+/// `cea.toml`, with `edit` applied to its text.
+fn cea_copy(dir: &Path, edit: impl Fn(String) -> String) {
+    std::fs::copy(
+        root().join("scenarios/donor_policy.toml"),
+        dir.join("donor_policy.toml"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/donor_policy_cea.toml")).unwrap();
+    std::fs::write(dir.join("cea.toml"), edit(text)).unwrap();
+}
+
+/// Issue 13, item 1: raise the transplant cost 90 000 → 120 000 and the remission utility
+/// 0.75 → 0.82 in a copy of the CEA scenario. The PSA's draws are centred on the new
+/// values (within 4 standard errors of the mean of the draws), every one-way range
+/// contains its base, and the one-way base case is the deterministic run's, number for
+/// number, so its ICER is the run's.
+#[test]
+fn an_edited_base_case_carries_through_psa_and_owsa() {
+    let dir = tempfile::tempdir().unwrap();
+    let edit = |t: String| {
+        let t = t.replacen(
+            "{ on = \"hsct2\", cost = 90_000,",
+            "{ on = \"hsct2\", cost = 120_000,",
+            1,
+        );
+        t.replacen(
+            "{ state = \"remission2\", cost = 2_000, utility = 0.75,",
+            "{ state = \"remission2\", cost = 2_000, utility = 0.82,",
+            1,
+        )
+    };
+    cea_copy(dir.path(), edit);
+    assert!(
+        std::fs::read_to_string(dir.path().join("cea.toml"))
+            .unwrap()
+            .contains("cost = 120_000")
+    );
+    let quiet = ["--no-figures", "-q"];
+    let with = |args: &[&'static str]| -> Vec<&'static str> { [args, &quiet[..]].concat() };
+    succeed(
+        &with(&[
+            "psa",
+            "cea.toml",
+            "--draws",
+            "200",
+            "--patients",
+            "200",
+            "--out",
+            "psa",
+        ]),
+        dir.path(),
+    );
+    succeed(
+        &with(&["owsa", "cea.toml", "--patients", "2000", "--out", "owsa"]),
+        dir.path(),
+    );
+    succeed(
+        &with(&["run", "cea.toml", "--patients", "2000", "--out", "run"]),
+        dir.path(),
+    );
+
+    let draws = csv_rows(&dir.path().join("psa/psa_parameters.csv"));
+    for (name, base) in [
+        ("Transplant procedure cost", 120_000.0),
+        ("Utility in remission after HSCT2", 0.82),
+    ] {
+        let values: Vec<f64> = draws
+            .iter()
+            .filter(|r| r["parameter"] == name)
+            .map(|r| r["value"].parse().unwrap())
+            .collect();
+        assert_eq!(values.len(), 200);
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let se = sd / n.sqrt();
+        assert!(
+            (mean - base).abs() < 4.0 * se,
+            "{name}: draws average {mean} ± {se}, the scenario says {base}"
+        );
+    }
+
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("owsa/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    for p in manifest["parameters"].as_array().unwrap() {
+        if p["low"].is_null() {
+            continue; // the Dirichlet group: PSA only
+        }
+        let (low, high) = (p["low"].as_f64().unwrap(), p["high"].as_f64().unwrap());
+        let base = p["base"][0].as_f64().unwrap();
+        assert!(
+            low <= base && base <= high,
+            "{}: [{low}, {high}] vs {base}",
+            p["name"]
+        );
+        if p["name"] == "Transplant procedure cost" {
+            assert_eq!(base, 120_000.0);
+        }
+    }
+
+    let (one_way, deterministic) = base_cases(&dir.path().join("owsa"), &dir.path().join("run"));
+    assert_eq!(one_way, deterministic);
+    // The haploidentical ICER from the one-way base case is the run's.
+    let incremental = csv_rows(&dir.path().join("run/incremental.csv"));
+    let row = |s: &str| incremental.iter().find(|r| r["strategy"] == s).unwrap();
+    let icer: f64 = row("haploidentical")["icer"].parse().unwrap();
+    let number = |i: usize, k: usize| -> f64 { one_way[i][k].parse().unwrap() };
+    // Strategy order: same_donor, different_matched, haploidentical, cord_blood.
+    let from_one_way = (number(2, 0) - number(0, 0)) / (number(2, 1) - number(0, 1));
+    assert!(
+        (icer - from_one_way).abs() <= 1e-9 * icer.abs(),
+        "run {icer}, one-way base case {from_one_way}"
+    );
+}
+
+/// Without `--patients`, `owsa` runs as many patients as `run` (`[simulation] patients`),
+/// not the PSA's per-draw count: its base case is `economics.csv`'s bit for bit.
+#[test]
+fn the_default_one_way_base_case_is_the_deterministic_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = TWO_STATE.replace("draws = 12\npatients = 4000", "draws = 12\npatients = 1500");
+    assert_ne!(text, TWO_STATE);
+    std::fs::write(dir.path().join("two.toml"), text).unwrap();
+    succeed(
+        &["run", "two.toml", "--out", "run", "--no-figures", "-q"],
+        dir.path(),
+    );
+    succeed(
+        &["owsa", "two.toml", "--out", "owsa", "--no-figures", "-q"],
+        dir.path(),
+    );
+    let (one_way, deterministic) = base_cases(&dir.path().join("owsa"), &dir.path().join("run"));
+    assert_eq!(one_way.len(), 2);
+    assert_eq!(one_way, deterministic);
+    let manifest = std::fs::read_to_string(dir.path().join("owsa/manifest.json")).unwrap();
+    assert!(
+        manifest.contains("\"patients_per_draw\": 4000"),
+        "{manifest}"
+    );
+}
+
+/// A chance decision with three branches, for the Dirichlet's checks.
+const THREE_BRANCHES: &str = r#"
+[simulation]
+patients = 500
+seed = 5
+horizon = "24m"
+
+[[states]]
+name = "alive"
+[[states]]
+name = "treated"
+[[states]]
+name = "watched"
+[[states]]
+name = "dead"
+death = "nrm"
+
+[cohort]
+entry = "alive"
+
+[[decisions]]
+name = "plan"
+branches = [ { to = "treated", p = 0.5 }, { to = "watched", p = 0.3 }, { to = "dead", p = 0.2 } ]
+
+[[transitions]]
+from = "alive"
+to = "plan"
+rate = 0.5
+[[transitions]]
+from = "treated"
+to = "dead"
+rate = 0.02
+[[transitions]]
+from = "watched"
+to = "dead"
+rate = 0.04
+
+[economics]
+discount_costs = 0.03
+discount_effects = 0.03
+wtp = [30000]
+states = [{ state = "treated", cost = 1000, utility = 0.8 }, { state = "watched", cost = 200, utility = 0.6 }]
+
+[[strategies]]
+name = "usual"
+[[strategies]]
+name = "other"
+transitions = [{ from = "watched", to = "dead", rate = 0.03 }]
+
+[psa]
+draws = 4
+
+[[psa.parameters]]
+name = "plan"
+paths = ["decisions[plan].branches[0].p", "decisions[plan].branches[1].p", "decisions[plan].branches[2].p"]
+distribution = "dirichlet"
+counts = [5, 3, 2]
+"#;
+
+/// Every way a distribution can describe another value than the scenario's is refused at
+/// load time: exit 2, the parameter's line, both numbers, the path and the fix, and no
+/// output folder.
+#[test]
+fn distributions_that_disagree_with_the_base_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    cea_copy(dir.path(), |t| t);
+    let shipped = std::fs::read_to_string(dir.path().join("cea.toml")).unwrap();
+    let cea = |from: &str, to: &str| {
+        assert!(shipped.contains(from), "{from}");
+        (shipped.replacen(from, to, 1), "cea.toml")
+    };
+    let two = |from: &str, to: &str| {
+        assert!(TWO_STATE.contains(from), "{from}");
+        (TWO_STATE.replacen(from, to, 1), "two.toml")
+    };
+    let three = |from: &str, to: &str| {
+        assert!(THREE_BRANCHES.contains(from), "{from}");
+        (THREE_BRANCHES.replacen(from, to, 1), "three.toml")
+    };
+    // Where the copy writes the transplant cost: the message quotes it beside the value.
+    let line = 1 + shipped[..shipped.find("{ on = \"hsct2\", cost = 90_000,").unwrap()]
+        .matches('\n')
+        .count();
+    let procedure_cost_at = format!("`economics.events[hsct2].cost` (cea.toml:{line}:");
+    // (case, text, file, command, what the message must say)
+    type Case<'a> = (&'a str, (String, &'a str), &'a str, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
+        (
+            "explicit mean, edited value",
+            (
+                cea("mean = \"base\"\nse = 15_000", "mean = 90_000\nse = 15_000")
+                    .0
+                    .replacen(
+                        "{ on = \"hsct2\", cost = 90_000,",
+                        "{ on = \"hsct2\", cost = 120_000,",
+                        1,
+                    ),
+                "cea.toml",
+            ),
+            "psa",
+            vec![
+                &procedure_cost_at,
+                "is 120000 in the scenario",
+                "its mean 90000",
+                "write mean = \"base\"",
+            ],
+        ),
+        (
+            "the old shipped interval, calibrated value",
+            cea(
+                "median = \"base\"\nsdlog = 0.261",
+                "interval = [0.45, 1.25]",
+            ),
+            "psa",
+            vec![
+                "`transitions[hsct2->death_nrm].effects[donor_type == 'HID'].hr`",
+                "is 0.6486 in the scenario",
+                "geometric centre 0.75",
+                "median = \"base\" with sdlog = 0.2606",
+            ],
+        ),
+        (
+            "the old shipped counts, calibrated split",
+            cea("sample_size = 64", "counts = [54, 10]"),
+            "owsa",
+            vec![
+                "`decisions[relapse_plan].branches[0].p`",
+                "is 0.835596 in the scenario",
+                "54/64",
+                "sample_size = 64",
+            ],
+        ),
+        (
+            "gamma mean against an edited rate",
+            two("rate = 0.05\n", "rate = 0.08\n"),
+            "psa",
+            vec![
+                "`transitions[alive->dead].rate` (two.toml:",
+                "is 0.08 in the scenario",
+                "its mean 0.05",
+                "mean = \"base\"",
+            ],
+        ),
+        (
+            "uniform range without the base",
+            two(
+                "distribution = \"gamma\"\nmean = 0.05\nse = 0.015",
+                "distribution = \"uniform\"\nmin = 0.06\nmax = 0.09",
+            ),
+            "owsa",
+            vec![
+                "is 0.05 in the scenario",
+                "draws only from [0.06, 0.09]",
+                "min = \"80%\"",
+            ],
+        ),
+        (
+            "one-way range without the base",
+            two("se = 0.015", "se = 0.015\nlow = 0.06\nhigh = 0.09"),
+            "owsa",
+            vec![
+                "one-way range [0.06, 0.09] as written does not contain",
+                "= 0.05",
+                "low = \"80%\"",
+            ],
+        ),
+        (
+            "counts against the branches",
+            three("counts = [5, 3, 2]", "counts = [6, 3, 1]"),
+            "psa",
+            vec![
+                "`decisions[plan].branches[0].p` (three.toml:",
+                "is 0.5 in the scenario",
+                "6/10",
+                "sample_size = 10",
+            ],
+        ),
+        (
+            "part of a group",
+            three(
+                "\"decisions[plan].branches[1].p\", \"decisions[plan].branches[2].p\"]",
+                "\"decisions[plan].branches[1].p\"]",
+            ),
+            "psa",
+            vec!["sum to 0.8 in the scenario, not 1", "every branch"],
+        ),
+        (
+            "tied paths that hold different numbers",
+            three(
+                "counts = [5, 3, 2]",
+                "counts = [5, 3, 2]\n\n[[psa.parameters]]\nname = \"death rates\"\npaths = [\"transitions[treated->dead].rate\", \"transitions[watched->dead].rate\"]\ndistribution = \"gamma\"\nmean = \"base\"\nse = \"20%\"",
+            ),
+            "psa",
+            vec![
+                "drawn as one value",
+                "`transitions[treated->dead].rate` (three.toml:",
+                "is 0.02 and",
+                "is 0.04 in the scenario",
+            ],
+        ),
+        (
+            "not a number, base or percentage",
+            two("mean = 0.05", "mean = \"bse\""),
+            "psa",
+            vec!["`bse` is neither a number, \"base\""],
+        ),
+    ];
+    for (case, (text, file), command, says) in cases {
+        std::fs::write(dir.path().join(file), &text).unwrap();
+        let out = hsctsim(
+            &[
+                command,
+                file,
+                "--patients",
+                "50",
+                "--out",
+                "refused",
+                "--no-figures",
+                "-q",
+            ],
+            dir.path(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{case}: {stderr}");
+        assert!(stderr.contains(&format!("{file}:")), "{case}: {stderr}");
+        assert!(
+            stderr.contains("help:") || case.starts_with("not a number"),
+            "{case}: {stderr}"
+        );
+        for needle in says {
+            assert!(stderr.contains(needle), "{case}: no `{needle}` in {stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{case}: {stderr}");
+        assert!(
+            !dir.path().join("refused").exists(),
+            "{case}: wrote a folder"
+        );
+    }
+    // The same checks pass the shipped forms.
+    std::fs::write(dir.path().join("three.toml"), THREE_BRANCHES).unwrap();
+    succeed(&["validate", "three.toml"], dir.path());
+    std::fs::write(dir.path().join("cea.toml"), &shipped).unwrap();
+    succeed(&["validate", "cea.toml"], dir.path());
+}
+
+/// A scalar distribution on several `paths` draws one value for all of them: one column
+/// per draw in `psa_parameters.csv`, named by every path, and one bar in the tornado.
+#[test]
+fn tied_paths_are_one_drawn_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = THREE_BRANCHES.replacen("rate = 0.04", "rate = 0.02", 1).replacen(
+        "counts = [5, 3, 2]",
+        "counts = [5, 3, 2]\n\n[[psa.parameters]]\nname = \"death rates\"\npaths = [\"transitions[treated->dead].rate\", \"transitions[watched->dead].rate\"]\ndistribution = \"gamma\"\nmean = \"base\"\nse = \"20%\"",
+        1,
+    );
+    let psa = compile(&text);
+    assert_eq!(psa.width(), 3 + 1);
+    let names = psa.value_names();
+    assert_eq!(
+        names[3],
+        (
+            "death rates".to_string(),
+            "transitions[treated->dead].rate + transitions[watched->dead].rate".to_string()
+        )
+    );
+    std::fs::write(dir.path().join("tied.toml"), &text).unwrap();
+    succeed(
+        &["psa", "tied.toml", "--out", "psa", "--no-figures", "-q"],
+        dir.path(),
+    );
+    let rows = csv_rows(&dir.path().join("psa/psa_parameters.csv"));
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["parameter"] == "death rates")
+            .count(),
+        4
+    );
+    succeed(
+        &["owsa", "tied.toml", "--out", "owsa", "--no-figures", "-q"],
+        dir.path(),
+    );
+    let tornado = csv_rows(&dir.path().join("owsa/tornado.csv"));
+    assert_eq!(tornado.len(), 1);
+    // With both rates moved together, both strategies' lives shorten at the high value.
+    let owsa = csv_rows(&dir.path().join("owsa/owsa.csv"));
+    let life = |side: &str, strategy: &str| -> f64 {
+        owsa.iter()
+            .find(|r| r["side"] == side && r["strategy"] == strategy)
+            .unwrap()["life_years"]
+            .parse()
+            .unwrap()
+    };
+    for strategy in ["usual", "other"] {
+        assert!(
+            life("high", strategy) < life("base", strategy),
+            "{strategy}"
+        );
+    }
+}
+
+/// `[psa]` inherited from a base file: a relative form follows the value the extending
+/// file gives; an explicit one that no longer agrees is refused at the base file's line,
+/// naming where the extending file writes the value; a positional selector into the
+/// extending file's list is refused (the position may name another entry there).
+#[test]
+fn an_inherited_psa_table_follows_or_refuses_the_overridden_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = |parameter: &str| {
+        format!("{TWO_STATE}\n[[psa.parameters]]\nname = \"cost alive\"\n{parameter}\n")
+    };
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    let extending = "[scenario]\nextends = \"base.toml\"\nname = \"extending\"\n\n[economics]\ndiscount_costs = 0.0\ndiscount_effects = 0.0\nwtp = [30000]\nstates = [{ state = \"alive\", cost = 2000, utility = 1.0 }]\n";
+    write("extending.toml", extending);
+
+    write(
+        "base.toml",
+        &base(
+            "path = \"economics.states[alive].cost\"\ndistribution = \"gamma\"\nmean = \"base\"\nse = \"10%\"",
+        ),
+    );
+    let composed = compose::load(dir.path().join("extending.toml")).unwrap();
+    let psa = Psa::compile(composed, "extending").unwrap();
+    let cost = psa
+        .parameters
+        .iter()
+        .find(|p| p.name == "cost alive")
+        .unwrap();
+    assert_eq!(cost.base, vec![2000.0]);
+    assert!((cost.distribution.mean()[0] - 2000.0).abs() < 1e-9);
+    assert!((cost.distribution.quantile(0.5).unwrap() - 2000.0).abs() < 0.1 * 2000.0);
+
+    write(
+        "base.toml",
+        &base(
+            "path = \"economics.states[alive].cost\"\ndistribution = \"gamma\"\nmean = 1000\nse = 100",
+        ),
+    );
+    let out = hsctsim(&["validate", "extending.toml"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "base.toml:",
+        "`economics.states[alive].cost` (extending.toml:9:",
+        "is 2000 in the scenario",
+        "its mean 1000",
+        "mean = \"base\"",
+    ] {
+        assert!(stderr.contains(needle), "no `{needle}` in {stderr}");
+    }
+
+    write(
+        "base.toml",
+        &base(
+            "path = \"economics.states[0].cost\"\ndistribution = \"gamma\"\nmean = \"base\"\nse = 100",
+        ),
+    );
+    let out = hsctsim(&["validate", "extending.toml"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needle in [
+        "base.toml:",
+        "selects by position an element written in extending.toml",
+        "economics.states[remission2].cost",
+    ] {
+        assert!(stderr.contains(needle), "no `{needle}` in {stderr}");
+    }
+    // In the file that writes the list, a position is the author's own: accepted.
+    succeed(&["validate", "base.toml"], dir.path());
+}
+
+/// Economic entries that share an `on` are named by their rule; the bare `on` is the one
+/// without a rule; a rule that matches none lists the entries there are.
+#[test]
+fn economic_entries_are_named_by_their_rule() {
+    let text = TWO_STATE.replace(
+        "states = [{ state = \"alive\", cost = 1000, utility = 1.0 }]",
+        "states = [{ state = \"alive\", cost = 1000, utility = 1.0 }]\nevents = [{ on = \"dead\", cost = 100 }, { on = \"dead\", cost = 50, if = \"drug\" }]",
+    );
+    let with = |extra: &str| format!("{text}\n{extra}");
+    let psa = compile(&with(
+        "[[psa.parameters]]\npath = \"economics.events[dead].cost\"\ndistribution = \"gamma\"\nmean = \"base\"\nse = 10\n\n[[psa.parameters]]\npath = \"economics.events[dead if drug].cost\"\ndistribution = \"gamma\"\nmean = \"base\"\nse = 10\n",
+    ));
+    assert_eq!(psa.parameters[2].base, vec![100.0]);
+    assert_eq!(psa.parameters[3].base, vec![50.0]);
+    let composed = compose::from_text(
+        &with("[[psa.parameters]]\npath = \"economics.events[dead if not drug].cost\"\ndistribution = \"gamma\"\nmean = \"base\"\nse = 10\n"),
+        "psa.toml",
+        None,
+    )
+    .unwrap();
+    let e = Psa::compile(composed, "psa").unwrap_err().to_string();
+    assert!(
+        e.contains("economics.events[dead], economics.events[dead if drug]"),
+        "{e}"
+    );
 }

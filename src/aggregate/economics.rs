@@ -1,10 +1,13 @@
 //! Mergeable accumulators of costs, life-years and QALYs.
 //!
-//! Like the curves' counts, every sum is fixed point, so merging threads and shards is exact.
-//! Scales are chosen per quantity (costs to 2^-20, squared costs to 2^-4, effects to 2^-32):
-//! a life's cost may reach 7·10^8 currency units before its square would leave the range,
-//! and a life that does is counted in `overflows` so the run reports it instead of a
-//! silently wrong variance.
+//! Like the curves' counts, every sum is exact, so merging threads and shards gives the
+//! same bits in any order. Economic values have no natural bound (a currency unit may be a
+//! won or a rupiah, a life may cost 10^15 of them), so they are summed in 256-bit fixed
+//! point ([`WideSum`], see [`super::wide`] for the bounds): a life's values may reach
+//! ±2^58 ≈ 2.9·10^17 currency units (or years), squares and products included, at the
+//! 10^12 patients a scenario accepts. A value beyond that, or one that is not finite, is
+//! an error for the run naming the patient and strategy ([`ValueOutOfRange`]): a patient
+//! is never left out of the tables.
 //!
 //! Besides each strategy's sums, the differences between every pair of strategies are summed
 //! patient by patient: the same patients live under every strategy, so the standard error of
@@ -12,71 +15,50 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ExactSum, TimeSum};
+use super::wide::{MAX_SUMMAND_ROOT, WideOverflow, WideSum};
 use crate::econ::LifeValues;
-
-/// Sums of costs.
-pub type CostSum = ExactSum<20>;
-/// Sums of squared costs.
-pub type CostSquareSum = ExactSum<4>;
-/// Sums of effects (life-years, QALYs).
-pub type EffectSum = TimeSum;
-/// Sums of squared effects.
-pub type EffectSquareSum = ExactSum<24>;
-/// Sums of cost × effect.
-pub type CrossSum = ExactSum<16>;
-
-/// Largest cost per life whose square fits [`CostSquareSum`].
-const MAX_COST: f64 = 7.0e8;
-/// Largest effect per life (years) that fits [`EffectSquareSum`].
-const MAX_EFFECT: f64 = 7.0e5;
 
 /// A quantity's sum and sum of squares.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Moments<const F: u32, const G: u32> {
+pub struct Moments {
     /// Sum.
-    pub sum: ExactSum<F>,
+    pub sum: WideSum,
     /// Sum of squares.
-    pub squares: ExactSum<G>,
+    pub squares: WideSum,
 }
 
-impl<const F: u32, const G: u32> Moments<F, G> {
+impl Moments {
     #[inline]
     fn add(&mut self, x: f64) {
         self.sum.add(x);
         self.squares.add(x * x);
     }
 
-    fn merge(&mut self, other: &Self) {
-        self.sum.merge(&other.sum);
-        self.squares.merge(&other.squares);
+    fn checked_merge(&mut self, other: &Self) -> Result<(), WideOverflow> {
+        self.sum.checked_merge(&other.sum)?;
+        self.squares.checked_merge(&other.squares)
     }
 }
-
-/// Cost moments.
-pub type CostMoments = Moments<20, 4>;
-/// Effect moments.
-pub type EffectMoments = Moments<32, 24>;
 
 /// One strategy's economic sums.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StrategyValues {
     /// Costs.
-    pub cost: CostMoments,
+    pub cost: Moments,
     /// Discounted costs.
-    pub cost_discounted: CostMoments,
+    pub cost_discounted: Moments,
     /// Life-years.
-    pub life_years: EffectMoments,
+    pub life_years: Moments,
     /// Discounted life-years.
-    pub life_years_discounted: EffectMoments,
+    pub life_years_discounted: Moments,
     /// QALYs.
-    pub qalys: EffectMoments,
+    pub qalys: Moments,
     /// Discounted QALYs.
-    pub qalys_discounted: EffectMoments,
+    pub qalys_discounted: Moments,
     /// Sum of discounted cost × discounted QALYs (for the variance of net benefit).
-    pub cross: CrossSum,
+    pub cross: WideSum,
 }
 
 /// Paired differences (discounted) between two strategies, `a − b`.
@@ -84,11 +66,11 @@ pub struct StrategyValues {
 #[serde(deny_unknown_fields)]
 pub struct PairSums {
     /// Cost differences.
-    pub cost: CostMoments,
+    pub cost: Moments,
     /// QALY differences.
-    pub qalys: EffectMoments,
+    pub qalys: Moments,
     /// Products of the two differences (for the covariance).
-    pub cross: CrossSum,
+    pub cross: WideSum,
 }
 
 /// Everything economic a run accumulates.
@@ -99,8 +81,22 @@ pub struct EconomicTally {
     pub strategies: Vec<StrategyValues>,
     /// Per pair `(a, b)` with `a < b`, in order (0,1), (0,2), …, (1,2), ….
     pub pairs: Vec<PairSums>,
-    /// Lives whose values were too large for the fixed-point sums.
-    pub overflows: u64,
+}
+
+/// A life's value that the exact sums cannot hold: not finite, or beyond ±2^58.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error(
+    "its {quantity} is {value:e}{}; the exact economic sums hold finite values up to ±{MAX_SUMMAND_ROOT:e} per life. Check the [economics] table: a cost or disutility far too large (a one-off given as a monthly cost?), or one that multiplies into infinity; in a currency of very small units, give costs in thousands. A patient is never left out of the results, so the run stops instead",
+    if value.is_finite() { "" } else { " (not a finite number)" }
+)]
+pub struct ValueOutOfRange {
+    /// Strategy index.
+    pub strategy: usize,
+    /// `cost`, `discounted cost`, `life-years`, `discounted life-years`, `QALYs` or
+    /// `discounted QALYs`.
+    pub quantity: &'static str,
+    /// The value.
+    pub value: f64,
 }
 
 /// Position of pair `(a, b)`, `a < b`, among `n` strategies.
@@ -115,19 +111,31 @@ impl EconomicTally {
         EconomicTally {
             strategies: vec![StrategyValues::default(); strategies],
             pairs: vec![PairSums::default(); strategies * strategies.saturating_sub(1) / 2],
-            overflows: 0,
         }
     }
 
-    /// Records one patient's values under every strategy.
-    pub fn record(&mut self, lives: &[LifeValues]) {
-        if lives.iter().any(|v| {
-            v.cost.abs().max(v.cost_discounted.abs()) > MAX_COST
-                || v.life_years.abs().max(v.qalys.abs()) > MAX_EFFECT
-                || !(v.cost.is_finite() && v.qalys.is_finite() && v.qalys_discounted.is_finite())
-        }) {
-            self.overflows += 1;
-            return;
+    /// Records one patient's values under every strategy, or refuses (recording nothing)
+    /// if one of them is not finite or beyond ±2^58, the bound under which no sum,
+    /// square or product can leave its range.
+    pub fn record(&mut self, lives: &[LifeValues]) -> Result<(), ValueOutOfRange> {
+        for (strategy, v) in lives.iter().enumerate() {
+            for (quantity, value) in [
+                ("cost", v.cost),
+                ("discounted cost", v.cost_discounted),
+                ("life-years", v.life_years),
+                ("discounted life-years", v.life_years_discounted),
+                ("QALYs", v.qalys),
+                ("discounted QALYs", v.qalys_discounted),
+            ] {
+                // NaN is not finite either.
+                if !value.is_finite() || value.abs() > MAX_SUMMAND_ROOT {
+                    return Err(ValueOutOfRange {
+                        strategy,
+                        quantity,
+                        value,
+                    });
+                }
+            }
         }
         for (sums, v) in self.strategies.iter_mut().zip(lives) {
             sums.cost.add(v.cost);
@@ -151,25 +159,28 @@ impl EconomicTally {
                 k += 1;
             }
         }
+        Ok(())
     }
 
-    /// Adds another tally.
-    pub fn merge(&mut self, other: &EconomicTally) {
+    /// Adds another tally of the same shape (checked by the caller), or fails if a sum
+    /// would leave its range (only sums from forged or corrupted files can).
+    pub fn checked_merge(&mut self, other: &EconomicTally) -> Result<(), WideOverflow> {
         for (a, b) in self.strategies.iter_mut().zip(&other.strategies) {
-            a.cost.merge(&b.cost);
-            a.cost_discounted.merge(&b.cost_discounted);
-            a.life_years.merge(&b.life_years);
-            a.life_years_discounted.merge(&b.life_years_discounted);
-            a.qalys.merge(&b.qalys);
-            a.qalys_discounted.merge(&b.qalys_discounted);
-            a.cross.merge(&b.cross);
+            a.cost.checked_merge(&b.cost)?;
+            a.cost_discounted.checked_merge(&b.cost_discounted)?;
+            a.life_years.checked_merge(&b.life_years)?;
+            a.life_years_discounted
+                .checked_merge(&b.life_years_discounted)?;
+            a.qalys.checked_merge(&b.qalys)?;
+            a.qalys_discounted.checked_merge(&b.qalys_discounted)?;
+            a.cross.checked_merge(&b.cross)?;
         }
         for (a, b) in self.pairs.iter_mut().zip(&other.pairs) {
-            a.cost.merge(&b.cost);
-            a.qalys.merge(&b.qalys);
-            a.cross.merge(&b.cross);
+            a.cost.checked_merge(&b.cost)?;
+            a.qalys.checked_merge(&b.qalys)?;
+            a.cross.checked_merge(&b.cross)?;
         }
-        self.overflows += other.overflows;
+        Ok(())
     }
 }
 
@@ -188,5 +199,58 @@ mod tests {
             }
         }
         assert_eq!(k, EconomicTally::new(n).pairs.len());
+    }
+
+    fn life(cost: f64) -> LifeValues {
+        LifeValues {
+            cost,
+            cost_discounted: cost * 0.9,
+            life_years: 2.0,
+            life_years_discounted: 1.9,
+            qalys: 1.5,
+            qalys_discounted: 1.4,
+        }
+    }
+
+    /// Costs of 10^15 per life in two strategies: sums, squares and paired differences
+    /// are exact, where the former i128 sums capped a life at 7·10^8.
+    #[test]
+    fn lives_of_a_quadrillion_are_summed_exactly() {
+        let mut tally = EconomicTally::new(2);
+        let lives = [life(1e15), life(2e15)];
+        for _ in 0..1000 {
+            tally.record(&lives).unwrap();
+        }
+        let s = &tally.strategies[1];
+        assert_eq!(s.cost.sum.value(), 2e18);
+        assert_eq!(s.cost.squares.value(), 1000.0 * 4e30);
+        let dc = 1e15 * 0.9 - 2e15 * 0.9;
+        assert_eq!(tally.pairs[0].cost.sum.value(), 1000.0 * dc);
+        assert_eq!(tally.pairs[0].cost.squares.value(), 1000.0 * (dc * dc));
+    }
+
+    #[test]
+    fn values_the_sums_cannot_hold_are_refused_and_nothing_is_recorded() {
+        for (bad, quantity) in [
+            (6e17, "cost"),
+            (f64::INFINITY, "cost"),
+            (f64::NAN, "cost"),
+            (-1e300, "cost"),
+        ] {
+            let mut tally = EconomicTally::new(2);
+            let e = tally.record(&[life(1.0), life(bad)]).unwrap_err();
+            assert_eq!((e.strategy, e.quantity), (1, quantity));
+            assert_eq!(tally, EconomicTally::new(2), "something was recorded");
+            let shown = e.to_string();
+            assert!(shown.contains("2.8823037615171174e17"), "{shown}");
+        }
+        let mut qalys = life(1.0);
+        qalys.qalys_discounted = -1e18;
+        let e = EconomicTally::new(1).record(&[qalys]).unwrap_err();
+        assert_eq!(e.quantity, "discounted QALYs");
+        // At the bound itself: accepted.
+        EconomicTally::new(2)
+            .record(&[life(MAX_SUMMAND_ROOT), life(-MAX_SUMMAND_ROOT)])
+            .unwrap();
     }
 }

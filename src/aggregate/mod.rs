@@ -2,9 +2,12 @@
 //!
 //! Why only integers: results must be byte-identical for any thread count and any split of
 //! the patients into shards, and floating-point addition is not associative. Counts are
-//! integers already; sums of times are kept in fixed point ([`ExactSum`]), so merging in
-//! any order gives the same bits. Memory depends on the grid and the number of states and
-//! strategies, never on the number of patients.
+//! integers already; sums of times are kept in fixed point ([`ExactSum`], bounded by the
+//! horizon), economic sums in 256-bit fixed point ([`wide::WideSum`], no realistic bound), so
+//! merging in any order gives the same bits. Memory depends on the grid and the number of
+//! states and strategies, never on the number of patients. [`invariants`] checks what every
+//! simulated tally satisfies before one read from a file is trusted, and merges with checked
+//! arithmetic.
 //!
 //! Curves are built from difference arrays: a sojourn in state `s` over `[a, b)` adds 1 at
 //! the first grid point ≥ a and removes 1 at the first grid point ≥ b, so recording a life
@@ -12,7 +15,9 @@
 //! unfolds (it is the engine's [`Observer`]), once from cohort entry and once from HSCT2.
 
 pub mod economics;
+pub mod invariants;
 pub mod results;
+pub mod wide;
 
 use std::hint::select_unpredictable;
 
@@ -26,10 +31,12 @@ use economics::EconomicTally;
 /// Fine bins per grid step for the death-time histogram (median survival to ~1/16 step).
 pub const FINE_BINS_PER_STEP: usize = 16;
 
-/// An exact, order-independent sum of reals in fixed point with `FRAC` fractional bits.
+/// An exact, order-independent sum of times in fixed point with `FRAC` fractional bits.
 ///
-/// Each value is truncated to a multiple of 2^-FRAC (|x| must stay below 2^(63-FRAC));
-/// the sum is an `i128`, so it cannot overflow for any realistic number of patients.
+/// For quantities bounded by the horizon (at most 1000 years, the loader's bound): survival
+/// times, their squares and paired differences, whose values times 2^FRAC stay far below
+/// 2^63, so an `i128` sum of up to 10^12 of them cannot overflow. Economic values have no
+/// such bound and use [`wide::WideSum`].
 ///
 /// In part files (see `crate::shard`) `units` is a decimal string: JSON readers outside Rust
 /// (jq, JavaScript) hold numbers as doubles and would round an `i128` silently.
@@ -44,9 +51,12 @@ pub struct ExactSum<const FRAC: u32> {
 impl<const FRAC: u32> ExactSum<FRAC> {
     const SCALE: f64 = (1u64 << FRAC) as f64;
 
-    /// Adds a value.
+    /// Adds a value with |x| · 2^FRAC < 2^63, truncated toward zero to a unit (the paired
+    /// differences of restricted times: |x| ≤ the horizon ≤ 12 000 months, so below 2^46
+    /// units at FRAC = 32, and their squares below 2^52 units at FRAC = 24).
     #[inline]
     pub fn add(&mut self, x: f64) {
+        debug_assert!((x * Self::SCALE).abs() < 2f64.powi(63), "{x}");
         self.units += (x * Self::SCALE) as i64 as i128;
     }
 
@@ -282,25 +292,6 @@ impl OriginTally {
             lfs_time_sq: SquareSum::default(),
         }
     }
-
-    fn merge(&mut self, other: &OriginTally) {
-        fn add<T: Copy + std::ops::AddAssign>(a: &mut [T], b: &[T]) {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x += *y;
-            }
-        }
-        self.patients += other.patients;
-        add(&mut self.occupancy, &other.occupancy);
-        add(&mut self.deaths, &other.deaths);
-        add(&mut self.relapses, &other.relapses);
-        add(&mut self.nrm, &other.nrm);
-        add(&mut self.death_fine, &other.death_fine);
-        add(&mut self.reached, &other.reached);
-        self.os_time.merge(&other.os_time);
-        self.os_time_sq.merge(&other.os_time_sq);
-        self.lfs_time.merge(&other.lfs_time);
-        self.lfs_time_sq.merge(&other.lfs_time_sq);
-    }
 }
 
 /// Accumulators for one strategy.
@@ -399,23 +390,14 @@ impl Tally {
         }
     }
 
-    /// Adds another tally (from another thread, chunk or shard).
+    /// Adds another tally of this run (from another thread or chunk).
+    ///
+    /// Counts and sums of one run are bounded by its patients (at most 10^12), so they
+    /// cannot overflow; tallies read from files go through [`Tally::check`] and
+    /// [`Tally::checked_merge`], which refuse what does not fit.
     pub fn merge(&mut self, other: &Tally) {
-        for (a, b) in self.strategies.iter_mut().zip(&other.strategies) {
-            a.entry.merge(&b.entry);
-            a.hsct2.merge(&b.hsct2);
-            a.paired_os_time.merge(&b.paired_os_time);
-            a.paired_os_time_sq.merge(&b.paired_os_time_sq);
-            for (x, y) in a.paired_alive.iter_mut().zip(&b.paired_alive) {
-                x[0] += y[0];
-                x[1] += y[1];
-            }
-        }
-        self.patients += other.patients;
-        self.events += other.events;
-        self.draws += other.draws;
-        if let (Some(a), Some(b)) = (&mut self.economics, &other.economics) {
-            a.merge(b);
+        if let Err(violation) = self.checked_merge(other) {
+            unreachable!("tallies of one run of at most 10^12 patients: {violation}");
         }
     }
 }

@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::check::{self, CheckError, RunSettings, Selection, Simulated};
 use super::nelder_mead::{self, Options};
-use super::targets::{Targets, Usage};
-use crate::scenario::compose::Composed;
+use super::targets::{Targets, Usage, resolve_model};
+use crate::scenario::compose::{Composed, Naming};
 use crate::scenario::error::{BuildError, Path, ScenarioError, Segment, locate_exact};
 use crate::scenario::parameter::ParameterPath;
 use crate::scenario::{parse_toml, read_text};
@@ -148,6 +148,8 @@ pub enum Objective {
 pub struct Fit {
     /// Specification file as given.
     pub file: String,
+    /// Its text, as read (for the output's manifest: the hash of what was fitted).
+    pub source: String,
     /// The targets (and through them the model).
     pub targets: Targets,
     /// Parameters.
@@ -193,25 +195,35 @@ impl Fit {
         let file = path.display().to_string();
         let def: FitFileDef = parse_toml(&source, &file)?;
         let at = |p: Path, m: String, h: Option<&str>| located(&file, &source, p, m, h);
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-        let targets_path = match dir {
-            Some(d) => d.join(&def.calibrate.targets),
-            None => def.calibrate.targets.clone().into(),
+        let dir = path.parent().unwrap_or(FsPath::new(""));
+        // The fit file names its target file and may name a model: both are read as files
+        // named by a file (regular .toml files of the right kind before any line is shown),
+        // and errors in them say they were reached from here.
+        let model = match &def.calibrate.model {
+            Some(m) => Some(resolve_model(
+                m,
+                Some(dir),
+                Some(&Naming {
+                    file: &file,
+                    source: &source,
+                    path: toml_path!["calibrate", "model"],
+                    kind: "fit file ",
+                    named: m,
+                }),
+            )?),
+            None => None,
         };
-        if !targets_path.is_file() {
-            return Err(at(
-                toml_path!["calibrate", "targets"],
-                format!("cannot read the target file `{}`", targets_path.display()),
-                Some("the path is relative to the folder of this file"),
-            ));
-        }
-        let model = def.calibrate.model.as_ref().map(|m| match dir {
-            Some(d) if crate::scenario::builtin::find(m).is_none() => {
-                d.join(m).display().to_string()
-            }
-            _ => m.clone(),
-        });
-        let targets = Targets::load(&targets_path, model.as_deref())?;
+        let targets = Targets::load_named(
+            dir,
+            &Naming {
+                file: &file,
+                source: &source,
+                path: toml_path!["calibrate", "targets"],
+                kind: "fit file ",
+                named: &def.calibrate.targets,
+            },
+            model,
+        )?;
         if targets.model.composed.layers.len() != 1 {
             return Err(at(
                 toml_path!["calibrate", "model"],
@@ -347,6 +359,39 @@ impl Fit {
                     Some("check min and max (natural scale), or the value in the model"),
                 ));
             }
+            // Tied paths are set to start^power at every evaluation: their values in the
+            // model must already be that, or the first evaluation would silently move them
+            // and the "start" of the fit would not be the model as written. Each written
+            // value stands for what rounds to it (see `precision`), so a model whose tied
+            // values were written to four digits by a previous fit still agrees.
+            let relative_first = crate::precision::half_unit(first) / first.abs();
+            for (k, path) in paths.iter().enumerate().skip(1) {
+                let value = path
+                    .get(model_file)
+                    .map_err(|e| at(texts[k].1.clone(), e.message, None))?;
+                let tied = start.powf(powers[k]);
+                let allowed = crate::precision::half_unit(value)
+                    + (powers[k] / powers[0]).abs() * relative_first * tied.abs();
+                if (value - tied).abs() > allowed + 1e-9 * tied.abs() || !value.is_finite() {
+                    return Err(at(
+                        texts[k].1.clone(),
+                        format!(
+                            "`{}` is {value} in the model, but it is tied to `{}` = {first}{}: the fit would set it to {} before the first evaluation, so the fit would not start from the model as written",
+                            texts[k].0,
+                            texts[0].0,
+                            if powers[k] == powers[0] {
+                                String::new()
+                            } else {
+                                format!(" with power {}/{}", powers[k], powers[0])
+                            },
+                            crate::precision::approx(tied)
+                        ),
+                        Some(
+                            "make the tied values agree in the model (e.g. run the fit once and take its fitted model), or fit the paths as separate parameters",
+                        ),
+                    ));
+                }
+            }
             parameters.push(Parameter {
                 name: p.name.clone().unwrap_or_else(|| texts[0].0.clone()),
                 paths,
@@ -367,6 +412,7 @@ impl Fit {
         }
         Ok(Fit {
             file,
+            source,
             targets,
             parameters,
             patients,
@@ -745,4 +791,54 @@ pub fn fitted_model_text(fit: &Fit, result: &FitResult) -> Result<String, String
         _ => out,
     };
     Ok(format!("{header}{body}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fit spec on a copy of the built-in model whose second tied `cure` is `cure`.
+    fn load_with_tied_cure(dir: &FsPath, cure: &str) -> Result<Fit, ScenarioError> {
+        let root = FsPath::new(env!("CARGO_MANIFEST_DIR"));
+        let model = std::fs::read_to_string(root.join("models/hsct_review.toml")).unwrap();
+        let at = model
+            .find("from = \"maintenance\"\nto = \"relapse2\"")
+            .unwrap();
+        let cure_at = at + model[at..].find("cure = 0.708").unwrap();
+        let edited = format!(
+            "{}cure = {cure}{}",
+            &model[..cure_at],
+            &model[cure_at + "cure = 0.708".len()..]
+        );
+        std::fs::write(dir.join("model.toml"), edited).unwrap();
+        let targets = root.join("calibration/targets.toml");
+        std::fs::write(
+            dir.join("fit.toml"),
+            format!(
+                "[calibrate]\ntargets = {:?}\nmodel = \"model.toml\"\npatients = 200\n\n[[parameters]]\npaths = [\"transitions[remission2->relapse2].cure\", \"transitions[maintenance->relapse2].cure\"]\n",
+                targets.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        Fit::load(dir.join("fit.toml"))
+    }
+
+    /// Tied values that disagree in the model are refused at the tied path, naming both;
+    /// values that agree to their written digits are accepted.
+    #[test]
+    fn tied_paths_must_agree_in_the_model() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_with_tied_cure(dir.path(), "0.708").is_ok());
+        assert!(load_with_tied_cure(dir.path(), "0.7080").is_ok());
+        let e = load_with_tied_cure(dir.path(), "0.65").unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("fit.toml"), "{text}");
+        for needle in [
+            "`transitions[maintenance->relapse2].cure` is 0.65 in the model",
+            "= 0.708",
+            "would set it to 0.708",
+        ] {
+            assert!(text.contains(needle), "{text}");
+        }
+    }
 }

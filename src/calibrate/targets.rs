@@ -7,12 +7,12 @@
 //! endpoint, time origin, horizon, value, n. `README.md` ("Calibration targets") and the
 //! comments at the top of `calibration/targets.toml` document every key.
 
-use std::path::{Path as FsPath, PathBuf};
+use std::path::Path as FsPath;
 
 use serde::Deserialize;
 
 use crate::aggregate::results::Origin;
-use crate::scenario::compose::{self, Composed, Layer};
+use crate::scenario::compose::{self, Composed, Layer, Naming};
 use crate::scenario::error::{BuildError, Path, ScenarioError};
 use crate::scenario::format::{Quantity, ScenarioFile};
 use crate::scenario::{builtin, parse_toml, read_text};
@@ -295,36 +295,80 @@ pub struct Targets {
 /// One simulated month is 365.25/12 days; targets are read on a grid of one day.
 pub const DAY: f64 = 12.0 / 365.25;
 
-/// Resolves a model reference: a built-in name, else a file relative to `dir`.
-pub fn resolve_model(name: &str, dir: Option<&FsPath>) -> Result<ModelRef, ScenarioError> {
+/// A target file, as another file (a fit file) names it: what makes it recognisably one.
+pub const TARGET_FILE: compose::files::Kind = compose::files::Kind {
+    noun: "target file",
+    tables: &["targets", "cohorts", "excluded"],
+    see: "run `hsctsim check` on it",
+};
+
+/// Resolves a model reference: a built-in name, else a file relative to `dir` (a built-in
+/// name wins over a file called the same; a file named in a file is named by its `.toml`
+/// path, so the two cannot be confused there). `naming` is
+/// the value in a file that wrote the reference (a target file's or fit file's `model`),
+/// `None` when the user gave it (`hsctsim check --model`): a named file must be a regular
+/// `.toml` scenario file before any of its lines is shown (see
+/// [`crate::scenario::compose::files`]), and errors in it end their chain with that value.
+pub fn resolve_model(
+    name: &str,
+    dir: Option<&FsPath>,
+    naming: Option<&Naming>,
+) -> Result<ModelRef, ScenarioError> {
     if let Some(m) = compose::builtin_model(name) {
+        let mut composed = m?;
+        if let Some(naming) = naming {
+            composed.named_from(naming.link());
+        }
         return Ok(ModelRef {
             name: name.to_string(),
-            composed: m?,
+            composed,
         });
     }
-    let path: PathBuf = match dir {
-        Some(d) => d.join(name),
-        None => PathBuf::from(name),
+    let neither = |file: &str| {
+        format!(
+            "`{file}` is neither a built-in model ({}) nor a file.{}",
+            builtin::MODELS
+                .iter()
+                .map(|m| format!("`{}`", m.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::suggest::did_you_mean(name, builtin::MODELS.iter().map(|m| m.name))
+        )
     };
-    if !path.is_file() {
-        return Err(ScenarioError::whole_file(
-            name,
-            format!(
-                "is neither a built-in model ({}) nor a file",
-                builtin::MODELS
-                    .iter()
-                    .map(|m| format!("`{}`", m.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Some("give a built-in model name, or a path (relative to the target file when written in it)".into()),
-        ));
+    let dir = dir.unwrap_or(FsPath::new(""));
+    let Some(naming) = naming else {
+        let path = dir.join(name);
+        if !path.is_file() {
+            return Err(ScenarioError::whole_file(
+                name,
+                neither(name),
+                Some("give a built-in model name, or the path of a model file".into()),
+            ));
+        }
+        return Ok(ModelRef {
+            name: path.display().to_string(),
+            composed: compose::load(&path)?,
+        });
+    };
+    match compose::files::open_named(dir, name) {
+        // A name that is no file and no path may be a mistyped built-in model.
+        Err(compose::files::Refusal::Here { missing: true, .. })
+            if !name.contains('/') && !name.ends_with(".toml") =>
+        {
+            Err(naming.error(
+                neither(name),
+                format!(
+                    "give a built-in model name, or the path of a model file (relative to the folder of {})",
+                    naming.file
+                ),
+            ))
+        }
+        Err(refusal) => Err(refusal.at(naming)),
+        Ok(fetched) => Ok(ModelRef {
+            name: fetched.path.clone(),
+            composed: compose::compose(fetched, Some(naming.link()), &mut compose::Disk)?,
+        }),
     }
-    Ok(ModelRef {
-        name: path.display().to_string(),
-        composed: compose::load(&path)?,
-    })
 }
 
 impl Targets {
@@ -332,22 +376,64 @@ impl Targets {
     pub fn load(path: impl AsRef<FsPath>, model: Option<&str>) -> Result<Targets, ScenarioError> {
         let path = path.as_ref();
         let source = read_text(path)?;
-        let file = path.display().to_string();
+        let model = model.map(|m| resolve_model(m, None, None)).transpose()?;
+        Targets::from_text(path.display().to_string(), source, path.parent(), model)
+    }
+
+    /// Loads the target file that a value in another file names (a fit file's `targets`),
+    /// relative to `dir`; `model` replaces the file's model. The file must be a regular
+    /// `.toml` target file before any of its lines is shown (see
+    /// [`crate::scenario::compose::files`]); errors in it, or in its model, end their chain
+    /// with `naming`.
+    pub fn load_named(
+        dir: &FsPath,
+        naming: &Naming,
+        model: Option<ModelRef>,
+    ) -> Result<Targets, ScenarioError> {
+        let fetched = compose::files::open_named(dir, naming.named).map_err(|r| r.at(naming))?;
+        let link = |e: ScenarioError| e.named_from(naming.link());
+        compose::files::recognise(&fetched, TARGET_FILE).map_err(link)?;
+        let parent = FsPath::new(&fetched.path).parent().map(FsPath::to_path_buf);
+        // A model given by the naming file already ends its errors' chains with its own
+        // link there; only the target file, and the model it names, were reached through
+        // `naming`.
+        let given = model.is_some();
+        let mut targets = Targets::from_text(fetched.path, fetched.text, parent.as_deref(), model)
+            .map_err(|e| {
+                if given && !e.chain.is_empty() {
+                    e
+                } else {
+                    link(e)
+                }
+            })?;
+        if !given {
+            targets.model.composed.named_from(naming.link());
+        }
+        Ok(targets)
+    }
+
+    /// A target file's text, `file` naming it and `dir` its folder (where its model is).
+    fn from_text(
+        file: String,
+        source: String,
+        dir: Option<&FsPath>,
+        model: Option<ModelRef>,
+    ) -> Result<Targets, ScenarioError> {
         let parsed: TargetFileDef = parse_toml(&source, &file)?;
-        let model = match model {
-            Some(m) => resolve_model(m, None)?,
-            None => {
-                let name = parsed.targets.model.as_deref().unwrap_or("hsct-review");
-                resolve_model(name, path.parent()).map_err(|e| {
-                    located(
-                        &file,
-                        &source,
-                        toml_path!["targets", "model"],
-                        e.message,
-                        e.help,
-                    )
-                })?
-            }
+        let model = match (model, &parsed.targets.model) {
+            (Some(m), _) => m,
+            (None, Some(name)) => resolve_model(
+                name,
+                dir,
+                Some(&Naming {
+                    file: &file,
+                    source: &source,
+                    path: toml_path!["targets", "model"],
+                    kind: "target file ",
+                    named: name,
+                }),
+            )?,
+            (None, None) => resolve_model("hsct-review", None, None)?,
         };
         Targets::from_parsed(parsed, file, source, model)
     }
@@ -956,6 +1042,22 @@ n = 50
             .err()
             .unwrap();
         assert!(e.to_string().contains("appears twice"), "{e}");
+    }
+
+    #[test]
+    fn the_tables_that_recognise_a_target_file_are_the_formats_own() {
+        let message = toml::from_str::<TargetFileDef>("not_a_key = 1")
+            .unwrap_err()
+            .to_string();
+        let expected: Vec<&str> = message
+            .split("expected one of")
+            .nth(1)
+            .unwrap_or_default()
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        assert_eq!(expected, TARGET_FILE.tables);
     }
 
     #[test]

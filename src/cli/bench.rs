@@ -8,7 +8,9 @@ use hsctsim::engine::baseline::{BareVariate, bare_loop};
 use hsctsim::engine::{self, Control};
 
 use super::run::effective_threads;
-use super::{Failure, Overrides, load};
+use std::fmt::Write as _;
+
+use super::{Failure, Overrides, load, print_out};
 
 /// Runs the scenario `repeat` times with all outputs computed, then the bare loops.
 pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<(), Failure> {
@@ -60,12 +62,15 @@ pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<()
     };
     let bare_uniform = time_bare(BareVariate::Uniform);
     let bare_exponential = time_bare(BareVariate::Exponential);
-    println!("scenario          {}", model.name);
-    println!(
+    let mut text = String::new();
+    let _ = writeln!(text, "scenario          {}", model.name);
+    let _ = writeln!(
+        text,
         "patients          {n} × {} strategies, {threads} threads, best of {repeat}",
         model.strategies.len()
     );
-    println!(
+    let _ = writeln!(
+        text,
         "random draws      {draws} ({:.2} per patient)",
         draws as f64 / n as f64
     );
@@ -74,29 +79,33 @@ pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<()
     } else {
         "general engine"
     };
-    println!(
+    let _ = writeln!(
+        text,
         "engine            {:>12.0} patients/s  ({:.3} s, all outputs; {path})",
         n as f64 / best,
         best
     );
     if let Some(general) = general {
-        println!(
+        let _ = writeln!(
+            text,
             "general engine    {:>12.0} patients/s  ({:.3} s, all outputs; same results)",
             n as f64 / general,
             general
         );
     }
-    println!(
+    let _ = writeln!(
+        text,
         "bare uniforms     {:>12.0} patients/s  ({:.3} s)  engine/bare = {:.2}",
         n as f64 / bare_uniform,
         bare_uniform,
         best / bare_uniform
     );
-    println!(
+    let _ = writeln!(
+        text,
         "bare exponentials {:>12.0} patients/s  ({:.3} s)  engine/bare = {:.2}",
         n as f64 / bare_exponential,
         bare_exponential,
         best / bare_exponential
     );
-    Ok(())
+    print_out(&text)
 }

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use hsctsim::calibrate::check::{self, Selection};
 use hsctsim::calibrate::fit::{self, Fit, format_value};
-use hsctsim::output;
+use hsctsim::output::manifest::CommandManifest;
 
 use super::run::effective_threads;
-use super::{Failure, Overrides};
+use super::{Failure, Overrides, print_out};
 
 /// Options of the command beyond the common ones.
 pub struct CalibrateOptions {
@@ -33,22 +33,39 @@ pub fn calibrate(
 ) -> Result<(), Failure> {
     let mut fit = Fit::load(file).map_err(Failure::input)?;
     if let Some(n) = overrides.patients {
-        fit.patients = n.max(1);
+        // The fit file's own bounds (`calibrate.patients`), so a command line cannot ask
+        // for what the file may not.
+        if !(100..=100_000_000).contains(&n) {
+            return Err(Failure::input(format!(
+                "--patients for calibrate is per cohort and evaluation: between 100 and 100000000, got {n}"
+            )));
+        }
+        fit.patients = n;
     }
     if let Some(s) = overrides.seed {
         fit.seed = s;
     }
     if let Some(m) = options.max_evaluations {
-        fit.max_evaluations = m.max(1);
+        fit.max_evaluations = m;
     }
-    let stem = file
-        .file_stem()
-        .map_or("fit".into(), |s| s.to_string_lossy().into_owned());
+    let stem = hsctsim::scenario::name::made_safe(
+        &file
+            .file_stem()
+            .map_or("fit".into(), |s| s.to_string_lossy().into_owned()),
+    );
     let dir = options
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join("calibrate").join(&stem));
-    output::check_destination(&dir, options.force).map_err(Failure::input)?;
+    super::check::plan_folder(
+        &dir,
+        &[
+            (file, "the fit file"),
+            (Path::new(&fit.targets.file), "the target file"),
+        ],
+        &fit.targets.model.composed,
+        options.force,
+    )?;
     let threads = effective_threads(overrides.threads.unwrap_or(0));
     let check_patients = options.check_patients.unwrap_or(fit.targets.patients);
     let map = |e: check::CheckError| match e {
@@ -58,7 +75,7 @@ pub fn calibrate(
     let verbose = !options.quiet;
     let say = |m: String| {
         if verbose {
-            eprintln!("{m}");
+            super::say(format_args!("{m}"));
         }
     };
     say(format!(
@@ -74,7 +91,9 @@ pub fn calibrate(
     let every = if interactive { 10 } else { 100 };
     let progress = |evaluation: usize, f: f64, best: f64| {
         if verbose && evaluation.is_multiple_of(every) {
-            eprintln!("  evaluation {evaluation:>5}: objective {f:>10.2}, best {best:>10.2}");
+            super::say(format_args!(
+                "  evaluation {evaluation:>5}: objective {f:>10.2}, best {best:>10.2}"
+            ));
         }
     };
     let start: Vec<f64> = fit.parameters.iter().map(|p| p.start).collect();
@@ -173,8 +192,25 @@ pub fn calibrate(
             )),
         )?);
     }
-    output::write_folder(&dir, &files, options.force).map_err(Failure::run)?;
-    print!("{text}");
+    files.push((
+        "manifest.json".into(),
+        CommandManifest::new(
+            "calibrate",
+            &[
+                (fit.file.as_str(), fit.source.as_bytes()),
+                (fit.targets.file.as_str(), fit.targets.source.as_bytes()),
+            ]
+            .into_iter()
+            .chain(super::check::model_files(&fit.targets.model.composed))
+            .collect::<Vec<_>>(),
+            fit.seed,
+            fit.patients,
+            result.seconds,
+        )
+        .to_json(),
+    ));
+    super::check::write_folder(&dir, &files, options.force)?;
+    print_out(&text)?;
     say(format!("→ {}", dir.display()));
     loads.map_err(|e| Failure::run(format!("the fitted model does not load: {e}")))
 }

@@ -3,13 +3,55 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use hsctsim::atomic::{Kind, Plan};
 use hsctsim::calibrate::check::{self, RunSettings};
 use hsctsim::calibrate::targets::Targets;
-use hsctsim::output;
+use hsctsim::output::manifest::CommandManifest;
+use hsctsim::output::{self};
 use hsctsim::plot::{self, PlotOptions};
+use hsctsim::scenario::compose::Composed;
 
+use super::destination::{kept, refused, write_failed};
+use super::interrupt::Interrupt;
 use super::run::effective_threads;
-use super::{Failure, OutputOptions, Overrides, progress};
+use super::{Failure, OutputOptions, Overrides, print_out, progress};
+
+/// Plans an output folder of `check` or `calibrate`: `inputs` (path, what) and the files of
+/// `composed` may not be in it or be it.
+pub fn plan_folder(
+    dir: &Path,
+    inputs: &[(&Path, &str)],
+    composed: &Composed,
+    force: bool,
+) -> Result<(), Failure> {
+    let mut plan = Plan::new(force);
+    for (path, what) in inputs {
+        plan.input(path, *what);
+    }
+    // Exactly the files the model was composed of (built-in models are not files).
+    for path in composed.composition().files() {
+        plan.input(path, "a model file");
+    }
+    plan.output(dir, Kind::Folder(output::FOLDER), "the output folder");
+    plan.check().map_err(refused)
+}
+
+/// The files a model was composed of (the built-in model by its file), for a manifest.
+pub fn model_files(composed: &Composed) -> impl Iterator<Item = (&str, &[u8])> {
+    composed
+        .composition()
+        .layers
+        .iter()
+        .map(|l| (l.path.as_str(), l.text.as_bytes()))
+}
+
+/// Writes a `check` or `calibrate` folder all or nothing; Ctrl-C while it is written leaves
+/// nothing.
+pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)], force: bool) -> Result<(), Failure> {
+    let interrupt = Interrupt::install();
+    output::write_folder(dir, files, force, Some(interrupt.flag()))
+        .map_err(|e| write_failed(e, &interrupt, &kept(&[dir])))
+}
 
 /// Checks a target file against its model (or `model`), prints the table and writes
 /// `check.csv`, `check.txt` and (with `options.figures`) `figures/calibration.{svg,png}` into
@@ -27,13 +69,20 @@ pub fn check(
         figures,
     } = *options;
     let targets = Targets::load(file, model).map_err(Failure::input)?;
-    let stem = file
-        .file_stem()
-        .map_or("targets".into(), |s| s.to_string_lossy().into_owned());
+    let stem = hsctsim::scenario::name::made_safe(
+        &file
+            .file_stem()
+            .map_or("targets".into(), |s| s.to_string_lossy().into_owned()),
+    );
     let dir = out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join("check").join(&stem));
-    output::check_destination(&dir, force).map_err(Failure::input)?;
+    plan_folder(
+        &dir,
+        &[(file, "the target file")],
+        &targets.model.composed,
+        force,
+    )?;
     let patients = overrides.patients.unwrap_or(targets.patients);
     let threads = effective_threads(overrides.threads.unwrap_or(0));
     let bar = progress::patients_bar(check::total_patients(&targets, patients), quiet);
@@ -68,17 +117,23 @@ pub fn check(
         check::table(&rows),
         targets.excluded.len()
     );
+    let seed = overrides.seed.unwrap_or(targets.seed);
+    // Every file read: the target file and each file the model was composed of.
+    let mut inputs = vec![(targets.file.as_str(), targets.source.as_bytes())];
+    inputs.extend(model_files(&targets.model.composed));
+    let manifest = CommandManifest::new("check", &inputs, seed, patients, wall);
     let mut files = vec![
         ("check.csv".to_string(), check::to_csv(&rows)),
         ("check.txt".to_string(), text.clone().into_bytes()),
+        ("manifest.json".to_string(), manifest.to_json()),
     ];
     if figures {
         files.extend(calibration_figures(&rows, "calibration", None)?);
     }
-    output::write_folder(&dir, &files, force).map_err(Failure::run)?;
-    print!("{text}");
+    write_folder(&dir, &files, force)?;
+    print_out(&text)?;
     if !quiet {
-        eprintln!("→ {}", dir.join("check.csv").display());
+        super::say(format_args!("→ {}", dir.join("check.csv").display()));
     }
     Ok(())
 }

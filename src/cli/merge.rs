@@ -1,14 +1,18 @@
 //! `hsctsim merge`: part files of a sharded run → the single run's output folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use hsctsim::aggregate::results::Results;
+use hsctsim::atomic::{Kind, Plan};
 use hsctsim::output::{self, Manifest};
+use hsctsim::plot::PlotOptions;
 use hsctsim::shard::merge::{MergeError, merge_inputs};
 use hsctsim::shard::part::PartError;
 
 use super::Failure;
+use super::destination::{kept, refused, write_failed};
+use super::interrupt::Interrupt;
 
 /// Checks and merges the parts in `inputs` and writes the output folder.
 pub fn merge(
@@ -52,28 +56,50 @@ pub fn merge(
         _ => Failure::input(e),
     })?;
     let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&merged.model.name));
-    output::check_destination(&dir, force).map_err(Failure::input)?;
+    plan_merge(inputs, &dir, force)?;
     let results = Results::from_tally(&merged.model, &merged.tally);
     let wall = started.elapsed().as_secs_f64();
-    let mut manifest = Manifest::new(
+    let mut manifest = Manifest::composed(
         &merged.model,
-        &merged.scenario.path,
-        merged.scenario.text.as_bytes(),
+        &merged.scenario.layers,
         &merged.tally,
         1,
         wall,
     );
     manifest.merged_from_shards = Some(merged.shards);
-    super::run::write_results(&dir, &results, &manifest, force, figures)?;
+    let options = figures.then(PlotOptions::default);
+    let (files, figures_failed) =
+        output::run_files_with_figures(&results, &manifest, options.as_ref());
+    let interrupt = Interrupt::install();
+    output::write_folder(&dir, &files, force, Some(interrupt.flag()))
+        .map_err(|e| write_failed(e, &interrupt, &kept(&[&dir])))?;
+    if let Some(e) = figures_failed {
+        super::say(format_args!(
+            "warning: the figures could not be drawn ({e}); the data files in {} are complete, and `hsctsim plot {}` draws them again",
+            dir.display(),
+            dir.display()
+        ));
+    }
     if !quiet {
-        eprintln!(
+        super::say(format_args!(
             "merged {} shards: {} patients × {} strategies in {:.2} s → {}",
             merged.shards,
             merged.tally.patients,
             merged.model.strategies.len(),
             wall,
             dir.display()
-        );
+        ));
     }
     Ok(())
+}
+
+/// A merge's output folder may not be, or contain, what it merges (`merge parts --out parts
+/// --force` would delete the parts).
+pub fn plan_merge(inputs: &[PathBuf], dir: &Path, force: bool) -> Result<(), Failure> {
+    let mut plan = Plan::new(force);
+    for input in inputs {
+        plan.input(input, "an input of the merge");
+    }
+    plan.output(dir, Kind::Folder(output::FOLDER), "the output folder");
+    plan.check().map_err(refused)
 }

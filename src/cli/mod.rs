@@ -7,6 +7,7 @@
 mod bench;
 mod calibrate;
 mod check;
+mod destination;
 mod interrupt;
 mod merge;
 mod models;
@@ -14,6 +15,7 @@ mod plot;
 mod progress;
 mod psa;
 mod run;
+mod terminal;
 
 use std::path::PathBuf;
 
@@ -44,6 +46,16 @@ fn parse_patients(text: &str) -> Result<u64, String> {
         )),
         None => Err(format!(
             "expected a whole number of patients such as 1000000, 1_000_000 or 1e6, got `{text}`"
+        )),
+    }
+}
+
+/// A willingness to pay per QALY: finite and not negative.
+fn parse_wtp(text: &str) -> Result<f64, String> {
+    match text.replace('_', "").parse::<f64>() {
+        Ok(w) if w.is_finite() && w >= 0.0 => Ok(w),
+        _ => Err(format!(
+            "expected a willingness to pay per QALY such as 50000 (finite, not negative), got `{text}`"
         )),
     }
 }
@@ -180,9 +192,9 @@ enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         overrides: Overrides,
-        /// Objective evaluations allowed (overrides the file).
-        #[arg(long)]
-        max_evaluations: Option<usize>,
+        /// Objective evaluations allowed, 1 to 1000000 (overrides the file).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_evaluations: Option<u64>,
         /// Patients per cohort for the check tables before and after the fit.
         #[arg(long, value_parser = parse_patients)]
         check_patients: Option<u64>,
@@ -239,8 +251,8 @@ enum Command {
         /// Comparator (default: the reference strategy).
         #[arg(long)]
         versus: Option<String>,
-        /// Willingness to pay per QALY (default: the first [economics] wtp).
-        #[arg(long)]
+        /// Willingness to pay per QALY, a finite number ≥ 0 (default: the first [economics] wtp).
+        #[arg(long, value_parser = parse_wtp)]
         wtp: Option<f64>,
         /// Replace an existing output folder.
         #[arg(long, short = 'f')]
@@ -258,9 +270,9 @@ enum Command {
         scenario: PathBuf,
         #[command(flatten)]
         overrides: Overrides,
-        /// Repetitions (the best is reported).
-        #[arg(long, default_value_t = 3)]
-        repeat: usize,
+        /// Repetitions, 1 to 100 (the best is reported).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=100))]
+        repeat: u64,
     },
 }
 
@@ -322,7 +334,7 @@ pub fn main() -> i32 {
             &overrides,
             &calibrate::CalibrateOptions {
                 out,
-                max_evaluations,
+                max_evaluations: max_evaluations.map(|m| m as usize),
                 check_patients,
                 force,
                 quiet,
@@ -351,7 +363,7 @@ pub fn main() -> i32 {
             scenario,
             overrides,
             repeat,
-        } => bench::bench(&scenario, &overrides, repeat),
+        } => bench::bench(&scenario, &overrides, repeat as usize),
         Command::Psa {
             scenario,
             draws,
@@ -401,10 +413,40 @@ pub fn main() -> i32 {
     };
     match outcome {
         Ok(()) => 0,
+        // The reader of standard output went away (`| head`): what it wanted is written.
+        Err(failure) if failure.code == 0 => 0,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            say(format_args!("error: {}", failure.message));
             failure.code
         }
+    }
+}
+
+/// Writes a line to standard error with terminal control characters made visible (text
+/// from scenario files reaches it); never fails, never panics (a closed standard error is
+/// no reason to lose a result).
+pub fn say(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let text = args.to_string();
+    let _ = writeln!(std::io::stderr().lock(), "{}", terminal::safe(&text));
+}
+
+/// Writes `text` to standard output. A reader that went away (`hsctsim models | head`)
+/// ends the command quietly with exit 0; any other failure (a full disk behind `>`) is the
+/// run's failure (exit 1).
+pub fn print_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let text = terminal::safe(text);
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure {
+            code: 0,
+            message: String::new(),
+        }),
+        Err(e) => Err(Failure::run(format!(
+            "cannot write to standard output: {e}"
+        ))),
     }
 }
 
@@ -450,18 +492,32 @@ pub fn load(
     load_source(path, overrides).map(|(model, _)| model)
 }
 
-/// [`load`], also returning the text the model was built from (read once, so the hash in
-/// the manifest and the part files is the hash of what was simulated).
+/// [`load`], also returning every file the model was composed of (each read once, so the
+/// hashes in the manifest and the part files are those of what was simulated).
 pub fn load_source(
     path: &std::path::Path,
     overrides: &Overrides,
 ) -> Result<(hsctsim::model::Model, ScenarioSource), Failure> {
-    let text = hsctsim::scenario::read_text(path).map_err(Failure::input)?;
-    let source = ScenarioSource::new(path.display().to_string(), text);
-    let mut model = hsctsim::scenario::parse(&source.text, &source.path, &source.default_name())
+    let composed = hsctsim::scenario::compose::load(path).map_err(Failure::input)?;
+    let source = composed.composition().clone();
+    let mut model = composed
+        .build(&source.default_name())
         .map_err(Failure::input)?;
     overrides.apply(&mut model.settings)?;
     Ok((model, source))
+}
+
+/// Plans every file of a composed scenario as an input, so no output may be or hold one:
+/// the file that was run and each file it extends.
+pub fn plan_scenario(plan: &mut hsctsim::atomic::Plan, source: &ScenarioSource) {
+    for (k, file) in source.files().enumerate() {
+        let what = if k == 0 {
+            "the scenario file"
+        } else {
+            "the scenario's base file"
+        };
+        plan.input(file, what);
+    }
 }
 
 /// Where a command writes and how loudly: shared by `check`, `psa`, `owsa` and `merge`.

@@ -2,17 +2,21 @@
 
 use hsctsim::scenario::{builtin, compose, describe};
 
-use super::Failure;
+use std::fmt::Write as _;
+
+use super::{Failure, print_out};
 
 /// Lists the built-in models, or prints one (a built-in name or a model file) in full.
 pub fn models(show: Option<&str>) -> Result<(), Failure> {
     let Some(name) = show else {
-        println!("Built-in models (use with [scenario] model = \"NAME\"):");
+        let mut text = String::from("Built-in models (use with [scenario] model = \"NAME\"):\n");
         for m in builtin::MODELS {
-            println!("  {:<14} {}  ({})", m.name, m.summary, m.file);
+            let _ = writeln!(text, "  {:<14} {}  ({})", m.name, m.summary, m.file);
         }
-        println!("\n`hsctsim models --show NAME` prints a model's parameters with their sources.");
-        return Ok(());
+        text.push_str(
+            "\n`hsctsim models --show NAME` prints a model's parameters with their sources.\n",
+        );
+        return print_out(&text);
     };
     let composed = match compose::builtin_model(name) {
         Some(m) => m.map_err(Failure::input)?,
@@ -33,7 +37,5 @@ pub fn models(show: Option<&str>) -> Result<(), Failure> {
         Some(m) => format!("{} ({}): {}", m.name, m.file, m.summary),
         None => name.to_string(),
     };
-    println!("{title}\n");
-    print!("{}", describe::parameters(file));
-    Ok(())
+    print_out(&format!("{title}\n\n{}", describe::parameters(file)))
 }

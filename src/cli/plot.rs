@@ -128,7 +128,8 @@ pub fn plot(run_dir: &Path, args: &PlotArgs, quiet: bool) -> Result<(), Failure>
             plot::render_psa_dir(run_dir, &options).map_err(failure)?
         }
         // The folder of `hsctsim check`: its calibration figure alone.
-        None if !run_dir.join("manifest.json").exists() && run_dir.join("check.csv").is_file() => {
+        // (A run folder has no check.csv; a check folder's manifest is not a run's.)
+        None if run_dir.join("check.csv").is_file() => {
             let ignored = args.run_only_options();
             if !ignored.is_empty() {
                 eprintln!(

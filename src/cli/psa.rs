@@ -11,17 +11,18 @@ use hsctsim::shard::part::ScenarioSource;
 use hsctsim::shard::psa::PsaPart;
 use hsctsim::shard::{self, Shard};
 
+use hsctsim::atomic::{Kind, Plan};
+use hsctsim::output;
+
+use super::destination::{kept, refused, write_failed};
 use super::interrupt::Interrupt;
 use super::run::effective_threads;
 use super::{Failure, OutputOptions, Overrides, progress};
 
 /// Reads a scenario with `[psa]`, with the command line's seed and threads.
 fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Failure> {
-    let text = hsctsim::scenario::read_text(path).map_err(Failure::input)?;
-    let source = ScenarioSource::new(path.display().to_string(), text);
-    let dir = path.parent().filter(|d| d.is_dir());
-    let composed = hsctsim::scenario::compose::from_text(&source.text, &source.path, dir)
-        .map_err(Failure::input)?;
+    let composed = hsctsim::scenario::compose::load(path).map_err(Failure::input)?;
+    let source = composed.composition().clone();
     let mut psa = Psa::compile(composed, &source.default_name()).map_err(Failure::input)?;
     overrides.apply(&mut psa.base.settings)?;
     // --patients is per draw (or per one-way run).
@@ -31,13 +32,24 @@ fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Fai
     Ok((psa, source))
 }
 
-/// The output folder: as given, or `output/<name>_<kind>`; checked before any work.
-fn destination(psa: &Psa, kind: &str, options: &OutputOptions) -> Result<PathBuf, Failure> {
+/// The output folder: as given, or `output/<name>_<kind>`; planned against `inputs` (the
+/// scenario, or the parts of a merge) before any work.
+fn destination(
+    psa: &Psa,
+    kind: &str,
+    inputs: &[&Path],
+    options: &OutputOptions,
+) -> Result<PathBuf, Failure> {
     let out = options
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("output").join(format!("{}_{kind}", psa.name)));
-    hsctsim::output::check_destination(&out, options.force).map_err(Failure::input)?;
+    let mut plan = Plan::new(options.force);
+    for input in inputs {
+        plan.input(input, "an input file");
+    }
+    plan.output(&out, Kind::Folder(output::FOLDER), "the output folder");
+    plan.check().map_err(refused)?;
     Ok(out)
 }
 
@@ -58,20 +70,29 @@ fn stopped(e: PsaError, interrupt: &Interrupt, out: &Path) -> Failure {
     }
 }
 
+/// Writes a PSA or OWSA folder all or nothing: the tables are staged, the figures drawn
+/// from the staged tables into the staged folder, and the whole goes into place together.
+/// Figures that cannot be drawn do not cost the tables (a warning says so).
 fn write(out: &Path, files: &[(String, Vec<u8>)], options: &OutputOptions) -> Result<(), Failure> {
-    hsctsim::output::write_folder(out, files, options.force).map_err(|e| match e {
-        hsctsim::output::OutputError::Exists(_) => Failure::input(e),
-        other => Failure::run(other),
-    })?;
-    if options.figures {
-        hsctsim::plot::render_psa_dir(out, &hsctsim::plot::PlotOptions::default()).map_err(
-            |e| {
-                Failure::run(format!(
-                    "{e} (the tables in {} are complete; `hsctsim plot` retries the figures)",
-                    out.display()
-                ))
-            },
-        )?;
+    let interrupt = Interrupt::install();
+    let failed = |e| write_failed(e, &interrupt, &kept(&[out]));
+    let mut folder = output::stage_folder(out, files, options.force).map_err(failed)?;
+    let figures = if options.figures {
+        hsctsim::plot::render_psa_dir(
+            folder.staging_path(),
+            &hsctsim::plot::PlotOptions::default(),
+        )
+        .err()
+    } else {
+        None
+    };
+    hsctsim::atomic::commit(&mut [folder.stage()], Some(interrupt.flag())).map_err(failed)?;
+    if let Some(e) = figures {
+        super::say(format_args!(
+            "warning: the figures could not be drawn ({e}); the tables in {} are complete, and `hsctsim plot {}` draws them again",
+            out.display(),
+            out.display()
+        ));
     }
     Ok(())
 }
@@ -100,13 +121,25 @@ pub fn psa(
     };
     let range = shard.map_or(1..draws + 1, |s| shard::psa::draws_of(s, draws));
     let out = match shard {
-        None => destination(&psa, "psa", options)?,
+        None => destination(&psa, "psa", &source.files().collect::<Vec<_>>(), options)?,
         Some(_) => options
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("parts").join(format!("{}_psa", psa.name))),
     };
     if let Some(shard) = shard {
+        let file = out.join(shard::psa::file_name(shard));
+        let mut plan = Plan::new(false);
+        super::plan_scenario(&mut plan, &source);
+        plan.output(&out, Kind::Collection, "the parts folder");
+        // A part of the same analysis may always be rewritten (see `check_destination`).
+        plan.output_replacing(
+            &file,
+            Kind::File(shard::psa::SIGNATURE),
+            "the part file",
+            true,
+        );
+        plan.check().map_err(refused)?;
         PsaPart::new(&psa, &source, shard, draws, &[])
             .check_destination(&out, options.force)
             .map_err(Failure::input)?;
@@ -140,14 +173,18 @@ pub fn psa(
     };
     if let Some(shard) = shard {
         let part = PsaPart::new(&psa, &source, shard, draws, &outcomes);
-        let path = part.write(&out, options.force).map_err(Failure::input)?;
+        let path = out.join(shard::psa::file_name(shard));
+        if let Some(mut staged) = part.stage(&out, options.force).map_err(Failure::input)? {
+            hsctsim::atomic::commit(&mut [staged.stage()], Some(interrupt.flag()))
+                .map_err(|e| write_failed(e, &interrupt, &kept(&[&path])))?;
+        }
         if !options.quiet {
-            eprintln!(
+            super::say(format_args!(
                 "shard {shard}: draws {}–{} of {draws} in {wall:.1} s → {}",
                 range.start,
                 range.end.saturating_sub(1),
                 path.display()
-            );
+            ));
         }
         return Ok(());
     }
@@ -184,16 +221,8 @@ fn finish(
         &economics.wtp,
     );
     let draws = outcomes.len() as u64;
-    let mut manifest = SensitivityManifest::new(
-        psa,
-        "psa",
-        (&source.path, source.text.as_bytes()),
-        draws,
-        psa.patients,
-        threads,
-        wall,
-    );
-    manifest.economics.overflows = outcomes.iter().map(|o| o.overflows).sum();
+    let mut manifest =
+        SensitivityManifest::new(psa, "psa", source, draws, psa.patients, threads, wall);
     manifest.merged_from_shards = shards;
     write(
         out,
@@ -217,12 +246,12 @@ fn finish(
             Some(n) => format!("merged from {n} shards in {wall:.2} s"),
             None => format!("in {wall:.1} s"),
         };
-        eprintln!(
+        super::say(format_args!(
             "{draws} draws × {} patients × {} strategies {how}{verdict}; wrote {}",
             psa.patients,
             psa.base.strategies.len(),
             out.display()
-        );
+        ));
     }
     Ok(())
 }
@@ -231,16 +260,9 @@ fn finish(
 pub fn merge(files: &[PathBuf], options: &OutputOptions) -> Result<(), Failure> {
     let started = Instant::now();
     let merged = shard::psa::merge(files).map_err(Failure::input)?;
-    let path = Path::new(&merged.scenario.path);
-    let dir = path.parent().filter(|d| d.is_dir());
-    let composed =
-        hsctsim::scenario::compose::from_text(&merged.scenario.text, &merged.scenario.path, dir)
-            .map_err(Failure::input)?;
-    let mut psa =
-        Psa::compile(composed, &merged.scenario.default_name()).map_err(Failure::input)?;
-    psa.base.settings.seed = merged.seed;
-    psa.patients = merged.patients_per_draw;
-    let out = destination(&psa, "psa", options)?;
+    let psa = merged.analysis().map_err(Failure::input)?;
+    let inputs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let out = destination(&psa, "psa", &inputs, options)?;
     let wall = started.elapsed().as_secs_f64();
     finish(
         &psa,
@@ -336,7 +358,7 @@ pub fn owsa(
             "--strategy and --versus name the same strategy; choose two different ones",
         ));
     }
-    let out = destination(&psa, "owsa", options)?;
+    let out = destination(&psa, "owsa", &source.files().collect::<Vec<_>>(), options)?;
     let interrupt = Interrupt::install();
     let runs = 1 + 2 * psa.parameters.iter().filter(|p| p.range.is_some()).count() as u64;
     let bar = progress::count_bar(runs, "runs", options.quiet);
@@ -345,7 +367,7 @@ pub fn owsa(
     let started = Instant::now();
     let outcome = owsa::run(
         &psa,
-        psa.patients,
+        owsa::patients(&psa),
         threads,
         Some(&advance),
         Some(interrupt.flag()),
@@ -379,9 +401,9 @@ pub fn owsa(
     let manifest = SensitivityManifest::new(
         &psa,
         "owsa",
-        (&source.path, source.text.as_bytes()),
+        &source,
         runs,
-        psa.patients,
+        owsa::patients(&psa),
         threads,
         wall,
     );
@@ -391,16 +413,16 @@ pub fn owsa(
         options,
     )?;
     if !options.quiet {
-        eprintln!(
+        super::say(format_args!(
             "{} runs × {} patients in {wall:.1} s; tornado of `{}` vs `{}` at {} {}/QALY; wrote {}",
             runs,
-            psa.patients,
+            owsa::patients(&psa),
             psa.base.strategies[comparison.strategy].name,
             psa.base.strategies[comparison.comparator].name,
             wtp,
             economics.currency,
             out.display()
-        );
+        ));
     }
     Ok(())
 }

@@ -1,20 +1,21 @@
 //! `hsctsim run` (whole or one shard) and `hsctsim validate`.
 //!
-//! Order of work, so nothing half-done is ever in place: check every destination (output
-//! folder, part file, export file) before simulating; simulate (rows of the export stream
-//! into a temporary file); stop there on Ctrl-C; flush the export to disk (a full disk shows
-//! here, before anything is in place); write the output folder atomically; rename the
-//! export into place.
+//! Order of work, so nothing half-done is ever in place: plan every destination (output
+//! folder or part file, export file) against the inputs, each other and what is there
+//! ([`hsctsim::atomic::Plan`]) before simulating; simulate (rows of the export stream into a
+//! staged file); stop there on Ctrl-C; render the figures in memory; stage the output folder
+//! and flush the export (a full disk shows here, before anything is in place); commit both
+//! together, or neither.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use hsctsim::aggregate::Tally;
 use hsctsim::aggregate::results::Results;
+use hsctsim::atomic::{self, Kind, Plan, Stage, WriteError};
 use hsctsim::engine::ordered::InOrderError;
 use hsctsim::engine::{self, Control, EngineError};
-use hsctsim::export::file::FileError;
-use hsctsim::export::{Censoring, PatientExport};
+use hsctsim::export::{self, Censoring, PatientExport};
 use hsctsim::model::Model;
 use hsctsim::output::manifest::PatientExportRecord;
 use hsctsim::output::{self, Manifest};
@@ -22,8 +23,9 @@ use hsctsim::plot::PlotOptions;
 use hsctsim::shard::Shard;
 use hsctsim::shard::part::{self, ScenarioSource};
 
+use super::destination::{kept, refused, write_failed};
 use super::interrupt::Interrupt;
-use super::{ExportArgs, Failure, Overrides, load_source, progress};
+use super::{ExportArgs, Failure, Overrides, load_source, print_out, progress};
 
 /// Switches of `hsctsim run`.
 #[derive(Debug, Clone, Copy)]
@@ -51,9 +53,6 @@ pub fn run(
         .map_err(Failure::input)?;
     let censoring = censoring(export)?;
     let (model, source) = load_source(scenario, overrides)?;
-    if let Some(path) = &export.export_patients {
-        refuse_to_overwrite_scenario(path, scenario)?;
-    }
     let export = export
         .export_patients
         .as_deref()
@@ -84,26 +83,23 @@ fn censoring(export: &ExportArgs) -> Result<Option<Censoring>, Failure> {
         .map_err(|e| Failure::input(format!("--accrual/--min-follow-up: {e}")))
 }
 
-/// `--force` must never turn a typo into the loss of the scenario file itself.
-fn refuse_to_overwrite_scenario(export: &Path, scenario: &Path) -> Result<(), Failure> {
-    let same = match (export.canonicalize(), scenario.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same {
-        return Err(Failure::input(format!(
-            "--export-patients {} is the scenario file itself; choose another file, e.g. patients.csv",
-            export.display()
-        )));
+/// Checks a run's destinations (path, kind, what it is, whether it may replace a previous
+/// output of ours) against its inputs, each other and what is there, before anything is
+/// simulated.
+fn plan(source: &ScenarioSource, outputs: &[(&Path, Kind, &str, bool)]) -> Result<(), Failure> {
+    let mut plan = Plan::new(false);
+    super::plan_scenario(&mut plan, source);
+    for (path, kind, what, replace) in outputs {
+        plan.output_replacing(path, *kind, *what, *replace);
     }
-    Ok(())
+    plan.check().map_err(refused)
 }
 
-/// An existing file in the way is the user's input (exit 2); anything else is the run's.
-fn file_failure(e: FileError) -> Failure {
+/// A staged output that could not be started (before the simulation).
+fn stage_failure(e: WriteError) -> Failure {
     match e {
-        FileError::Exists(_) | FileError::IsFolder(_) => Failure::input(e),
-        FileError::Io { .. } => Failure::run(format!("{e}; nothing was written")),
+        WriteError::Io { .. } => Failure::run(format!("{e}; nothing was written")),
+        other => Failure::input(other),
     }
 }
 
@@ -116,7 +112,7 @@ fn simulate(
     interrupt: &Interrupt,
     mut export: Option<&mut PatientExport>,
     shard: Option<(&ScenarioSource, Shard)>,
-) -> Result<(Simulated, f64), InOrderError<FileError>> {
+) -> Result<(Simulated, f64), InOrderError<WriteError>> {
     let bar = progress::patients_bar(patients, quiet);
     let advance = |n: u64| bar.inc(n);
     let started = Instant::now();
@@ -126,7 +122,7 @@ fn simulate(
         cancel: Some(interrupt.flag()),
         ..Control::default()
     };
-    let mut block = |control: &Control| -> Result<Tally, InOrderError<FileError>> {
+    let mut block = |control: &Control| -> Result<Tally, InOrderError<WriteError>> {
         match export.as_deref_mut() {
             Some(export) => export.simulate(model, control),
             None => engine::simulate(model, control).map_err(InOrderError::Engine),
@@ -156,7 +152,7 @@ enum Simulated {
 }
 
 /// The message and exit code of a run that stopped; `kept` says what was left in place.
-fn stopped(e: InOrderError<FileError>, interrupt: &Interrupt, kept: &str) -> Failure {
+fn stopped(e: InOrderError<WriteError>, interrupt: &Interrupt, kept: &str) -> Failure {
     match e {
         InOrderError::Engine(EngineError::Cancelled { done, total }) => {
             let (signal, code) = interrupt.received();
@@ -175,23 +171,6 @@ fn stopped(e: InOrderError<FileError>, interrupt: &Interrupt, kept: &str) -> Fai
         InOrderError::Engine(e) => Failure::run(e),
         InOrderError::Deliver(e) => Failure::run(format!("{e}; nothing was written: {kept}")),
     }
-}
-
-/// Describes what an interrupted or failed run left: the destination as it was.
-fn kept(destination: &Path, export: Option<&Path>) -> String {
-    let mut text = if destination.exists() {
-        format!("{} was left as it was", destination.display())
-    } else {
-        format!("{} does not exist", destination.display())
-    };
-    if let Some(export) = export {
-        if export.exists() {
-            text.push_str(&format!(", {} was left as it was", export.display()));
-        } else {
-            text.push_str(&format!(", {} was not written", export.display()));
-        }
-    }
-    text
 }
 
 /// The manifest's record of the export.
@@ -214,15 +193,30 @@ fn run_whole(
     interrupt: &Interrupt,
 ) -> Result<(), Failure> {
     let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&model.name));
-    output::check_destination(&dir, flags.force).map_err(Failure::input)?;
+    let export_path = export.map(|(p, _)| p);
+    let mut outputs = vec![(
+        dir.as_path(),
+        Kind::Folder(output::FOLDER),
+        "the output folder",
+        flags.force,
+    )];
+    if let Some(path) = export_path {
+        outputs.push((
+            path,
+            Kind::File(export::SIGNATURE),
+            "the patient export",
+            flags.force,
+        ));
+    }
+    plan(source, &outputs)?;
+    let destinations: Vec<&Path> = std::iter::once(dir.as_path()).chain(export_path).collect();
     let mut patient_export = match export {
-        Some((path, censoring)) => {
-            Some(PatientExport::create(path, model, censoring, flags.force).map_err(file_failure)?)
-        }
+        Some((path, censoring)) => Some(
+            PatientExport::create(path, model, censoring, flags.force).map_err(stage_failure)?,
+        ),
         None => None,
     };
     let threads = effective_threads(model.settings.threads);
-    let export_path = export.map(|(p, _)| p);
     let (simulated, wall) = simulate(
         model,
         model.settings.patients,
@@ -232,35 +226,36 @@ fn run_whole(
         patient_export.as_mut(),
         None,
     )
-    .map_err(|e| stopped(e, interrupt, &kept(&dir, export_path)))?;
+    .map_err(|e| stopped(e, interrupt, &kept(&destinations)))?;
     let Simulated::Whole(tally) = simulated else {
         unreachable!("a whole run gives a tally")
     };
     let results = Results::from_tally(model, &tally);
-    let mut manifest = Manifest::new(
-        model,
-        &source.path,
-        source.text.as_bytes(),
-        &tally,
-        threads,
-        wall,
-    );
-    if let (Some(export), Some(path)) = (&mut patient_export, export_path) {
+    let mut manifest = Manifest::composed(model, source, &tally, threads, wall);
+    if let (Some(export), Some(path)) = (&patient_export, export_path) {
         manifest.patient_export = Some(export_record(export, path));
-        export.finish().map_err(file_failure)?;
     }
-    write_results(&dir, &results, &manifest, flags.force, flags.figures).map_err(|e| {
-        Failure::run(format!(
-            "{}; nothing was written: {}",
-            e.message,
-            kept(&dir, export_path)
-        ))
-    })?;
-    if let Some(export) = patient_export {
-        export.commit().map_err(file_failure)?;
+    let figures = flags.figures.then(PlotOptions::default);
+    let (files, figures_failed) =
+        output::run_files_with_figures(&results, &manifest, figures.as_ref());
+    let failed = |e| write_failed(e, interrupt, &kept(&destinations));
+    let mut folder = output::stage_folder(&dir, &files, flags.force).map_err(failed)?;
+    let mut stages: Vec<&mut Stage> = Vec::with_capacity(2);
+    if let Some(export) = patient_export.as_mut() {
+        export.finish().map_err(failed)?;
+        stages.push(export.stage());
+    }
+    stages.push(folder.stage());
+    atomic::commit(&mut stages, Some(interrupt.flag())).map_err(failed)?;
+    if let Some(e) = figures_failed {
+        super::say(format_args!(
+            "warning: the figures could not be drawn ({e}); the data files in {} are complete, and `hsctsim plot {}` draws them again",
+            dir.display(),
+            dir.display()
+        ));
     }
     if !flags.quiet {
-        eprintln!(
+        super::say(format_args!(
             "{} patients × {} strategies in {:.2} s ({:.2} M patients/s, {} threads) → {}",
             tally.patients,
             model.strategies.len(),
@@ -268,28 +263,15 @@ fn run_whole(
             manifest.patients_per_second / 1e6,
             threads,
             dir.display()
-        );
+        ));
         if let Some(record) = &manifest.patient_export {
-            eprintln!("{} rows of patient data → {}", record.rows, record.path);
+            super::say(format_args!(
+                "{} rows of patient data → {}",
+                record.rows, record.path
+            ));
         }
     }
     Ok(())
-}
-
-/// Writes a run folder, with its figures unless told not to (shared with `merge`).
-pub fn write_results(
-    dir: &Path,
-    results: &Results,
-    manifest: &Manifest,
-    force: bool,
-    figures: bool,
-) -> Result<(), Failure> {
-    if figures {
-        output::write_run_with_figures(dir, results, manifest, &PlotOptions::default(), force)
-    } else {
-        output::write_run(dir, results, manifest, force)
-    }
-    .map_err(Failure::run)
 }
 
 /// One shard's patients: a part file (and the shard's patient export).
@@ -303,17 +285,40 @@ fn run_shard(
     interrupt: &Interrupt,
 ) -> Result<(), Failure> {
     let dir = out.unwrap_or_else(|| PathBuf::from("parts").join(&model.name));
-    part::check_destination(&dir, model, source, shard, flags.force).map_err(Failure::input)?;
+    let part_path = dir.join(part::file_name(shard));
+    let export_path = export.map(|(p, _)| p);
+    // A part of the same run may always be rewritten (`part::check_destination` says what
+    // "same" means); anything else in its place never.
+    let mut outputs = vec![
+        (dir.as_path(), Kind::Collection, "the parts folder", false),
+        (
+            part_path.as_path(),
+            Kind::File(part::SIGNATURE),
+            "the part file",
+            true,
+        ),
+    ];
+    if let Some(path) = export_path {
+        outputs.push((
+            path,
+            Kind::File(export::SIGNATURE),
+            "the patient export",
+            flags.force,
+        ));
+    }
+    plan(source, &outputs)?;
+    part::check_destination(&dir, model, source, shard, flags.force).map_err(part_failure)?;
+    let destinations: Vec<&Path> = std::iter::once(part_path.as_path())
+        .chain(export_path)
+        .collect();
     let mut patient_export = match export {
-        Some((path, censoring)) => {
-            Some(PatientExport::create(path, model, censoring, flags.force).map_err(file_failure)?)
-        }
+        Some((path, censoring)) => Some(
+            PatientExport::create(path, model, censoring, flags.force).map_err(stage_failure)?,
+        ),
         None => None,
     };
-    let export_path = export.map(|(p, _)| p);
     let threads = effective_threads(model.settings.threads);
     let patients = shard.range(model.settings.patients);
-    let part_path = dir.join(part::file_name(shard));
     let (simulated, wall) = simulate(
         model,
         patients.end - patients.start,
@@ -323,23 +328,24 @@ fn run_shard(
         patient_export.as_mut(),
         Some((source, shard)),
     )
-    .map_err(|e| stopped(e, interrupt, &kept(&part_path, export_path)))?;
+    .map_err(|e| stopped(e, interrupt, &kept(&destinations)))?;
     let Simulated::Part(part) = simulated else {
         unreachable!("a shard run gives a part")
     };
-    if let Some(export) = &mut patient_export {
-        export.finish().map_err(file_failure)?;
-    }
-    let path = part::write(&dir, &part, flags.force).map_err(|e| match e {
-        part::PartError::Exists { .. } => Failure::input(e),
-        _ => Failure::run(e),
-    })?;
+    let failed = |e| write_failed(e, interrupt, &kept(&destinations));
+    let mut staged_part = part::stage(&dir, &part, flags.force).map_err(part_failure)?;
     let rows = patient_export.as_ref().map(PatientExport::rows);
-    if let Some(export) = patient_export {
-        export.commit().map_err(file_failure)?;
+    let mut stages: Vec<&mut Stage> = Vec::with_capacity(2);
+    if let Some(export) = patient_export.as_mut() {
+        export.finish().map_err(failed)?;
+        stages.push(export.stage());
     }
+    if let Some(staged) = staged_part.as_mut() {
+        stages.push(staged.stage());
+    }
+    atomic::commit(&mut stages, Some(interrupt.flag())).map_err(failed)?;
     if !flags.quiet {
-        eprintln!(
+        super::say(format_args!(
             "shard {shard}: patients {}..{} of {} × {} strategies in {:.2} s ({} threads) → {}",
             patients.start,
             patients.end,
@@ -347,24 +353,37 @@ fn run_shard(
             model.strategies.len(),
             wall,
             threads,
-            path.display()
-        );
+            part_path.display()
+        ));
         if let (Some(rows), Some(path)) = (rows, export_path) {
-            eprintln!("{rows} rows of patient data → {}", path.display());
+            super::say(format_args!(
+                "{rows} rows of patient data → {}",
+                path.display()
+            ));
         }
     }
     Ok(())
 }
 
+/// A part file in the way is the user's input (exit 2); a system failure is the run's.
+fn part_failure(e: part::PartError) -> Failure {
+    match e {
+        part::PartError::Io { .. } => Failure::run(format!("{e}; nothing was written")),
+        _ => Failure::input(e),
+    }
+}
+
 /// Checks a scenario without running it.
 pub fn validate(scenario: &Path) -> Result<(), Failure> {
-    let model = hsctsim::scenario::load(scenario).map_err(Failure::input)?;
-    // A [psa] table is checked too: its errors would otherwise wait for `hsctsim psa`.
+    // Read and composed once: what is summarised is what was checked.
     let composed = hsctsim::scenario::compose::load(scenario).map_err(Failure::input)?;
+    let default_name = composed.composition().default_name();
+    let model = composed.build(&default_name).map_err(Failure::input)?;
+    // A [psa] table is checked too: its errors would otherwise wait for `hsctsim psa`.
     let psa = match composed.file.psa {
         Some(_) => {
-            let name = model.name.clone();
-            let psa = hsctsim::psa::Psa::compile(composed, &name).map_err(Failure::input)?;
+            let psa =
+                hsctsim::psa::Psa::compile(composed, &default_name).map_err(Failure::input)?;
             format!(
                 "; [psa]: {} uncertain parameters, {} draws × {} patients",
                 psa.parameters.len(),
@@ -379,8 +398,8 @@ pub fn validate(scenario: &Path) -> Result<(), Failure> {
         .iter()
         .map(|e| e.transitions.len())
         .sum();
-    println!(
-        "{}: ok — {} states, {} transitions, {} decisions, {} strategies, {} attributes; {} patients, horizon {} months{psa}",
+    print_out(&format!(
+        "{}: ok — {} states, {} transitions, {} decisions, {} strategies, {} attributes; {} patients, horizon {} months{psa}\n",
         scenario.display(),
         model.states.len(),
         transitions,
@@ -389,8 +408,7 @@ pub fn validate(scenario: &Path) -> Result<(), Failure> {
         model.cohort.attributes.len(),
         model.settings.patients,
         model.settings.horizon
-    );
-    Ok(())
+    ))
 }
 
 /// Threads actually used: the setting, or all cores for 0.

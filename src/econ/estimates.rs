@@ -58,8 +58,6 @@ pub struct EconomicResults {
     pub values: Vec<ValueRow>,
     /// `incremental.csv`, in cost order.
     pub increments: Vec<IncrementRow>,
-    /// Lives left out because their values were too large for exact sums.
-    pub overflows: u64,
 }
 
 /// Paired moments of `a − b` per patient: means and the covariance matrix entries.
@@ -101,7 +99,8 @@ impl EconomicResults {
         wtp: &[f64],
         reference: usize,
     ) -> EconomicResults {
-        let n = (patients - tally.overflows.min(patients)) as f64;
+        // Every patient is in the sums: a life they cannot hold stops the run instead.
+        let n = patients as f64;
         let mut values = Vec::new();
         let row = |strategy: &str,
                    statistic: &'static str,
@@ -220,10 +219,6 @@ impl EconomicResults {
                 }
             })
             .collect();
-        EconomicResults {
-            values,
-            increments,
-            overflows: tally.overflows,
-        }
+        EconomicResults { values, increments }
     }
 }

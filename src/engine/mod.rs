@@ -63,6 +63,17 @@ pub enum EngineError {
         /// Recent states.
         recent: Vec<String>,
     },
+    /// A life's cost, life-years or QALYs cannot be summed exactly (not finite, or beyond
+    /// the economic sums' bound): the run stops rather than leave the patient out.
+    #[error("patient {patient} under strategy `{strategy}`: {source}")]
+    EconomicValue {
+        /// Patient index.
+        patient: u64,
+        /// Strategy name.
+        strategy: String,
+        /// Which value, and why it cannot be summed.
+        source: crate::aggregate::economics::ValueOutOfRange,
+    },
     /// The run was cancelled.
     #[error("cancelled after {done} of {total} patients")]
     Cancelled {
@@ -315,7 +326,13 @@ fn simulate_general<F: LifeFollower>(
             tally.record_paired(layout, &scratch.deaths);
         }
         if let Some(economics) = &mut tally.economics {
-            economics.record(&scratch.lives);
+            economics
+                .record(&scratch.lives)
+                .map_err(|source| EngineError::EconomicValue {
+                    patient,
+                    strategy: model.strategies[source.strategy].name.clone(),
+                    source,
+                })?;
         }
         tally.patients += 1;
     }

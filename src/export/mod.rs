@@ -26,19 +26,24 @@
 //! let mut export = PatientExport::create("patients.csv".as_ref(), &model, Some(censoring), false)?;
 //! let tally = export.simulate(&model, &Control::default())?;
 //! println!("{} rows for {} patients", export.rows(), tally.patients);
-//! export.commit()?;
+//! export.finish()?;
+//! hsctsim::atomic::commit(&mut [export.stage()], None)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod file;
 pub mod rows;
 
 use crate::aggregate::Tally;
+use crate::atomic::{Signature, Stage, StagedFile, WriteError};
 use crate::engine::Control;
 use crate::engine::ordered::{InOrderError, simulate_in_order};
 use crate::model::Model;
-use file::{AtomicFile, FileError};
 use rows::{Columns, PatientRows};
+
+/// How a previous export of ours is recognised (and so may be replaced when asked): its
+/// header starts with the fixed columns.
+pub const SIGNATURE: Signature =
+    Signature::FileStartingWith("patient,strategy,from,to,start,time,event");
 
 /// Administrative censoring of the export: uniform accrual plus a minimum follow-up.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,21 +100,22 @@ impl Censoring {
 /// simulated block of patients, in patient order.
 #[derive(Debug)]
 pub struct PatientExport {
-    file: AtomicFile,
+    file: StagedFile,
     censoring: Option<Censoring>,
     rows: u64,
 }
 
 impl PatientExport {
-    /// Starts the file at `path` (under a temporary name) with the model's header. An
-    /// existing file is in the way unless `force`.
+    /// Starts the file at `path` (under a staging name) with the model's header; `replace`
+    /// lets the commit replace a previous export (checked by the caller's
+    /// [`crate::atomic::Plan`] before, and again when it goes into place).
     pub fn create(
         path: &std::path::Path,
         model: &Model,
         censoring: Option<Censoring>,
-        force: bool,
-    ) -> Result<PatientExport, FileError> {
-        let mut file = AtomicFile::create(path, force)?;
+        replace: bool,
+    ) -> Result<PatientExport, WriteError> {
+        let mut file = StagedFile::create(path, Some(SIGNATURE), replace)?;
         file.write(Columns::new(model, censoring, 0).header())?;
         Ok(PatientExport {
             file,
@@ -124,7 +130,7 @@ impl PatientExport {
         &mut self,
         model: &Model,
         control: &Control,
-    ) -> Result<Tally, InOrderError<FileError>> {
+    ) -> Result<Tally, InOrderError<WriteError>> {
         let columns = Columns::new(model, self.censoring, control.draw);
         let file = &mut self.file;
         let rows = &mut self.rows;
@@ -154,13 +160,13 @@ impl PatientExport {
         self.file.path()
     }
 
-    /// Flushes everything to disk under the temporary name (see [`AtomicFile::finish`]).
-    pub fn finish(&mut self) -> Result<(), FileError> {
+    /// Flushes everything to disk under the staging name (see [`StagedFile::finish`]).
+    pub fn finish(&mut self) -> Result<(), WriteError> {
         self.file.finish()
     }
 
-    /// Puts the complete file in place.
-    pub fn commit(self) -> Result<std::path::PathBuf, FileError> {
-        self.file.commit()
+    /// The staged file, for [`crate::atomic::commit`] (after [`PatientExport::finish`]).
+    pub fn stage(&mut self) -> &mut Stage {
+        self.file.stage()
     }
 }

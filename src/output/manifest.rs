@@ -5,7 +5,8 @@ use serde::Serialize;
 use crate::aggregate::Tally;
 use crate::model::{DeathCause, Model};
 use crate::plot::FigureOverrides;
-use sha2::{Digest, Sha256};
+use crate::scenario::compose::Composition;
+use crate::scenario::compose::files::composition_sha256;
 
 /// The run's provenance.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -18,8 +19,14 @@ pub struct Manifest {
     pub scenario_path: String,
     /// Scenario name.
     pub scenario_name: String,
-    /// SHA-256 of the scenario file's bytes.
+    /// SHA-256 of the whole composed scenario: of its files' SHA-256 values, one hex line
+    /// each, the file that was run first ([`composition_sha256`]); it changes when any file
+    /// of the chain of `extends` (or the built-in model) does.
     pub scenario_sha256: String,
+    /// Every file the scenario was composed of, the one that was run first, each with its
+    /// SHA-256 (as `sha256sum` prints it). Absent in manifests older than this field.
+    #[serde(default)]
+    pub scenario_layers: Vec<ScenarioLayer>,
     /// Master seed.
     pub seed: u64,
     /// Patients simulated.
@@ -62,6 +69,34 @@ pub struct Manifest {
     pub patient_export: Option<PatientExportRecord>,
 }
 
+/// One file of the composed scenario, as the manifest records it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct ScenarioLayer {
+    /// Path as given (joined to the folder of the file that named it), or a built-in
+    /// model's file.
+    pub path: String,
+    /// The built-in model's name, when the layer is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+}
+
+impl ScenarioLayer {
+    /// The record of every file of a composition, the one that was run first.
+    pub fn of(scenario: &Composition) -> Vec<ScenarioLayer> {
+        scenario
+            .layers
+            .iter()
+            .map(|l| ScenarioLayer {
+                path: l.path.clone(),
+                builtin: l.builtin.clone(),
+                sha256: l.sha256.clone(),
+            })
+            .collect()
+    }
+}
+
 /// The labels that go with `economics.csv` and `incremental.csv`.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct EconomicsInfo {
@@ -79,9 +114,6 @@ pub struct EconomicsInfo {
     pub illustrative: bool,
     /// Where the values come from.
     pub note: String,
-    /// Lives left out of the economic tables because their values were too large for the
-    /// exact sums (0 in any sensible model).
-    pub overflows: u64,
 }
 
 /// Where the patient-level export went and how it was censored.
@@ -112,8 +144,9 @@ pub struct NamedItem {
 }
 
 impl EconomicsInfo {
-    /// The labels of `economics`, with `overflows` lives left out of the sums.
-    pub fn new(economics: &crate::econ::Economics, overflows: u64) -> EconomicsInfo {
+    /// The labels of `economics` (every patient is in the economic tables: a life the exact
+    /// sums cannot hold stops the run, so there is no count of lives left out).
+    pub fn new(economics: &crate::econ::Economics) -> EconomicsInfo {
         EconomicsInfo {
             currency: economics.currency.clone(),
             price_year: economics.price_year,
@@ -122,7 +155,6 @@ impl EconomicsInfo {
             wtp: economics.wtp.clone(),
             illustrative: economics.illustrative,
             note: economics.note.clone(),
-            overflows,
         }
     }
 }
@@ -137,11 +169,44 @@ impl Manifest {
 }
 
 impl Manifest {
-    /// The manifest of a finished run of `model` (as loaded from `scenario_bytes`).
+    /// The manifest of a finished run of `model`, a scenario that is the one file at
+    /// `scenario_path` with bytes `scenario_bytes` (it extends nothing).
     pub fn new(
         model: &Model,
         scenario_path: &str,
         scenario_bytes: &[u8],
+        tally: &Tally,
+        threads: usize,
+        wall_seconds: f64,
+    ) -> Manifest {
+        let layer = ScenarioLayer {
+            path: scenario_path.to_string(),
+            builtin: None,
+            sha256: sha256_hex(scenario_bytes),
+        };
+        Manifest::with_layers(model, vec![layer], tally, threads, wall_seconds)
+    }
+
+    /// The manifest of a finished run of `model`, composed of `scenario`'s files.
+    pub fn composed(
+        model: &Model,
+        scenario: &Composition,
+        tally: &Tally,
+        threads: usize,
+        wall_seconds: f64,
+    ) -> Manifest {
+        Manifest::with_layers(
+            model,
+            ScenarioLayer::of(scenario),
+            tally,
+            threads,
+            wall_seconds,
+        )
+    }
+
+    fn with_layers(
+        model: &Model,
+        scenario_layers: Vec<ScenarioLayer>,
         tally: &Tally,
         threads: usize,
         wall_seconds: f64,
@@ -154,9 +219,12 @@ impl Manifest {
         Manifest {
             program: "hsctsim".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            scenario_path: scenario_path.to_string(),
+            scenario_path: scenario_layers
+                .first()
+                .map_or(String::new(), |l| l.path.clone()),
             scenario_name: model.name.clone(),
-            scenario_sha256: sha256_hex(scenario_bytes),
+            scenario_sha256: composition_sha256(scenario_layers.iter().map(|l| l.sha256.as_str())),
+            scenario_layers,
             seed: model.settings.seed,
             patients: tally.patients,
             threads,
@@ -188,9 +256,7 @@ impl Manifest {
             patients_per_second: tally.patients as f64 / wall_seconds.max(1e-9),
             merged_from_shards: None,
             figures: model.figures.clone(),
-            economics: model.economics.as_ref().map(|e| {
-                EconomicsInfo::new(e, tally.economics.as_ref().map_or(0, |t| t.overflows))
-            }),
+            economics: model.economics.as_ref().map(EconomicsInfo::new),
             patient_export: None,
         }
     }
@@ -202,9 +268,68 @@ impl Manifest {
 }
 
 /// Hex SHA-256 of bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+pub use crate::scenario::compose::files::sha256_hex;
+
+/// `manifest.json` of the folders `check` and `calibrate` write: what made them, from which
+/// files, so a folder can be traced to its inputs, and recognised as ours before replacing
+/// it (see [`crate::atomic::Signature::ManifestFolder`]).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct CommandManifest {
+    /// Always "hsctsim".
+    pub program: String,
+    /// Program version.
+    pub version: String,
+    /// The command: `check` or `calibrate`.
+    pub kind: String,
+    /// The files read, as given, with the SHA-256 of each.
+    pub inputs: Vec<InputRecord>,
+    /// Master seed.
+    pub seed: u64,
+    /// Patients per cohort.
+    pub patients: u64,
+    /// Wall-clock seconds.
+    pub wall_seconds: f64,
+}
+
+/// One input file of a command and the hash of what was read.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct InputRecord {
+    /// Path as given (or a built-in model's name).
+    pub path: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+}
+
+impl CommandManifest {
+    /// A manifest of `kind` run on `inputs` (path, bytes).
+    pub fn new(
+        kind: &str,
+        inputs: &[(&str, &[u8])],
+        seed: u64,
+        patients: u64,
+        wall_seconds: f64,
+    ) -> CommandManifest {
+        CommandManifest {
+            program: "hsctsim".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            kind: kind.into(),
+            inputs: inputs
+                .iter()
+                .map(|(path, bytes)| InputRecord {
+                    path: (*path).to_string(),
+                    sha256: sha256_hex(bytes),
+                })
+                .collect(),
+            seed,
+            patients,
+            wall_seconds,
+        }
+    }
+
+    /// Pretty JSON with a final newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
 }

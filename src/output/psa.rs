@@ -81,8 +81,13 @@ pub struct SensitivityManifest {
     pub scenario_path: String,
     /// Scenario name.
     pub scenario_name: String,
-    /// SHA-256 of the scenario file's bytes.
+    /// SHA-256 of the whole composition: of every file's SHA-256 (see
+    /// [`crate::scenario::compose::files::composition_sha256`]), as in a run's manifest.
     pub scenario_sha256: String,
+    /// Every file the scenario was composed of, the one that was run first, each with its
+    /// SHA-256.
+    #[serde(default)]
+    pub scenario_layers: Vec<super::manifest::ScenarioLayer>,
     /// Master seed.
     pub seed: u64,
     /// Parameter draws (PSA) or runs (OWSA: base + 2 per parameter).
@@ -116,7 +121,7 @@ impl SensitivityManifest {
     pub fn new(
         psa: &Psa,
         kind: &str,
-        scenario: (&str, &[u8]),
+        scenario: &crate::scenario::compose::Composition,
         draws: u64,
         patients_per_draw: u64,
         threads: usize,
@@ -132,9 +137,10 @@ impl SensitivityManifest {
             program: "hsctsim".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             kind: kind.into(),
-            scenario_path: scenario.0.into(),
+            scenario_path: scenario.top_path().into(),
             scenario_name: psa.name.clone(),
-            scenario_sha256: super::manifest::sha256_hex(scenario.1),
+            scenario_sha256: scenario.sha256(),
+            scenario_layers: super::manifest::ScenarioLayer::of(scenario),
             seed: model.settings.seed,
             draws,
             patients_per_draw,
@@ -149,7 +155,7 @@ impl SensitivityManifest {
                 })
                 .collect(),
             reference: model.strategies[model.settings.reference].name.clone(),
-            economics: EconomicsInfo::new(economics, 0),
+            economics: EconomicsInfo::new(economics),
             parameters: psa
                 .parameters
                 .iter()
@@ -360,7 +366,12 @@ pub fn owsa_files(
     rows("", "base case", "", "base", None, &one_way.base);
     for bar in &one_way.bars {
         let p = &psa.parameters[bar.parameter];
-        let path = &p.paths[0].text;
+        let path = &p
+            .paths
+            .iter()
+            .map(|x| x.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ");
         let id = (bar.parameter + 1).to_string();
         rows(&id, &p.name, path, "low", Some(bar.low), &bar.at_low);
         rows(&id, &p.name, path, "high", Some(bar.high), &bar.at_high);

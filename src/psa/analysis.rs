@@ -235,7 +235,6 @@ mod tests {
                     ..Means::default()
                 })
                 .collect(),
-            overflows: 0,
         }
     }
 

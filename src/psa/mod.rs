@@ -96,10 +96,10 @@ pub struct Means {
 }
 
 impl Means {
-    /// Means over `patients` lives of the sums in `tally` (lives too large for exact sums,
-    /// counted in its `overflows`, are left out).
+    /// Means over `patients` lives of the sums in `tally` (every life is in the sums: one
+    /// they cannot hold stops the draw with an error instead).
     pub fn of(tally: &EconomicTally, patients: u64) -> Vec<Means> {
-        let n = patients.saturating_sub(tally.overflows).max(1) as f64;
+        let n = patients.max(1) as f64;
         tally
             .strategies
             .iter()
@@ -129,8 +129,6 @@ pub struct DrawOutcome {
     pub values: Vec<f64>,
     /// Per strategy.
     pub means: Vec<Means>,
-    /// Lives left out of the means (too large for exact sums; normally 0).
-    pub overflows: u64,
 }
 
 /// Why a PSA stopped.
@@ -244,8 +242,6 @@ impl Psa {
         let mut parameters = Vec::with_capacity(def.parameters.len());
         for (i, p) in def.parameters.iter().enumerate() {
             let at = |field: &str| toml_path!["psa", "parameters", i, field];
-            let distribution = Distribution::from_def(p)
-                .map_err(|e| fail(BuildError::new(at(e.field), e.message).help(e.help)))?;
             let texts: Vec<String> = match (&p.path, &p.paths) {
                 (Some(path), None) => vec![path.clone()],
                 (None, Some(paths)) if !paths.is_empty() => paths.clone(),
@@ -257,49 +253,116 @@ impl Psa {
                 }
             };
             let field = if p.paths.is_some() { "paths" } else { "path" };
-            if texts.len() != distribution.dimension() {
+            let group = p.distribution == "dirichlet";
+            if group && texts.len() < 2 {
                 return Err(fail(
                     BuildError::new(
                         at(field),
-                        format!(
-                            "{} path(s) for a distribution with {} component(s)",
-                            texts.len(),
-                            distribution.dimension()
-                        ),
+                        format!("{} path for a dirichlet distribution", texts.len()),
                     )
-                    .help("a Dirichlet takes `paths` and one count per path; the others take one `path`"),
+                    .help("a Dirichlet takes `paths`, two or more: a whole group of probabilities"),
                 ));
             }
+            let psa_file = composed.error(BuildError::new(at(field), "")).file;
             let mut paths = Vec::with_capacity(texts.len());
             let mut values = Vec::with_capacity(texts.len());
+            let mut names = Vec::with_capacity(texts.len());
             for text in &texts {
                 let path = ParameterPath::parse(text)
                     .map_err(|e| fail(BuildError::new(at(field), e.to_string())))?;
                 let value = path
                     .get(&composed.file)
                     .map_err(|e| fail(BuildError::new(at(field), e.to_string())))?;
+                let written = written_at(&composed, &path);
+                if let Some(written) = &written
+                    && selects_by_position(text)
+                    && layer_of(&composed, &written.file) > layer_of(&composed, &psa_file)
+                {
+                    return Err(fail(
+                        BuildError::new(
+                            at(field),
+                            format!(
+                                "`{text}` selects by position an element written in {}, which extends {psa_file} where this [psa] entry is: the position may now name another element than the one the entry describes",
+                                written.file
+                            ),
+                        )
+                        .help(format!(
+                            "select it by what it is (e.g. economics.states[remission2].cost, economics.events[relapse2].cost, effects[donor_type == 'cord'].hr), or give the [psa] table in {}",
+                            written.file
+                        )),
+                    ));
+                }
+                names.push(match &written {
+                    Some(w) => match w.location {
+                        Some((line, column)) => format!("`{text}` ({}:{line}:{column})", w.file),
+                        None => format!("`{text}` ({})", w.file),
+                    },
+                    None => format!("`{text}`"),
+                });
+                paths.push(path);
+                values.push(value);
+            }
+            if group {
+                let total: f64 = values.iter().sum();
+                if !paths.iter().all(ParameterPath::is_in_sum_to_one_group) {
+                    return Err(fail(
+                        BuildError::new(at("paths"), "a Dirichlet sets probabilities that sum to 1: every path must be a branch `p`, an attribute level or a discrete probability")
+                            .help("e.g. paths = [\"decisions[relapse_plan].branches[0].p\", \"decisions[relapse_plan].branches[1].p\"]"),
+                    ));
+                }
+                // Each draw replaces the values of the paths and nothing else: they must be a
+                // whole group, or every draw would break the sum of the rest.
+                if (total - 1.0).abs() > 1e-6 {
+                    return Err(fail(
+                        BuildError::new(
+                            at("paths"),
+                            format!(
+                                "the probabilities at these paths sum to {total} in the scenario, not 1: a Dirichlet draws a whole group (every branch of one decision, every level of one attribute)"
+                            ),
+                        )
+                        .help("list every branch (or level) of the group in `paths`, and only those"),
+                    ));
+                }
+            }
+            // A scalar distribution on several `paths` ties them: one quantity written in
+            // several places of the model (e.g. the NRM level on three transitions, tied
+            // by calibration). Every draw sets all of them, so they must agree already.
+            if !group {
+                let (low, high) = crate::precision::as_written(values[0]);
+                if let Some(k) =
+                    (1..values.len()).find(|&k| !crate::precision::within(values[k], (low, high)))
+                {
+                    return Err(fail(
+                        BuildError::new(
+                            at(field),
+                            format!(
+                                "these paths are drawn as one value, but {} is {} and {} is {} in the scenario",
+                                names[0], values[0], names[k], values[k]
+                            ),
+                        )
+                        .help("tie only paths that hold the same number in the model, or give each its own [[psa.parameters]] entry"),
+                    ));
+                }
+            }
+            let described = distribution::Described {
+                values: &values,
+                names: &names,
+            };
+            let distribution = Distribution::from_def(p, &described)
+                .map_err(|e| fail(BuildError::new(at(e.field), e.message).help(e.help)))?;
+            for (text, path) in texts.iter().zip(&paths) {
                 if path.is_probability() && !stays_in_unit_interval(&distribution) {
                     return Err(fail(
                         BuildError::new(
                             at("distribution"),
                             format!("`{text}` is a probability; a {} distribution can leave [0, 1]", p.distribution),
                         )
-                        .help("use beta (mean and se, or alpha and beta), a uniform within [0, 1], or dirichlet for a whole set of branches"),
+                        .help("use beta (mean = \"base\" and se, or alpha and beta), a uniform within [0, 1], or dirichlet for a whole set of branches"),
                     ));
                 }
-                paths.push(path);
-                values.push(value);
             }
-            if matches!(distribution, Distribution::Dirichlet { .. })
-                && !paths.iter().all(ParameterPath::is_in_sum_to_one_group)
-            {
-                return Err(fail(
-                    BuildError::new(at("paths"), "a Dirichlet sets probabilities that sum to 1: every path must be a branch `p`, an attribute level or a discrete probability")
-                        .help("e.g. paths = [\"decisions[relapse_plan].branches[0].p\", \"decisions[relapse_plan].branches[1].p\"]"),
-                ));
-            }
-            let range = one_way_range(p, &distribution)
-                .map_err(|(field, message)| fail(BuildError::new(at(field), message)))?;
+            let range = one_way_range(p, &distribution, &described)
+                .map_err(|e| fail(BuildError::new(at(e.field), e.message).help(e.help)))?;
             parameters.push(UncertainParameter {
                 name: p.name.clone().unwrap_or_else(|| texts.join(" + ")),
                 paths,
@@ -331,24 +394,30 @@ impl Psa {
         })
     }
 
-    /// Number of values a draw gives (the columns of `psa_parameters.csv`).
+    /// Number of values a draw gives (the columns of `psa_parameters.csv`): one per
+    /// Dirichlet component, one for any other parameter (however many paths it ties).
     pub fn width(&self) -> usize {
-        self.parameters.iter().map(|p| p.paths.len()).sum()
+        self.parameters
+            .iter()
+            .map(|p| p.distribution.dimension())
+            .sum()
     }
 
-    /// `(label, path)` of every drawn value, in draw order.
+    /// `(label, path)` of every drawn value, in draw order; tied paths are one value,
+    /// named by all of them (`a + b`).
     pub fn value_names(&self) -> Vec<(String, String)> {
         self.parameters
             .iter()
             .flat_map(|p| {
-                p.paths.iter().map(move |path| {
-                    let label = if p.paths.len() > 1 {
-                        format!("{}: {}", p.name, path.text)
-                    } else {
-                        p.name.clone()
-                    };
-                    (label, path.text.clone())
-                })
+                let texts: Vec<&str> = p.paths.iter().map(|x| x.text.as_str()).collect();
+                if p.distribution.dimension() > 1 {
+                    texts
+                        .iter()
+                        .map(|t| (format!("{}: {t}", p.name), t.to_string()))
+                        .collect::<Vec<_>>()
+                } else {
+                    vec![(p.name.clone(), texts.join(" + "))]
+                }
             })
             .collect()
     }
@@ -366,22 +435,26 @@ impl Psa {
     }
 
     /// The model with parameter values `values` (flattened as from [`Psa::sample`]); `None`
-    /// entries keep the scenario's value. Errors are the builder's message.
+    /// entries keep the scenario's value. A Dirichlet's components go one to each path
+    /// (exactly: they already sum to 1); a scalar goes to every path it ties. Errors are
+    /// the builder's message.
     pub fn model_with(&self, values: &[Option<f64>]) -> Result<Model, String> {
         let mut composed = self.composed.clone();
         let mut at = 0;
         for p in &self.parameters {
-            for path in &p.paths {
-                if let Some(v) = values.get(at).copied().flatten() {
-                    let set = if p.paths.len() > 1 {
+            let group = p.distribution.dimension() > 1;
+            for (k, path) in p.paths.iter().enumerate() {
+                let slot = if group { at + k } else { at };
+                if let Some(v) = values.get(slot).copied().flatten() {
+                    let set = if group {
                         path.set_exact(&mut composed.file, v)
                     } else {
                         path.set(&mut composed.file, v)
                     };
                     set.map_err(|e| e.to_string())?;
                 }
-                at += 1;
             }
+            at += p.distribution.dimension();
         }
         let mut model = composed.build(&self.name).map_err(|e| e.message.clone())?;
         model.settings = self.base.settings.clone();
@@ -394,13 +467,13 @@ impl Psa {
         model: &Model,
         draw: u64,
         patients: u64,
-    ) -> Result<(Vec<Means>, u64), EngineError> {
+    ) -> Result<Vec<Means>, EngineError> {
         let layout = Layout::new(model);
         let mut tally = Tally::new(&layout);
         let mut scratch = Scratch::new(model);
         engine::simulate_patients(model, &layout, draw, 0..patients, &mut tally, &mut scratch)?;
         let economics = tally.economics.as_ref().expect("the model has economics");
-        Ok((Means::of(economics, patients), economics.overflows))
+        Ok(Means::of(economics, patients))
     }
 
     /// Runs draws `draws` (numbers from 1), one draw per worker at a time; results in draw
@@ -440,7 +513,7 @@ impl Psa {
                         values: self.describe(&values),
                         message,
                     })?;
-                    let (means, overflows) = self
+                    let means = self
                         .simulate(&model, draw, self.patients)
                         .map_err(|source| PsaError::Engine { draw, source })?;
                     done.fetch_add(1, Ordering::Relaxed);
@@ -451,7 +524,6 @@ impl Psa {
                         draw,
                         values,
                         means,
-                        overflows,
                     })
                 })
                 .collect()
@@ -490,32 +562,115 @@ fn default_grid(thresholds: &[f64]) -> Vec<f64> {
     grid
 }
 
-/// The low and high values of a scalar parameter: as written, or its 2.5 % and 97.5 %
-/// quantiles.
+/// The low and high values of a scalar parameter: as written (numbers, or percentages of
+/// the base), or its distribution's 2.5 % and 97.5 % quantiles. The range must contain the
+/// base: a one-way analysis varies the value on either side of the run's.
 fn one_way_range(
     def: &crate::scenario::format::PsaParameterDef,
     distribution: &Distribution,
-) -> Result<Option<(f64, f64)>, (&'static str, String)> {
+    described: &distribution::Described,
+) -> Result<Option<(f64, f64)>, distribution::SpecError> {
+    use crate::scenario::format::PsaValue;
+    let error = |field: &'static str, message: String, help: &str| distribution::SpecError {
+        field,
+        message,
+        help: help.to_string(),
+    };
+    const HELP: &str = "give low and high as numbers around the value, or in percent of it: low = \"80%\", high = \"120%\"";
     if matches!(distribution, Distribution::Dirichlet { .. }) {
         if def.low.is_some() || def.high.is_some() {
-            return Err((
-                "low",
-                "a Dirichlet group has no single low and high value; leave `low` and `high` out (the group is varied in the PSA only)".into(),
+            return Err(error(
+                if def.low.is_some() { "low" } else { "high" },
+                "a Dirichlet group has no single low and high value".into(),
+                "leave `low` and `high` out (the group is varied in the PSA only)",
             ));
         }
         return Ok(None);
     }
-    let low = def.low.or_else(|| distribution.quantile(0.025));
-    let high = def.high.or_else(|| distribution.quantile(0.975));
-    match (low, high) {
-        (Some(l), Some(h)) if l.is_finite() && h.is_finite() && l < h => Ok(Some((l, h))),
-        (Some(l), Some(h)) => Err((
-            "high",
-            format!("the one-way range must have low < high, got low = {l}, high = {h}"),
+    let base = described.values[0];
+    let end = |field: &'static str, given: Option<PsaValue>, p: f64| match given {
+        Some(PsaValue::Number(x)) => Ok(Some(x)),
+        Some(PsaValue::Percent(q)) => Ok(Some(q / 100.0 * base)),
+        Some(PsaValue::Base) => Err(error(
+            field,
+            format!("`{field}` = \"base\" leaves nothing to vary on that side"),
+            HELP,
         )),
-        _ => Err((
-            "low",
-            "cannot compute the distribution's quantiles; give `low` and `high`".into(),
-        )),
+        None => Ok(distribution.quantile(p)),
+    };
+    let low = end("low", def.low, 0.025)?;
+    let high = end("high", def.high, 0.975)?;
+    let (l, h) = match (low, high) {
+        (Some(l), Some(h)) if l.is_finite() && h.is_finite() && l < h => (l, h),
+        (Some(l), Some(h)) => {
+            return Err(error(
+                "high",
+                format!("the one-way range must have low < high, got low = {l}, high = {h}"),
+                HELP,
+            ));
+        }
+        _ => {
+            return Err(error(
+                "low",
+                "cannot compute the distribution's quantiles".into(),
+                HELP,
+            ));
+        }
+    };
+    if !(l <= base && base <= h) {
+        let field = match (base < l, def.low.is_some(), def.high.is_some()) {
+            (true, true, _) => "low",
+            (false, _, true) => "high",
+            _ => "distribution",
+        };
+        let given = if def.low.is_some() || def.high.is_some() {
+            "as written"
+        } else {
+            "(the distribution's 2.5 % and 97.5 % quantiles)"
+        };
+        return Err(error(
+            field,
+            format!(
+                "the one-way range [{}, {}] {given} does not contain {} = {base}, the value the model runs: the tornado's bars would not start from its base case",
+                crate::precision::approx(l),
+                crate::precision::approx(h),
+                described.names[0]
+            ),
+            HELP,
+        ));
     }
+    Ok(Some((l, h)))
+}
+
+/// Where a parameter's value is written: its file and line, for messages that quote it.
+fn written_at(composed: &Composed, path: &ParameterPath) -> Option<ScenarioError> {
+    let (value, _) = path.toml_paths(&composed.file).ok()?;
+    Some(composed.error(BuildError::new(value, "")))
+}
+
+/// Position of a file among the composed layers (base first); the last with that name, so
+/// an extending file that shares a name with its base is still counted as later.
+fn layer_of(composed: &Composed, file: &str) -> usize {
+    composed
+        .layers
+        .iter()
+        .rposition(|l| l.file == file)
+        .unwrap_or(0)
+}
+
+/// True if a parameter name selects a list element by its index (`events[0]`,
+/// `branches[1]`), not by what it is.
+fn selects_by_position(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        if let Some(close) = after.find(']') {
+            let inside = after[..close].trim();
+            if !inside.is_empty() && inside.chars().all(|c| c.is_ascii_digit()) {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
 }

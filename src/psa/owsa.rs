@@ -3,7 +3,9 @@
 //! benefit it gives.
 //!
 //! Every run simulates the same patients (draw 0, the deterministic run's streams), so the
-//! differences between runs are the parameters' effects, not Monte Carlo noise.
+//! differences between runs are the parameters' effects, not Monte Carlo noise; and as
+//! many of them as the deterministic run ([`patients`]), so the base case from which the
+//! bars start is the run's base case, number for number.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -74,6 +76,13 @@ impl OneWay {
     }
 }
 
+/// Patients per one-way run: the deterministic run's (`[simulation] patients`, or what the
+/// caller set there), not the PSA's per-draw count — with the same patients and streams the
+/// base case is then exactly `hsctsim run`'s, and the tornado is read against it.
+pub fn patients(psa: &Psa) -> u64 {
+    psa.base.settings.patients
+}
+
 /// Runs the base case and every scalar parameter at its low and high values, `patients`
 /// patients each, in parallel; `progress` is told of each finished run.
 pub fn run(
@@ -97,7 +106,7 @@ pub fn run(
             runs.push(Some((i, at, low)));
             runs.push(Some((i, at, high)));
         }
-        at += p.paths.len();
+        at += p.distribution.dimension();
     }
     let total = runs.len() as u64;
     let width = psa.width();
@@ -119,7 +128,7 @@ pub fn run(
                     }),
                     message,
                 })?;
-                let (means, _) = psa
+                let means = psa
                     .simulate(&model, 0, patients)
                     .map_err(|source| PsaError::Engine { draw: 0, source })?;
                 if let Some(progress) = progress {

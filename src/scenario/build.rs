@@ -255,12 +255,12 @@ fn compile(file: &ScenarioFile, default_name: &str, inherited: &[String]) -> Res
     let base_decisions = b.decisions(&file.decisions)?;
     let strategies = b.strategies(file, &base_decisions, background.as_ref())?;
     let settings = b.settings(&file.simulation, &strategies)?;
+    let name = match &file.scenario.name {
+        Some(name) => super::name::checked(name, toml_path!["scenario", "name"])?,
+        None => super::name::made_safe(default_name),
+    };
     let mut model = Model {
-        name: file
-            .scenario
-            .name
-            .clone()
-            .unwrap_or_else(|| default_name.to_string()),
+        name,
         description: file.scenario.description.clone().unwrap_or_default(),
         states: b.states,
         variables: b.variables,

@@ -17,21 +17,39 @@
 //!
 //! Every element of the composed file remembers the file (and place in it) it came from,
 //! so an error in the composed model points at the line of the file that caused it — the
-//! model's own file for a bad hazard in the model, the scenario for a bad override.
+//! model's own file for a bad hazard in the model, the scenario for a bad override — and an
+//! error in a file below the top says how it was reached (`from top.toml:2:11 (extends =
+//! "base.toml")`, `from target file t.toml:3:9 (model = "model.toml")`).
+//!
+//! A composed scenario is a value: [`Composition`] holds every file's path as given, its
+//! text and its SHA-256, and which file each `extends` or `model` resolved to. One composer
+//! ([`compose`]) reads chains through a source of files ([`Files`]): the disk for `run`,
+//! `validate` and `check`, the recorded layers for `merge`. A part file carries the
+//! composition, so merging needs nothing but the parts and rebuilds the model by the same
+//! code from the same texts; the composition's SHA-256 ([`Composition::sha256`]) covers
+//! every layer, so two runs of different base files never record the same scenario hash.
+//! Why one composer over two sources rather than a second "rebuild" path: a chain then
+//! means one thing wherever its files come from, and what the disk source refuses (a
+//! cycle, a chain longer than [`MAX_DEPTH`], a built-in model that does not exist) is
+//! refused in a record too. What the disk source agrees to read, and when a file's lines
+//! are quoted, is in [`files`].
 
 use std::collections::BTreeMap;
-use std::path::{Path as FsPath, PathBuf};
+use std::path::Path as FsPath;
 
 use super::build::{self, merge_override};
-use super::builtin;
 use super::error::{BuildError, Path, ScenarioError, Segment};
 use super::format::*;
 use crate::model::Model;
 use crate::suggest::did_you_mean;
 use crate::toml_path;
 
-/// Deepest chain of `extends` accepted (a longer one is almost surely a cycle).
-pub const MAX_DEPTH: usize = 16;
+pub mod files;
+
+pub use files::{
+    Composition, Disk, Fetched, Files, LayerRecord, MAX_DEPTH, Memory, Naming, Replay,
+    SCENARIO_TABLES,
+};
 
 /// One file (or one embedded table of a file) that contributed to a composed scenario.
 #[derive(Debug, Clone)]
@@ -43,6 +61,17 @@ pub struct Layer {
     /// Where the scenario tables sit inside that text: empty for a scenario file, e.g.
     /// `cohorts[3].scenario` for a study's overrides inside a target file.
     pub prefix: Path,
+}
+
+impl Layer {
+    /// A whole file as a layer.
+    fn of(fetched: &Fetched) -> Layer {
+        Layer {
+            file: fetched.path.clone(),
+            source: fetched.text.clone(),
+            prefix: Vec::new(),
+        }
+    }
 }
 
 /// Where one element of the composed file was written.
@@ -227,16 +256,43 @@ pub struct Composed {
     /// The files it came from, base first.
     pub layers: Vec<Layer>,
     origins: Origins,
+    /// Per layer, how its file was reached (see [`ScenarioError::chain`]).
+    chains: Vec<Vec<String>>,
+    /// The files composed, with their texts (layers laid over by [`Composed::overlay`],
+    /// such as a target file's cohorts, are not files of the scenario and are not in it).
+    composition: Composition,
 }
 
 impl Composed {
     /// A single file that extends nothing.
     pub fn single(file: ScenarioFile, layer: Layer) -> Composed {
         let origins = Origins::of_file(&file, 0);
+        let composition = Composition::of(&[&Fetched {
+            path: layer.file.clone(),
+            text: layer.source.clone(),
+            builtin: None,
+            trusted: true,
+            identity: files::Identity::Layer(0),
+        }]);
         Composed {
             file,
             layers: vec![layer],
             origins,
+            chains: vec![Vec::new()],
+            composition,
+        }
+    }
+
+    /// The files composed, with their texts and hashes: what a part carries.
+    pub fn composition(&self) -> &Composition {
+        &self.composition
+    }
+
+    /// Records that a value in another file named this composition (e.g. a target file's
+    /// `model`): errors in its files from now on end their chain with `link`.
+    pub fn named_from(&mut self, link: String) {
+        for chain in &mut self.chains {
+            chain.push(link.clone());
         }
     }
 
@@ -262,14 +318,30 @@ impl Composed {
         let layer = &self.layers[origin.layer];
         let mut path = layer.prefix.clone();
         path.extend(origin.path);
-        ScenarioError::from_build(&layer.file, &layer.source, BuildError { path, ..error })
+        let error =
+            ScenarioError::from_build(&layer.file, &layer.source, BuildError { path, ..error });
+        self.chains[origin.layer]
+            .iter()
+            .fold(error, |e, link| e.named_from(link.clone()))
     }
 
     /// Lays `overlay` (written in `layer`) over this composition; see the module docs for
     /// what overrides what.
     pub fn overlay(&self, overlay: &ScenarioFile, layer: Layer) -> Result<Composed, ScenarioError> {
+        self.overlay_with(overlay, layer, Vec::new())
+    }
+
+    /// [`Composed::overlay`] for a layer reached through `chain`.
+    fn overlay_with(
+        &self,
+        overlay: &ScenarioFile,
+        layer: Layer,
+        chain: Vec<String>,
+    ) -> Result<Composed, ScenarioError> {
         let mut layers = self.layers.clone();
         layers.push(layer);
+        let mut chains = self.chains.clone();
+        chains.push(chain);
         let top = layers.len() - 1;
         let mut file = self.file.clone();
         let mut origins = self.origins.clone();
@@ -278,7 +350,11 @@ impl Composed {
             let layer = &layers[top];
             let mut path = layer.prefix.clone();
             path.extend(e.path.clone());
-            ScenarioError::from_build(&layer.file, &layer.source, BuildError { path, ..e })
+            let error =
+                ScenarioError::from_build(&layer.file, &layer.source, BuildError { path, ..e });
+            chains[top]
+                .iter()
+                .fold(error, |e, link| e.named_from(link.clone()))
         };
 
         // [scenario] is the extending file's own.
@@ -429,6 +505,8 @@ impl Composed {
             file,
             layers,
             origins,
+            chains,
+            composition: self.composition.clone(),
         })
     }
 }
@@ -455,121 +533,153 @@ fn merge_named<T: Clone>(
     }
 }
 
-/// Loads a scenario file and everything it extends.
+/// Loads a scenario file (the one the caller named) and everything it extends.
 pub fn load(path: impl AsRef<FsPath>) -> Result<Composed, ScenarioError> {
-    load_chain(path.as_ref(), &mut Vec::new())
-}
-
-fn load_chain(path: &FsPath, chain: &mut Vec<PathBuf>) -> Result<Composed, ScenarioError> {
-    let text = super::read_text(path)?;
-    let shown = path.display().to_string();
-    let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    chain.push(canonical);
-    let result = compose_text(&text, &shown, path.parent(), chain);
-    chain.pop();
-    result
+    compose(files::open_given(path.as_ref())?, None, &mut Disk)
 }
 
 /// Composes scenario text; `file` names it in messages and `dir` is where `extends` paths
 /// are resolved from (the current folder when `None`).
 pub fn from_text(text: &str, file: &str, dir: Option<&FsPath>) -> Result<Composed, ScenarioError> {
-    compose_text(text, file, dir, &mut Vec::new())
+    compose(
+        files::given_text(text.to_string(), file, dir),
+        None,
+        &mut Disk,
+    )
 }
 
 /// A built-in model, composed (it extends nothing).
 pub fn builtin_model(name: &str) -> Option<Result<Composed, ScenarioError>> {
-    builtin::find(name).map(|m| {
-        let raw = super::parse_file(m.text, m.file)?;
-        Ok(Composed::single(
-            raw,
-            Layer {
-                file: m.file.to_string(),
-                source: m.text.to_string(),
-                prefix: Vec::new(),
-            },
-        ))
-    })
+    files::builtin_file(name).map(|m| compose(m, None, &mut Disk))
 }
 
-fn compose_text(
-    text: &str,
-    file: &str,
-    dir: Option<&FsPath>,
-    chain: &mut Vec<PathBuf>,
+/// Loads a scenario (or model) file that a value in another file names, e.g. a target
+/// file's `model`: a refusal of the file is reported at `naming`, an error inside it in it
+/// with `naming` as the link of its chain.
+pub fn load_named(dir: &FsPath, naming: &Naming) -> Result<Composed, ScenarioError> {
+    let fetched = files::open_named(dir, naming.named).map_err(|r| r.at(naming))?;
+    compose(fetched, Some(naming.link()), &mut Disk)
+}
+
+/// One file of a chain, as the walk down the chain found it.
+struct Walked {
+    fetched: Fetched,
+    file: ScenarioFile,
+    /// How it was reached, innermost first: see [`ScenarioError::chain`].
+    chain: Vec<String>,
+}
+
+/// The composer: reads `top` and, through `files`, everything it extends, and lays each
+/// file over the one below it. `named_from` is the link that led to `top`, if a file named
+/// it. Every source of files goes through here, so a chain means one thing wherever its
+/// files come from.
+pub fn compose(
+    top: Fetched,
+    named_from: Option<String>,
+    files: &mut dyn Files,
 ) -> Result<Composed, ScenarioError> {
-    let raw = super::parse_file(text, file)?;
-    let layer = Layer {
-        file: file.to_string(),
-        source: text.to_string(),
-        prefix: Vec::new(),
-    };
-    let here_error = |path: Path, message: String, help: &str| {
-        ScenarioError::from_build(
-            file,
-            text,
-            BuildError::new(path, message).help(help.to_string()),
-        )
-    };
-    let base = match (&raw.scenario.model, &raw.scenario.extends) {
-        (None, None) => return Ok(Composed::single(raw, layer)),
-        (Some(_), Some(_)) => {
-            return Err(here_error(
-                toml_path!["scenario", "extends"],
-                "give either `model` (a built-in model) or `extends` (a file), not both".into(),
-                "a file starts from one base; that base may itself extend another",
+    // Down the chain first, top file first: each file is checked before the one it names
+    // is read, and every error carries the chain that led to its file.
+    let mut walked: Vec<Walked> = Vec::new();
+    let mut next = Some((top, named_from.into_iter().collect::<Vec<_>>()));
+    while let Some((fetched, chain)) = next.take() {
+        let with_chain =
+            |e: ScenarioError| chain.iter().fold(e, |e, link| e.named_from(link.clone()));
+        if !fetched.trusted {
+            files::recognise(&fetched, files::SCENARIO).map_err(with_chain)?;
+        }
+        let file = super::parse_file(&fetched.text, &fetched.path).map_err(with_chain)?;
+        let (key, named) = match (&file.scenario.model, &file.scenario.extends) {
+            (None, None) => {
+                walked.push(Walked {
+                    fetched,
+                    file,
+                    chain,
+                });
+                break;
+            }
+            (Some(_), Some(_)) => {
+                return Err(with_chain(ScenarioError::from_build(
+                    &fetched.path,
+                    &fetched.text,
+                    BuildError::new(
+                        toml_path!["scenario", "extends"],
+                        "give either `model` (a built-in model) or `extends` (a file), not both",
+                    )
+                    .help("a file starts from one base; that base may itself extend another"),
+                )));
+            }
+            (Some(name), None) => ("model", name.clone()),
+            (None, Some(named)) => ("extends", named.clone()),
+        };
+        let naming = Naming {
+            file: &fetched.path,
+            source: &fetched.text,
+            path: toml_path!["scenario", key],
+            kind: "",
+            named: &named,
+        };
+        let refused = |message: String, help: &str| with_chain(naming.error(message, help.into()));
+        let below = if key == "model" {
+            files.model(&fetched, &named)
+        } else {
+            files.extends(&fetched, &named)
+        }
+        .map_err(|r| match r {
+            files::Refusal::There(e) => with_chain(e.named_from(naming.link())),
+            here => with_chain(here.at(&naming)),
+        })?;
+        let above: Vec<&Fetched> = walked
+            .iter()
+            .map(|w| &w.fetched)
+            .chain([&fetched])
+            .collect();
+        if let Some(first) = above.iter().position(|f| f.identity.same(&below.identity)) {
+            let cycle: Vec<&str> = above[first..]
+                .iter()
+                .map(|f| f.path.as_str())
+                .chain([below.path.as_str()])
+                .collect();
+            return Err(refused(
+                format!(
+                    "`{}` is already in this chain: the files extend one another in a cycle ({})",
+                    below.path,
+                    cycle.join(" → ")
+                ),
+                "a chain of `extends` must end in a file (or built-in model) that extends nothing",
             ));
         }
-        (Some(name), None) => match builtin_model(name) {
-            Some(model) => model?,
-            None => {
-                return Err(here_error(
-                    toml_path!["scenario", "model"],
-                    format!(
-                        "unknown built-in model `{name}`.{}",
-                        did_you_mean(name, builtin::MODELS.iter().map(|m| m.name))
-                    ),
-                    &format!(
-                        "built-in models are {}; `hsctsim models` lists them, or use extends = \"path.toml\" for a file",
-                        builtin::MODELS
-                            .iter()
-                            .map(|m| format!("`{}`", m.name))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
-        },
-        (None, Some(relative)) => {
-            let path = match dir {
-                Some(d) => d.join(relative),
-                None => PathBuf::from(relative),
-            };
-            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            if chain.contains(&canonical) {
-                return Err(here_error(
-                    toml_path!["scenario", "extends"],
-                    format!("`{relative}` extends, directly or not, this very file: a cycle"),
-                    "a chain of `extends` must end in a file (or model) that extends nothing",
-                ));
-            }
-            if chain.len() >= MAX_DEPTH {
-                return Err(here_error(
-                    toml_path!["scenario", "extends"],
-                    format!("more than {MAX_DEPTH} files extend one another"),
-                    "shorten the chain of `extends`",
-                ));
-            }
-            if !path.is_file() {
-                return Err(here_error(
-                    toml_path!["scenario", "extends"],
-                    format!("cannot read `{}`: no such file", path.display()),
-                    "the path is relative to the folder of the file that names it",
-                ));
-            }
-            load_chain(&path, chain)?
+        if above.len() + 1 > MAX_DEPTH {
+            return Err(refused(
+                format!(
+                    "`{}` would be file {} of this chain of `extends`; a chain holds at most {MAX_DEPTH} files, counting the scenario and the model it ends in",
+                    below.path,
+                    above.len() + 1
+                ),
+                "shorten the chain: merge some of its files into one",
+            ));
         }
-    };
-    base.overlay(&raw, layer)
+        let mut below_chain = vec![naming.link()];
+        below_chain.extend(chain.iter().cloned());
+        walked.push(Walked {
+            fetched,
+            file,
+            chain,
+        });
+        next = Some((below, below_chain));
+    }
+
+    // Then up again, laying each file over the one below it.
+    let composition = Composition::of(&walked.iter().map(|w| &w.fetched).collect::<Vec<_>>());
+    let mut layers = walked.into_iter().rev();
+    let bottom = layers.next().expect("the walk reads at least the top file");
+    let mut composed = Composed::single(bottom.file, Layer::of(&bottom.fetched));
+    composed.chains = vec![bottom.chain];
+    for w in layers {
+        composed = composed.overlay_with(&w.file, Layer::of(&w.fetched), w.chain)?;
+    }
+    composed.composition = composition;
+    Ok(composed)
 }
 
 #[cfg(test)]

@@ -129,6 +129,11 @@ pub struct ScenarioError {
     pub message: String,
     /// How to fix it.
     pub help: Option<String>,
+    /// How the file came to be read when another file named it, innermost first: e.g.
+    /// `mid.toml:2:11 (extends = "base.toml")`, then `top.toml:2:11 (extends = "mid.toml")`,
+    /// so an error in a base file or model says which chain of files led there. (Boxed: an
+    /// error travels in every `Result` of the loaders, and most have no chain.)
+    pub chain: Box<[String]>,
 }
 
 /// Longest message shown; a longer one quotes some huge piece of the file.
@@ -176,6 +181,9 @@ impl fmt::Display for ScenarioError {
                 "^".repeat(width)
             )?;
         }
+        for link in &self.chain {
+            write!(f, "\n  from {}", printable(link, MAX_MESSAGE))?;
+        }
         if let Some(help) = &self.help {
             write!(f, "\n  help: {}", printable(help, MAX_MESSAGE))?;
         }
@@ -194,7 +202,17 @@ impl ScenarioError {
             snippet: None,
             message: message.into(),
             help,
+            chain: Box::default(),
         }
+    }
+
+    /// Adds the place that named this error's file (see [`ScenarioError::chain`]); links
+    /// are added innermost first, as the error travels out of the files that named it.
+    pub fn named_from(mut self, link: impl Into<String>) -> Self {
+        let mut chain = std::mem::take(&mut self.chain).into_vec();
+        chain.push(link.into());
+        self.chain = chain.into_boxed_slice();
+        self
     }
 
     /// An error at a byte range of the source.
@@ -218,6 +236,7 @@ impl ScenarioError {
             snippet,
             message: message.into(),
             help,
+            chain: Box::default(),
         }
     }
 

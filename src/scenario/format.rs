@@ -626,7 +626,61 @@ pub struct PsaDef {
     pub parameters: Vec<PsaParameterDef>,
 }
 
+/// A number of `[[psa.parameters]]` that may be given relative to the parameter's value in
+/// the scenario: `"base"` (that value) or a percentage of it (`"20%"`). Which forms a
+/// field accepts is checked by [`crate::psa::distribution`], so the message names the field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PsaValue {
+    /// A number as written.
+    Number(f64),
+    /// The value at the parameter's `path` in the composed scenario.
+    Base,
+    /// This many percent of that value (or of the distribution's mean, for `se` and `sd`).
+    Percent(f64),
+}
+
+impl<'de> Deserialize<'de> for PsaValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = PsaValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, \"base\" (the value in the scenario) or a percentage of it such as \"20%\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PsaValue, E> {
+                Ok(PsaValue::Number(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PsaValue, E> {
+                Ok(PsaValue::Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PsaValue, E> {
+                Ok(PsaValue::Number(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PsaValue, E> {
+                let text = v.trim();
+                if text == "base" {
+                    return Ok(PsaValue::Base);
+                }
+                text.strip_suffix('%')
+                    .and_then(|n| n.trim().replace('_', "").parse::<f64>().ok())
+                    .filter(|n| n.is_finite())
+                    .map(PsaValue::Percent)
+                    .ok_or_else(|| {
+                        E::custom(format!(
+                            "`{v}` is neither a number, \"base\" (the value in the scenario) nor a percentage of it such as \"20%\""
+                        ))
+                    })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 /// `[[psa.parameters]]`: one uncertain parameter (or a Dirichlet group of them).
+///
+/// A distribution is tied to the value at its `path`: its centre is given relative to it
+/// (`mean = "base"`, `median = "base"`, percentages, `sample_size`), or, when written as
+/// numbers, must agree with it (see [`crate::psa::distribution`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PsaParameterDef {
@@ -634,16 +688,21 @@ pub struct PsaParameterDef {
     pub name: Option<String>,
     /// The parameter (a name as in `calibrate`, see [`super::parameter`]).
     pub path: Option<String>,
-    /// A group of probabilities drawn together (Dirichlet).
+    /// A group of probabilities drawn together (Dirichlet), or, with any other
+    /// distribution, several places of the model that hold one quantity, all set to the
+    /// same draw.
     pub paths: Option<Vec<String>>,
     /// `beta`, `gamma`, `lognormal`, `normal`, `uniform` or `dirichlet`.
     pub distribution: String,
-    /// Mean (beta, gamma, normal; lognormal on the natural scale).
-    pub mean: Option<f64>,
-    /// Standard error of the mean (beta, gamma, lognormal with `mean`).
-    pub se: Option<f64>,
-    /// Standard deviation (normal).
-    pub sd: Option<f64>,
+    /// Mean (beta, gamma, normal; lognormal on the natural scale), or `"base"`.
+    pub mean: Option<PsaValue>,
+    /// Log-normal: median (`exp(meanlog)`), or `"base"`.
+    pub median: Option<PsaValue>,
+    /// Standard error of the mean (beta, gamma, lognormal with `mean`), or a percentage of
+    /// the mean.
+    pub se: Option<PsaValue>,
+    /// Standard deviation (normal), or a percentage of the mean.
+    pub sd: Option<PsaValue>,
     /// Beta's first shape (events).
     pub alpha: Option<f64>,
     /// Beta's second shape (non-events).
@@ -656,18 +715,24 @@ pub struct PsaParameterDef {
     pub meanlog: Option<f64>,
     /// Log-normal: standard deviation of the logarithm.
     pub sdlog: Option<f64>,
-    /// A published 95 % interval (lognormal, normal), e.g. a hazard ratio's CI.
-    pub interval: Option<Vec<f64>>,
-    /// Uniform's lower end.
-    pub min: Option<f64>,
-    /// Uniform's upper end.
-    pub max: Option<f64>,
+    /// A 95 % interval (lognormal, normal): two numbers (a published CI), or two
+    /// percentages of the base (`["50%", "200%"]`).
+    pub interval: Option<Vec<PsaValue>>,
+    /// Beta with `mean`, Dirichlet without `counts`: the number of observations behind the
+    /// proportions (`alpha + beta`, the sum of the counts), centred on the base.
+    pub sample_size: Option<f64>,
+    /// Uniform's lower end (or a percentage of the base).
+    pub min: Option<PsaValue>,
+    /// Uniform's upper end (or a percentage of the base).
+    pub max: Option<PsaValue>,
     /// Dirichlet: observed counts per path (its concentration parameters).
     pub counts: Option<Vec<f64>>,
-    /// One-way analysis: low value (default: the distribution's 2.5 % quantile).
-    pub low: Option<f64>,
-    /// One-way analysis: high value (default: the 97.5 % quantile).
-    pub high: Option<f64>,
+    /// One-way analysis: low value, or a percentage of the base (default: the
+    /// distribution's 2.5 % quantile).
+    pub low: Option<PsaValue>,
+    /// One-way analysis: high value, or a percentage of the base (default: the 97.5 %
+    /// quantile).
+    pub high: Option<PsaValue>,
     /// Where the distribution comes from.
     pub source: Option<String>,
 }

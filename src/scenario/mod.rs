@@ -13,6 +13,7 @@ pub mod describe;
 pub mod error;
 pub mod figures;
 pub mod format;
+pub mod name;
 pub mod parameter;
 
 use std::path::Path;
@@ -25,41 +26,31 @@ use crate::model::Model;
 /// Largest scenario file accepted; real ones are a few kilobytes.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Reads a file as UTF-8 text with errors a user can act on.
+/// Reads a file as UTF-8 text with errors a user can act on: only a regular file, at most
+/// [`MAX_FILE_BYTES`] (see [`crate::input`]).
 pub fn read_text(path: impl AsRef<Path>) -> Result<String, ScenarioError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| {
-        let help = match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                Some("check the path; scenarios shipped with hsctsim are in scenarios/".to_string())
-            }
-            std::io::ErrorKind::PermissionDenied => {
-                Some("check the file's permissions".to_string())
-            }
-            _ => None,
-        };
-        ScenarioError::whole_file(&shown, format!("cannot read the file: {e}"), help)
-    })?;
-    if meta.is_dir() {
-        return Err(ScenarioError::whole_file(
-            &shown,
-            "is a folder, not a scenario file",
-            Some("give the path of a .toml file".into()),
-        ));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ScenarioError::whole_file(
-            &shown,
-            format!(
-                "is {} bytes; scenario files are limited to {MAX_FILE_BYTES} bytes",
-                meta.len()
+    let bytes = crate::input::read_bounded(path, MAX_FILE_BYTES).map_err(|e| {
+        use crate::input::InputError;
+        let (message, help) = match &e {
+            InputError::NotFound { .. } => (
+                "no such file".to_string(),
+                "check the path; scenarios shipped with hsctsim are in scenarios/, and `hsctsim models` lists the built-in models".to_string(),
             ),
-            Some("is this the right file? scenario files are small TOML texts".into()),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
-        ScenarioError::whole_file(&shown, format!("cannot read the file: {e}"), None)
+            InputError::NotAFile { what, .. } => (
+                format!("is {what}, not a scenario file"),
+                "give the path of a .toml file".to_string(),
+            ),
+            InputError::TooLarge { .. } => (
+                format!("is too large: scenario files are limited to {MAX_FILE_BYTES} bytes (16 MiB)"),
+                "is this the right file? scenario files are small TOML texts".to_string(),
+            ),
+            InputError::Io { source, .. } => {
+                (format!("cannot read the file: {source}"), e.help().to_string())
+            }
+        };
+        ScenarioError::whole_file(&shown, message, Some(help))
     })?;
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();

@@ -16,6 +16,7 @@
 //! cohort.attributes[age].mean                             (sd, median, sdlog, meanlog, value, min, max, probabilities[i])
 //! economics.states[hsct2].cost                            (cost per month; or utility; an entry by its state, or by index)
 //! economics.events[relapse->hsct2].cost                   (or disutility; an entry by its `on` text, or by index)
+//! economics.events[hsct2 if donor_type == 'MUD'].cost     (by `on` and `if` when several share the `on`; `[hsct2]` is the one without `if`)
 //! ```
 //!
 //! Each name also maps to a TOML path of the file (`transitions[12].effects[3].hr`) so the
@@ -473,11 +474,21 @@ impl ParameterPath {
                 "the scenario has no [economics] table; add one with the value to vary",
             )
         })?;
-        let names: Vec<&str> = match list {
-            EconomicList::States => economics.states.iter().map(|v| v.state.as_str()).collect(),
-            EconomicList::Events => economics.events.iter().map(|v| v.on.as_str()).collect(),
+        let entries: Vec<(&str, Option<&str>)> = match list {
+            EconomicList::States => economics
+                .states
+                .iter()
+                .map(|v| (v.state.as_str(), v.condition.as_deref()))
+                .collect(),
+            EconomicList::Events => economics
+                .events
+                .iter()
+                .map(|v| (v.on.as_str(), v.condition.as_deref()))
+                .collect(),
         };
+        let names: Vec<&str> = entries.iter().map(|e| e.0).collect();
         let list_name = format!("economics.{}", list.key());
+        let squeeze = |t: &str| t.replace(' ', "");
         match key {
             EntryKey::Index(i) if *i < names.len() => Ok(*i),
             EntryKey::Index(i) => Err(err(
@@ -488,25 +499,62 @@ impl ParameterPath {
                 ),
             )),
             EntryKey::Text(k) => {
-                let k = k.replace(' ', "");
+                // `hsct2 if donor_type == 'MUD'` selects by `on` (or `state`) and rule, so a
+                // name keeps meaning the same entry when entries are added or reordered;
+                // `hsct2` alone is the entry without a rule when several share the `on`.
+                let (name, rule) = match k.split_once(" if ") {
+                    Some((n, r)) => (squeeze(n), Some(squeeze(r))),
+                    None => (squeeze(k), None),
+                };
                 let found: Vec<usize> = (0..names.len())
-                    .filter(|&i| names[i].replace(' ', "") == k)
+                    .filter(|&i| squeeze(names[i]) == name)
                     .collect();
-                match found.as_slice() {
+                let chosen: Vec<usize> = match &rule {
+                    Some(r) => found
+                        .iter()
+                        .copied()
+                        .filter(|&i| entries[i].1.map(squeeze).as_deref() == Some(r.as_str()))
+                        .collect(),
+                    None if found.len() > 1 => found
+                        .iter()
+                        .copied()
+                        .filter(|&i| entries[i].1.is_none())
+                        .collect(),
+                    None => found.clone(),
+                };
+                let rules = || {
+                    found
+                        .iter()
+                        .map(|&i| match entries[i].1 {
+                            Some(r) => format!("{list_name}[{} if {r}]", names[i]),
+                            None => format!("{list_name}[{}]", names[i]),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                match chosen.as_slice() {
                     [i] => Ok(*i),
+                    [] if found.is_empty() => Err(err(
+                        &self.text,
+                        format!(
+                            "{list_name} has no entry for `{name}`.{}",
+                            crate::suggest::did_you_mean(&name, names.iter().copied())
+                        ),
+                    )),
                     [] => Err(err(
                         &self.text,
                         format!(
-                            "{list_name} has no entry for `{k}`.{}",
-                            crate::suggest::did_you_mean(&k, names.iter().copied())
+                            "{list_name} has no entry `{k}`; its entries for `{name}` are {}",
+                            rules()
                         ),
                     )),
                     _ => Err(err(
                         &self.text,
                         format!(
-                            "{list_name} has {} entries for `{k}` (with different `if` rules); select one by index, e.g. {list_name}[{}]",
-                            found.len(),
-                            found[0]
+                            "{list_name} has {} entries `{k}`; select one by its rule ({}) or by index, e.g. {list_name}[{}]",
+                            chosen.len(),
+                            rules(),
+                            chosen[0]
                         ),
                     )),
                 }

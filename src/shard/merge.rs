@@ -3,19 +3,22 @@
 //! A merge that quietly combined the wrong files would give plausible, wrong curves, so
 //! everything is checked before anything is added: one program version (this one — the
 //! estimates are computed here, and exactness holds only if the same code simulated every
-//! shard), one scenario (by SHA-256), one seed, one number of patients and of shards, every
-//! shard exactly once, and each part's accumulators shaped for its scenario and covering
-//! exactly the patients the split rule gives it.
+//! shard), one scenario (every file of its composition, by SHA-256), one seed, one number
+//! of patients and of shards, every shard exactly once, and each part's accumulators shaped
+//! for its scenario, covering exactly the patients the split rule gives it, and satisfying
+//! every invariant of a simulated tally under the scenario's rules ([`Tally::check`]). The
+//! merge itself adds with checked arithmetic ([`Tally::checked_merge`]): no counter or sum
+//! can wrap around.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::Shard;
-use super::part::{PROGRAM_VERSION, Part, PartError, ScenarioRecord, ScenarioSource};
-use crate::aggregate::{Layout, OriginTally, Tally};
+use super::part::{PROGRAM_VERSION, Part, PartError, ScenarioRecord};
+use crate::aggregate::{Layout, Tally};
 use crate::model::Model;
-use crate::scenario::{self, ScenarioError};
+use crate::scenario::ScenarioError;
 
 /// A merged run: the model rebuilt from the embedded scenario and the merged accumulators.
 #[derive(Debug, Clone)]
@@ -197,11 +200,26 @@ pub fn merge_from(
     let layout = Layout::new(&model);
     let mut tally = Tally::new(&layout);
     for (path, part) in &parts {
-        check_fits(path, part, &tally)?;
+        check_fits(path, part, &layout)?;
         for block in &part.blocks {
-            tally.merge(&block.tally);
+            tally
+                .checked_merge(&block.tally)
+                .map_err(|violation| MergeError::Inconsistent {
+                    path: path.clone(),
+                    problem: format!(
+                        "adding its block of draw {}, patients {}..{} to the others fails: {violation}",
+                        block.draw, block.first_patient, block.last_patient
+                    ),
+                })?;
         }
     }
+    // What every shard satisfies, the whole run does too (and merging kept every count).
+    tally
+        .check(first.patients, Some(&layout))
+        .map_err(|violation| MergeError::Inconsistent {
+            path: first_path.clone(),
+            problem: format!("the merged accumulators break an invariant: {violation}"),
+        })?;
     Ok(Merged {
         model,
         scenario: first.scenario.clone(),
@@ -229,15 +247,10 @@ fn check_same_run(
             first.program_version, part.program_version
         ));
     }
-    if part.scenario.sha256 != first.scenario.sha256 {
+    if let Some(layer) = part.scenario.layers.difference(&first.scenario.layers) {
         return mismatch(format!(
-            "they simulate different scenarios (`{}` from {}, SHA-256 {}…, and `{}` from {}, SHA-256 {}…)",
-            first.scenario.name,
-            first.scenario.path,
-            &first.scenario.sha256[..12.min(first.scenario.sha256.len())],
-            part.scenario.name,
-            part.scenario.path,
-            &part.scenario.sha256[..12.min(part.scenario.sha256.len())],
+            "they simulate different scenarios (`{}` and `{}`): {layer}; were the scenario's files edited between the shards?",
+            first.scenario.name, part.scenario.name,
         ));
     }
     if part.seed != first.seed {
@@ -290,15 +303,16 @@ fn check_complete(parts: &[(PathBuf, Part)], inputs: &[PathBuf]) -> Result<(), M
     Ok(())
 }
 
-/// The model of the run, from the scenario embedded in a part and the run's settings.
+/// The model of the run, from the files embedded in a part (nothing is read from disk) and
+/// the run's settings.
 fn rebuild_model(path: &Path, part: &Part) -> Result<Model, MergeError> {
-    let source = ScenarioSource::new(part.scenario.path.clone(), part.scenario.text.clone());
-    let mut model =
-        scenario::parse(&source.text, &source.path, &source.default_name()).map_err(|error| {
-            MergeError::Scenario {
-                path: path.to_path_buf(),
-                error: Box::new(error),
-            }
+    let layers = &part.scenario.layers;
+    let mut model = layers
+        .compose()
+        .and_then(|composed| composed.build(&layers.default_name()))
+        .map_err(|error| MergeError::Scenario {
+            path: path.to_path_buf(),
+            error: Box::new(error),
         })?;
     model.settings.seed = part.seed;
     model.settings.patients = part.patients;
@@ -314,8 +328,9 @@ fn rebuild_model(path: &Path, part: &Part) -> Result<Model, MergeError> {
     Ok(model)
 }
 
-/// Checks a part's blocks against the split rule and the accumulators' shape.
-fn check_fits(path: &Path, part: &Part, empty: &Tally) -> Result<(), MergeError> {
+/// Checks a part's blocks against the split rule, and their accumulators against the
+/// scenario's shape and every invariant of a simulated tally.
+fn check_fits(path: &Path, part: &Part, layout: &Layout) -> Result<(), MergeError> {
     let inconsistent = |problem: String| {
         Err(MergeError::Inconsistent {
             path: path.to_path_buf(),
@@ -332,67 +347,15 @@ fn check_fits(path: &Path, part: &Part, empty: &Tally) -> Result<(), MergeError>
         ));
     }
     for block in &part.blocks {
-        let tally = &block.tally;
         let n = block.last_patient - block.first_patient;
-        if let Some(problem) = shape_difference(empty, tally) {
+        if let Err(violation) = block.tally.check(n, Some(layout)) {
             return inconsistent(format!(
-                "its accumulators do not fit its scenario ({problem})"
-            ));
-        }
-        if tally.patients != n || tally.strategies.iter().any(|s| s.entry.patients != n) {
-            return inconsistent(format!(
-                "its accumulators count {} patients, but its range {}..{} has {n}",
-                tally.patients, block.first_patient, block.last_patient
+                "its accumulators for draw {}, patients {}..{} do not fit its scenario or are not ones a simulation produces: {violation}",
+                block.draw, block.first_patient, block.last_patient
             ));
         }
     }
     Ok(())
-}
-
-/// The first way `tally` is shaped unlike `empty` (built from the model), if any.
-fn shape_difference(empty: &Tally, tally: &Tally) -> Option<String> {
-    if empty.strategies.len() != tally.strategies.len() {
-        return Some(format!(
-            "{} strategies instead of {}",
-            tally.strategies.len(),
-            empty.strategies.len()
-        ));
-    }
-    let origin = |name: &str, a: &OriginTally, b: &OriginTally| {
-        let lengths = |o: &OriginTally| {
-            [
-                o.occupancy.len(),
-                o.deaths.len(),
-                o.relapses.len(),
-                o.nrm.len(),
-                o.death_fine.len(),
-                o.reached.len(),
-            ]
-        };
-        (lengths(a) != lengths(b)).then(|| {
-            format!(
-                "{name} accumulators have lengths {:?} instead of {:?}",
-                lengths(b),
-                lengths(a)
-            )
-        })
-    };
-    for (s, (a, b)) in empty.strategies.iter().zip(&tally.strategies).enumerate() {
-        if a.paired_alive.len() != b.paired_alive.len() {
-            return Some(format!(
-                "strategy {s} has {} landmarks instead of {}",
-                b.paired_alive.len(),
-                a.paired_alive.len()
-            ));
-        }
-        if let Some(d) = origin("entry", &a.entry, &b.entry) {
-            return Some(format!("strategy {s}: {d}"));
-        }
-        if let Some(d) = origin("hsct2", &a.hsct2, &b.hsct2) {
-            return Some(format!("strategy {s}: {d}"));
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! patients, simulated anywhere, adds up to the same bits as one run on one machine; a
 //! shard only has to know which patients are its own.
 //!
-//! The split rule (part of the part-file format, version 1): the run's work is the
+//! The split rule (part of the part-file format since version 1): the run's work is the
 //! sequence of (draw, patient) pairs, draw-major, `draws × patients` long; shard `k` of
 //! `N` takes the contiguous range `[⌊k·T/N⌋, ⌊(k+1)·T/N⌋)` of it, where `T = draws ×
 //! patients`. Shard sizes then differ by at most one patient, every pair belongs to exactly
@@ -15,17 +15,18 @@
 //! When PSA draws arrive, a shard may span several draws and is stored as one
 //! [`part::Block`] per draw: parts written today stay valid.
 //!
-//! - [`part`]: the part file (versioned, self-describing, checksummed JSON).
+//! - [`part`]: the part file (versioned, self-describing, checksummed JSON, carrying every
+//!   file of the composed scenario so that a merge reads nothing else).
 //! - [`merge`]: checks that a set of parts is one complete run, and merges it.
 //!
 //! ```no_run
 //! use hsctsim::engine::Control;
 //! use hsctsim::shard::{Shard, merge, part};
 //!
-//! let path = "scenarios/reference_markov.toml";
-//! let text = std::fs::read_to_string(path)?;
-//! let model = hsctsim::scenario::parse(&text, path, "reference_markov")?;
-//! let source = part::ScenarioSource::new(path, &text);
+//! // The scenario with every file it extends: each part carries them all.
+//! let composed = hsctsim::scenario::compose::load("scenarios/reference_markov.toml")?;
+//! let source = composed.composition().clone();
+//! let model = composed.build(&source.default_name())?;
 //! for k in 0..4 {
 //!     // Each of these could run on a different machine.
 //!     let part = part::run_shard(&model, &source, Shard::new(k, 4)?, &Control::default())?;

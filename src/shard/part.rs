@@ -4,18 +4,19 @@
 //! ("which shard is this, which scenario, which seed?"), so it should read without tools;
 //! it compresses well if stored; and it costs little: a 4-strategy part is about 60 kB and
 //! reads in well under a millisecond. Integers only — accumulators are counts, and exact
-//! sums are `i128` in decimal strings — so the encoding is exact, and a given shard of a
+//! sums are `i128` (times) or 256-bit (economic values) integers in decimal strings — so
+//! the encoding is exact, and a given shard of a
 //! given run always produces the same bytes (no timestamps, no host names, no thread
 //! counts), which makes re-running a shard idempotent.
 //!
-//! Layout (format version 1): the header fields are pretty-printed one per line, so
+//! Layout (format version 3): the header fields are pretty-printed one per line, so
 //! `head part-003-of-100.json` shows what the file is; each block (one draw's patient range
-//! and its tally) is one compact line.
+//! and its tally) is one compact line, and so is the list of the scenario's files.
 //!
 //! ```text
 //! {
 //!   "format": "hsctsim part",
-//!   "format_version": 1,
+//!   "format_version": 3,
 //!   "program": "hsctsim",
 //!   "program_version": "0.1.0",
 //!   "shard": 3,
@@ -24,10 +25,9 @@
 //!   "patients": 1000000,
 //!   "draws": 1,
 //!   "scenario": {
-//!     "name": "reference_markov",
-//!     "path": "scenarios/reference_markov.toml",
+//!     "name": "donor_question",
 //!     "sha256": "5f1c…",
-//!     "text": "# Reference Markov model…"
+//!     "layers": [{"path":"runs/donor_question.toml","sha256":"0b9e…","base":1,"text":"…"},{"path":"runs/base.toml","sha256":"77d2…","base":2,"text":"…"},{"path":"models/hsct_review.toml","builtin":"hsct-review","sha256":"c410…","text":"…"}]
 //!   },
 //!   "blocks_sha256": "9a0e…",
 //!   "blocks": [
@@ -36,15 +36,26 @@
 //! }
 //! ```
 //!
-//! The scenario's text is embedded so that a merge needs nothing but the parts: it cannot
-//! be handed a scenario file that was edited after the shards ran, and a folder of parts
-//! copied off a cluster is complete. `blocks_sha256` is the SHA-256 of the blocks in
-//! compact JSON; it catches damage that still parses (a changed digit), which no structural
-//! check could.
+//! The whole composed scenario is embedded — every file of its chain of `extends`, and the
+//! built-in model it ends in, each with its path as given, its text and its SHA-256 — so
+//! that a merge needs nothing but the parts: it cannot be handed a base file that was
+//! edited after (or between) the shards ran, and a folder of parts copied off a cluster is
+//! complete. `scenario.sha256` identifies the whole composition
+//! ([`Composition::sha256`]); parts whose compositions differ in any layer are refused,
+//! naming the layer. `blocks_sha256` is the SHA-256 of the blocks in compact JSON; it
+//! catches damage that still parses (a changed digit), which no structural check could.
+//! What a checksum cannot catch — a part forged or damaged and then re-sealed with a
+//! recomputed checksum — the accumulators' invariants do: every block is checked when read
+//! ([`Tally::check`], the rules any simulation satisfies) and again, with the scenario's
+//! rules, before it is merged.
 //!
 //! Compatibility: readers reject unknown fields and other format versions, so a file is
-//! never half-understood. New fields (say, cost sums for PSA) come with a new format
-//! version whose reader also accepts version 1.
+//! never half-understood; an older version is refused with a message to run the shards
+//! again, since a merge must give the single run's bytes. Version 1 embedded only the top
+//! file's text, which cannot rebuild a scenario that extends a file. Version 2 summed
+//! economic values in `i128` fixed point and left lives whose costs exceeded about 7·10^8
+//! out of them (`overflows`); version 3 sums them in 256-bit fixed point
+//! ([`crate::aggregate::wide`]) and leaves no life out.
 
 use std::fs;
 use std::io::{self, Write};
@@ -55,59 +66,57 @@ use serde::{Deserialize, Serialize};
 
 use super::Shard;
 use crate::aggregate::Tally;
+use crate::atomic::{Signature, StagedFile};
 use crate::engine::{self, Control, EngineError};
 use crate::model::Model;
 use crate::output::manifest::sha256_hex;
+pub use crate::scenario::compose::Composition;
 
 /// The `format` field: tells a part file from any other JSON.
 pub const FORMAT: &str = "hsctsim part";
-/// The format version this program writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this program writes and reads (3: exact 256-bit economic sums;
+/// see the module documentation).
+pub const FORMAT_VERSION: u32 = 3;
 /// This program's version, recorded in parts and required of them at merge time.
 pub const PROGRAM_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Largest part file read (a 10-strategy, 50-state, 20-year monthly part is a few MB).
 pub const MAX_PART_BYTES: u64 = 256 * 1024 * 1024;
 
-/// The scenario a part was simulated from.
+/// The scenario a part was simulated from: its name and every file it was composed of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioRecord {
     /// Scenario name (the default output folder).
     pub name: String,
-    /// Path of the scenario file as given to the shard's run.
-    pub path: String,
-    /// SHA-256 of the file's bytes (`text`), as in the manifest.
+    /// SHA-256 of the whole composition ([`Composition::sha256`]), as in the manifest.
     pub sha256: String,
-    /// The file's text.
-    pub text: String,
+    /// The files, the one that was run first.
+    pub layers: Composition,
 }
 
-/// A scenario file as read: its path as given and its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioSource {
-    /// Path as given.
-    pub path: String,
-    /// Text.
-    pub text: String,
-}
-
-impl ScenarioSource {
-    /// A scenario's path and text (the text the model was parsed from).
-    pub fn new(path: impl Into<String>, text: impl Into<String>) -> ScenarioSource {
-        ScenarioSource {
-            path: path.into(),
-            text: text.into(),
+impl ScenarioRecord {
+    /// The record of scenario `name` composed of `composition`.
+    pub fn new(name: &str, composition: &Composition) -> ScenarioRecord {
+        ScenarioRecord {
+            name: name.to_string(),
+            sha256: composition.sha256(),
+            layers: composition.clone(),
         }
     }
 
-    /// The name the scenario's file would give it when it has no `[scenario] name`.
-    pub fn default_name(&self) -> String {
-        Path::new(&self.path)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into())
+    /// Checks the record on its own: the layers hold together and `sha256` is theirs.
+    pub fn check(&self) -> Result<(), String> {
+        self.layers.check()?;
+        if self.sha256 != self.layers.sha256() {
+            return Err("the scenario's SHA-256 is not that of its files".into());
+        }
+        Ok(())
     }
 }
+
+/// The scenario a run simulates, as the files it was composed of (see
+/// [`Composition`]); kept under this name for the shard API.
+pub type ScenarioSource = Composition;
 
 /// One draw's contiguous range of patients and what they accumulated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -211,12 +220,7 @@ impl Part {
             seed: model.settings.seed,
             patients: model.settings.patients,
             draws: 1,
-            scenario: ScenarioRecord {
-                name: model.name.clone(),
-                path: source.path.clone(),
-                sha256: sha256_hex(source.text.as_bytes()),
-                text: source.text.clone(),
-            },
+            scenario: ScenarioRecord::new(&model.name, source),
             blocks_sha256,
             blocks,
         }
@@ -298,11 +302,18 @@ impl Part {
                 .format_version
                 .map_or("none".to_string(), |v| v.to_string());
             let writer = identity.program_version.unwrap_or_else(|| "?".into());
+            // The format can change within a program version (between builds of one
+            // release); then only running the shards again helps.
+            let fix = if writer == PROGRAM_VERSION {
+                "run the shards again with this build of hsctsim".to_string()
+            } else {
+                format!("merge with hsctsim {writer}, or run the shards again with this version")
+            };
             return Err(invalid(
                 format!(
                     "has part format version {shown} (written by hsctsim {writer}); this hsctsim {PROGRAM_VERSION} reads version {FORMAT_VERSION}"
                 ),
-                &format!("merge with hsctsim {writer}, or run the shards again with this version"),
+                &fix,
             ));
         }
         let part: Part = serde_json::from_slice(bytes)
@@ -316,10 +327,10 @@ impl Part {
                 RERUN,
             ));
         }
-        if part.scenario.sha256 != sha256_hex(part.scenario.text.as_bytes()) {
+        if let Err(problem) = part.scenario.check() {
             return Err(invalid(
                 format!(
-                    "is damaged: the embedded scenario text of shard {} does not match its SHA-256",
+                    "is damaged: in the embedded scenario of shard {}, {problem}",
                     part.shard()
                 ),
                 RERUN,
@@ -343,31 +354,64 @@ impl Part {
                 "merge with the hsctsim version that wrote the parts",
             ));
         }
+        if !(1..=crate::scenario::build::MAX_PATIENTS).contains(&part.patients) {
+            return Err(invalid(
+                format!("is damaged: it claims a run of {} patients", part.patients),
+                RERUN,
+            ));
+        }
+        for (i, block) in part.blocks.iter().enumerate() {
+            let patients = block.patients();
+            if patients.start > patients.end || patients.end > part.patients {
+                return Err(invalid(
+                    format!(
+                        "is damaged: block {i} claims patients {}..{} of a run of {}",
+                        patients.start, patients.end, part.patients
+                    ),
+                    RERUN,
+                ));
+            }
+            // The rules any simulated tally satisfies; the scenario's own rules are checked
+            // again when the part is merged.
+            block
+                .tally
+                .check(patients.end - patients.start, None)
+                .map_err(|violation| {
+                    invalid(
+                        format!(
+                            "is damaged: block {i} (draw {}, patients {}..{}) holds accumulators no simulation produces: {violation}",
+                            block.draw, patients.start, patients.end
+                        ),
+                        RERUN,
+                    )
+                })?;
+        }
         Ok(part)
     }
 
     /// Reads a part file.
     pub fn read(path: &Path) -> Result<Part, PartError> {
-        let io = |action| {
-            move |source| PartError::Io {
+        let bytes = crate::input::read_bounded(path, MAX_PART_BYTES).map_err(|e| match e {
+            crate::input::InputError::Io { source, .. } => PartError::Io {
                 path: path.to_path_buf(),
-                action,
+                action: "cannot read the part file",
                 source,
-            }
-        };
-        let meta = fs::metadata(path).map_err(io("cannot read the part file"))?;
-        if meta.len() > MAX_PART_BYTES {
-            return Err(PartError::Invalid {
+            },
+            crate::input::InputError::TooLarge { .. } => PartError::Invalid {
                 path: path.to_path_buf(),
-                problem: format!(
-                    "is {} bytes, larger than any part file ({MAX_PART_BYTES} bytes at most)",
-                    meta.len()
-                ),
+                problem: format!("is larger than any part file ({MAX_PART_BYTES} bytes at most)"),
                 fix: "merge only the part-K-of-N.json files that `hsctsim run --shard` writes"
                     .into(),
-            });
-        }
-        let bytes = fs::read(path).map_err(io("cannot read the part file"))?;
+            },
+            other => PartError::Invalid {
+                path: path.to_path_buf(),
+                problem: other
+                    .to_string()
+                    .replacen(&format!("{} ", path.display()), "", 1),
+                fix: "merge only the part-K-of-N.json files that `hsctsim run --shard` writes"
+                    .into(),
+            },
+        })?;
         Part::from_bytes(&bytes, path)
     }
 
@@ -440,64 +484,90 @@ pub fn run_shard_with<E>(
     Ok(Part::new(model, source, shard, blocks))
 }
 
-/// Writes a part into `dir` atomically (temporary name, then rename) and returns its path.
-///
-/// An existing file with the same bytes is left as it is — re-running a shard, as a
-/// scheduler does after a node failure, is harmless. One with other bytes is replaced only
-/// if `force` is set.
-pub fn write(dir: &Path, part: &Part, force: bool) -> Result<PathBuf, PartError> {
-    write_bytes(
+/// How a previous run part is recognised (and so may be replaced when asked): by its first
+/// bytes, which [`Part::to_bytes`] always writes the same way.
+pub const SIGNATURE: Signature = Signature::FileStartingWith("{\n  \"format\": \"hsctsim part\"");
+
+/// Stages a part for `dir` (see [`stage_bytes`]); `None` when the same bytes are there.
+pub fn stage(dir: &Path, part: &Part, force: bool) -> Result<Option<StagedFile>, PartError> {
+    stage_bytes(
         dir,
         &part.file_name(),
         &part.to_bytes(),
         force,
-        |existing, path| {
-            Part::from_bytes(existing, path)
-                .map_or_else(|e| format!("unreadable: {e}"), |p| p.describe())
-        },
+        SIGNATURE,
+        |existing, path| Part::from_bytes(existing, path).map(|p| p.describe()),
     )
 }
 
-/// Writes a part file's `bytes` as `dir/name` atomically; the rules of [`write`]. `describe`
-/// says what a different file already there holds, for the message.
-pub fn write_bytes(
+/// Writes a part into `dir` atomically and returns its path; the rules of [`stage_bytes`].
+pub fn write(dir: &Path, part: &Part, force: bool) -> Result<PathBuf, PartError> {
+    let path = dir.join(part.file_name());
+    if let Some(mut staged) = stage(dir, part, force)? {
+        crate::atomic::commit(&mut [staged.stage()], None).map_err(|e| write_error(&path, e))?;
+    }
+    Ok(path)
+}
+
+fn write_error(path: &Path, e: crate::atomic::WriteError) -> PartError {
+    match e {
+        crate::atomic::WriteError::Io { path, source } => PartError::Io {
+            path,
+            action: "cannot write",
+            source,
+        },
+        other => PartError::Exists {
+            path: path.to_path_buf(),
+            existing: other.to_string(),
+        },
+    }
+}
+
+/// Stages a part file's `bytes` as `dir/name`, to be put in place with
+/// [`crate::atomic::commit`]. An existing file with the same bytes is left as it is
+/// (`None`): re-running a shard, as a scheduler does after a node failure, is harmless. One
+/// with other bytes is replaced only if `force` is set, and then only if it is a part
+/// (`recognise` reads it and describes it, or says why it is not one): never another file.
+pub fn stage_bytes(
     dir: &Path,
     name: &str,
     bytes: &[u8],
     force: bool,
-    describe: impl FnOnce(&[u8], &Path) -> String,
-) -> Result<PathBuf, PartError> {
-    let io = |path: &Path, action| {
-        let path = path.to_path_buf();
-        move |source| PartError::Io {
-            path,
-            action,
-            source,
-        }
-    };
-    fs::create_dir_all(dir).map_err(io(dir, "cannot create the folder"))?;
+    signature: Signature,
+    recognise: impl FnOnce(&[u8], &Path) -> Result<String, PartError>,
+) -> Result<Option<StagedFile>, PartError> {
     let path = dir.join(name);
-    if let Ok(existing) = fs::read(&path) {
+    if fs::symlink_metadata(&path).is_ok() {
+        let existing =
+            crate::input::read_bounded(&path, MAX_PART_BYTES).map_err(|e| PartError::Exists {
+                path: path.clone(),
+                existing: e.to_string(),
+            })?;
         if existing == bytes {
-            return Ok(path);
+            return Ok(None);
         }
-        if !force {
-            let existing = describe(&existing, &path);
-            return Err(PartError::Exists { path, existing });
+        match recognise(&existing, &path) {
+            Ok(description) if !force => {
+                return Err(PartError::Exists {
+                    path,
+                    existing: description,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(PartError::Invalid {
+                    path,
+                    problem: format!("is in the way and is not a part file ({e})"),
+                    fix: "it is never replaced: remove it yourself, or write the parts to another folder".into(),
+                });
+            }
         }
     }
-    let temporary = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let written = (|| {
-        let mut file = fs::File::create(&temporary).map_err(io(&temporary, "cannot create"))?;
-        file.write_all(bytes)
-            .map_err(io(&temporary, "cannot write"))?;
-        file.sync_all().map_err(io(&temporary, "cannot write"))?;
-        fs::rename(&temporary, &path).map_err(io(&path, "cannot rename the finished part to"))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    written.map(|()| path)
+    let mut staged =
+        StagedFile::create(&path, Some(signature), force).map_err(|e| write_error(&path, e))?;
+    staged.write(bytes).map_err(|e| write_error(&path, e))?;
+    staged.finish().map_err(|e| write_error(&path, e))?;
+    Ok(Some(staged))
 }
 
 /// Fails early, before hours of simulation, if `dir` holds a part of `shard` from another
@@ -511,11 +581,12 @@ pub fn check_destination(
     force: bool,
 ) -> Result<(), PartError> {
     let path = dir.join(file_name(shard));
-    if force || !path.exists() {
+    if fs::symlink_metadata(&path).is_err() {
         return Ok(());
     }
     let ours = Part::new(model, source, shard, Vec::new());
     match Part::read(&path) {
+        Ok(_) if force => Ok(()),
         Ok(existing)
             if existing.program_version == ours.program_version
                 && existing.scenario == ours.scenario
@@ -528,9 +599,11 @@ pub fn check_destination(
             path,
             existing: existing.describe(),
         }),
-        Err(e) => Err(PartError::Exists {
+        Err(e) => Err(PartError::Invalid {
             path,
-            existing: format!("unreadable: {e}"),
+            problem: format!("is in the way and is not a part file ({e})"),
+            fix: "it is never replaced: remove it yourself, or write the parts to another folder"
+                .into(),
         }),
     }
 }
