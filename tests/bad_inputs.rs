@@ -676,6 +676,160 @@ fn the_good_fixture_is_good() {
     );
 }
 
+/// Issue 13, item 3 and its siblings: a number meeting a time it cannot be compared with,
+/// in every place where rules or numbers meet variables; and (item 14) distributions whose
+/// parameters are so extreme that a draw or a message would be false. Each is refused before
+/// anything is simulated (exit 2, located, with the fix), and nothing is written.
+#[test]
+fn unit_mismatches_and_extreme_distributions_are_refused_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let age =
+        "[[cohort.attributes]]\nname = \"age\"\ndistribution = \"normal\"\nmean = 50\nsd = 10\n";
+    let with_age =
+        |rule: &str| append(age).replacen("rate = 0.8", &format!("rate = 0.8\nif = \"{rule}\""), 1);
+    let attribute =
+        |lines: &str| append(&format!("[[cohort.attributes]]\nname = \"x\"\n{lines}\n"));
+    let hazard = |h: &str| replace("rate = 0.8", &format!("hazard = {{ {h} }}"));
+    let wait = "[[variables]]\nname = \"wait\"\ntype = \"number\"\ndefault = 2\n\n[[strategies]]\nname = \"later\"\nset = { wait = \"3m\" }\n";
+    let economics = "[economics]\ndiscount_costs = 0.03\ndiscount_effects = 0.03\nstates = [ { state = \"salvage\", cost = 100, if = \"age > 65y\" } ]\n";
+    #[rustfmt::skip]
+    let cases = vec![
+        // The reproduction: an age without a declared unit against a duration.
+        Case { name: "age_against_years", text: with_age("age < 65y"), at: Some("age < |65y"), says: &["`age` is a number without a unit but `65y` is a duration (780 months)", "unit = \"years\" on the attribute `age`", "write `age < 65`"] },
+        Case { name: "score_against_months", text: append("[[cohort.attributes]]\nname = \"hct_ci\"\ndistribution = \"discrete\"\nvalues = [0, 1, 2]\nprobabilities = [0.5, 0.3, 0.2]\n").replacen("rate = 0.8", "rate = 0.8\nif = \"hct_ci >= 6m\"", 1), at: Some("hct_ci >= |6m"), says: &["`hct_ci` is a number without a unit", "write `hct_ci >= 6`"] },
+        Case { name: "age_in_a_list_of_years", text: with_age("age in [65y, 70y]"), at: Some("[|65y"), says: &["`65y` is a duration", "write `age in [65, 70y]`"] },
+        Case { name: "score_plus_time", text: with_age("age + time > 3"), at: Some("|age + time"), says: &["cannot be added", "unit = \"months\" on the attribute `age`"] },
+        Case { name: "bare_number_beside_a_duration", text: with_age("time > 2y + 6"), at: Some("2y + |6"), says: &["`6` has no unit", "`6m` or `6y`"] },
+        Case { name: "product_of_two_times", text: with_age("time * time > 1"), at: Some("|time * time"), says: &["multiplies two times"] },
+        Case { name: "economics_condition_in_years", text: append(age) + "\n" + economics, at: Some("age > |65y"), says: &["`age` is a number without a unit", "write `age > 65`"] },
+        // Per-unit effects must say what unit their hazard ratio is per.
+        Case { name: "per_time_without_unit", text: replace("rate = 0.8", "rate = 0.8\neffects = [ { per = \"time_since('relapse')\", hr = 1.1 } ]"), at: Some("\"time_since('relapse')\""), says: &["is a time in months", "per day, per month or per year", "unit = \"months\""] },
+        Case { name: "per_unit_on_a_score", text: append(age).replacen("rate = 0.8", "rate = 0.8\neffects = [ { per = \"age\", unit = \"years\", hr = 1.1 } ]", 1), at: Some("unit = |\"years\""), says: &["per year", "`age` is a number without a unit", "declare it: unit = \"years\" on the attribute `age`"] },
+        Case { name: "unit_on_a_condition_effect", text: replace("rate = 0.8", "rate = 0.8\neffects = [ { if = \"time > 1\", unit = \"years\", hr = 1.1 } ]"), at: Some("unit = |\"years\""), says: &["goes with `per`"] },
+        Case { name: "per_reference_nan", text: replace("rate = 0.8", "rate = 0.8\neffects = [ { per = \"time_since('relapse')\", unit = \"months\", reference = nan, hr = 1.1 } ]"), at: Some("reference = |nan"), says: &["`reference` must be a finite number, got NaN"] },
+        // Declarations.
+        Case { name: "unknown_unit", text: attribute("distribution = \"normal\"\nunit = \"yeras\"\nmean = 50\nsd = 10"), at: Some("\"yeras\""), says: &["unknown unit `yeras`", "Did you mean `years`?"] },
+        Case { name: "unit_on_a_category", text: append("[[cohort.attributes]]\nname = \"disease\"\nlevels = { AML = 1.0 }\nunit = \"years\"\n"), at: Some("unit = |\"years\""), says: &["categorical, not a number", "remove `unit`"] },
+        Case { name: "duration_in_a_unitless_attribute", text: attribute("distribution = \"normal\"\nunit = \"none\"\nmean = \"5m\"\nsd = 1"), at: Some("mean = |\"5m\""), says: &["is a duration", "declared without a unit"] },
+        Case { name: "duration_set_on_a_unitless_variable", text: append(wait), at: Some("wait = |\"3m\""), says: &["\"3m\" is a duration", "`wait` is a number without a unit", "unit = \"months\""] },
+        Case { name: "background_age_in_months", text: append("[[cohort.attributes]]\nname = \"age\"\ndistribution = \"fixed\"\nunit = \"months\"\nvalue = 600\n\n[background_mortality]\nto = \"death_nrm\"\nage = \"age\"\nages = [0]\nannual_probability = [0.01]\n"), at: Some("age = |\"age\""), says: &["`age` is in months", "reads age in years"] },
+        Case { name: "background_negative_annual_rate", text: append("[[cohort.attributes]]\nname = \"age\"\ndistribution = \"fixed\"\nvalue = 50\n\n[background_mortality]\nto = \"death_nrm\"\nages = [0]\nannual_rate = [-0.1]\n"), at: Some("[|-0.1]"), says: &["annual death rate must be finite and ≥ 0, got -0.1"] },
+        Case { name: "number_variable_nan", text: append("[[variables]]\nname = \"wait\"\ntype = \"number\"\ndefault = nan\n"), at: Some("default = |nan"), says: &["`wait` must be a finite number, got NaN"] },
+        // Cohort distributions whose draws or messages would be false.
+        Case { name: "gamma_sd_tiny", text: attribute("distribution = \"gamma\"\nmean = 50\nsd = 1e-200"), at: Some("sd = |1e-200"), says: &["sd 1e-200 is below 1e-5 of the mean 50", "(mean/sd)² is above 1e308", "distribution = \"fixed\""] },
+        Case { name: "gamma_sd_tiny_but_finite_shape", text: attribute("distribution = \"gamma\"\nmean = 50\nsd = 1e-150"), at: Some("sd = |1e-150"), says: &["(mean/sd)² = 2.5e303"] },
+        // On main this one made `validate` run for minutes (statrs' incomplete gamma at shape 1e20).
+        Case { name: "gamma_narrow_truncated_at_its_mean", text: attribute("distribution = \"gamma\"\nmean = 50\nsd = 5e-9\nmin = 50\nmax = 50.1"), at: Some("sd = |5e-9"), says: &["(mean/sd)² = 1e20", "is above 1e10"] },
+        Case { name: "gamma_sd_huge", text: attribute("distribution = \"gamma\"\nmean = 50\nsd = 1e200"), at: Some("sd = |1e200"), says: &["round to 0", "lognormal"] },
+        Case { name: "normal_sd_overflowing", text: attribute("distribution = \"normal\"\nmean = 50\nsd = 1e308"), at: Some("sd = |1e308"), says: &["largest there are"] },
+        Case { name: "lognormal_overflowing", text: attribute("distribution = \"lognormal\"\nmedian = 8\nsdlog = 60"), at: Some("sdlog = |60"), says: &["above 1.8e308"] },
+        Case { name: "lognormal_infinite_sdlog", text: attribute("distribution = \"lognormal\"\nmeanlog = 1\nsdlog = inf"), at: Some("sdlog = |inf"), says: &["`sdlog` must be a positive finite number, got inf"] },
+        Case { name: "lognormal_infinite_meanlog", text: attribute("distribution = \"lognormal\"\nmeanlog = inf\nsdlog = 1"), at: Some("meanlog = |inf"), says: &["`meanlog` must be a finite number"] },
+        Case { name: "uniform_wider_than_numbers", text: attribute("distribution = \"uniform\"\nmin = -1e308\nmax = 1e308"), at: Some("max = |1e308"), says: &["wider than"] },
+        Case { name: "discrete_infinite_value", text: attribute("distribution = \"discrete\"\nvalues = [1, inf]\nprobabilities = [0.5, 0.5]"), at: Some("[1, |inf]"), says: &["finite number, got inf"] },
+        Case { name: "truncation_bound_nan", text: attribute("distribution = \"normal\"\nmean = 0\nsd = 1\nmin = nan"), at: Some("min = |nan"), says: &["`min` must be a number, got NaN"] },
+        Case { name: "truncation_in_the_far_tail", text: attribute("distribution = \"normal\"\nmean = 0\nsd = 1\nmin = 10"), at: Some("min = |10"), says: &["the range [10, inf] has probability 7.62e-24"] },
+        // Hazards given by a median or mean that is not a positive duration.
+        Case { name: "exponential_median_zero", text: hazard("family = \"exponential\", median = 0"), at: Some("median = |0"), says: &["`median` is 0 months", "not a positive duration"] },
+        Case { name: "exponential_mean_denormal", text: hazard("family = \"exponential\", mean = 1e-320"), at: Some("mean = |1e-320"), says: &["rate per month is beyond the largest number"] },
+        Case { name: "lognormal_hazard_median_negative", text: hazard("family = \"lognormal\", median = -2, sdlog = 1"), at: Some("median = |-2"), says: &["`median` is -2 months"] },
+        Case { name: "uniform_hazard_negative_min", text: hazard("family = \"uniform\", min = -1, max = 3"), at: Some("min = |-1"), says: &["need 0 ≤ min < max"] },
+    ];
+    let mut problems = Vec::new();
+    for case in &cases {
+        let path = write(
+            dir.path(),
+            &format!("{}.toml", case.name),
+            case.text.as_bytes(),
+        );
+        let started = std::time::Instant::now();
+        let (code, stderr) = fails(&path);
+        let mut problem = |what: String| problems.push(format!("{}: {what}\n{stderr}", case.name));
+        if code != 2 {
+            problem(format!("exit code {code}, not 2"));
+        }
+        if started.elapsed().as_secs() > 10 {
+            problem(format!("took {:?}", started.elapsed()));
+        }
+        let shown = path.display().to_string();
+        if let Some(marker) = case.at {
+            match position(&case.text, marker) {
+                Some((line, col)) if !stderr.contains(&format!("{shown}:{line}:{col}:")) => {
+                    problem(format!("expected {shown}:{line}:{col} ({marker:?})"));
+                }
+                Some(_) => {}
+                None => problem(format!("marker {marker:?} not in the text")),
+            }
+        }
+        if !stderr.contains("help:") {
+            problem("no hint on how to fix it".into());
+        }
+        for fragment in case.says {
+            if !stderr.contains(fragment) {
+                problem(format!("expected {fragment:?}"));
+            }
+        }
+        if stderr.contains("[-inf, inf]") {
+            problem("claims something of the whole range".into());
+        }
+        // Nothing is written: the output folder is never created.
+        let out = dir.path().join(format!("{}_out", case.name));
+        let run = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+            .args([
+                "run",
+                path.to_str().unwrap(),
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        if run.status.code() != Some(2) || out.exists() {
+            problem(format!(
+                "run with --out: exit {:?}, output exists: {}",
+                run.status.code(),
+                out.exists()
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        problems.len(),
+        cases.len(),
+        problems.join("\n")
+    );
+}
+
+/// The shipped model declares its age in years: the issue's `age < 65y` is then converted
+/// (it means 65 years), and a `per = "age"` effect says its hazard ratio is per year.
+#[test]
+fn a_declared_unit_makes_the_reproduction_mean_what_it_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = "[scenario]\nmodel = \"hsct-review\"\n\n[[strategies]]\nname = \"under_65\"\ndecisions.relapse_plan = [ { to = \"salvage\", if = \"age < 65y\" }, { to = \"palliative\" } ]\n";
+    let path = write(dir.path(), "under_65.toml", scenario.as_bytes());
+    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
+        .args(["validate", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The same effect without its unit is refused, with the unit to add.
+    let no_unit = "[scenario]\nmodel = \"hsct-review\"\n\n[[transitions]]\nfrom = \"hsct2\"\nto = \"death_nrm\"\neffects = [ { per = \"age\", reference = 50, hr = 1.02 } ]\n";
+    let path = write(dir.path(), "no_unit.toml", no_unit.as_bytes());
+    let (code, stderr) = fails(&path);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`age` is a time in years")
+            && stderr.contains("unit = \"years\" for a hazard ratio per year")
+            && stderr.contains("no_unit.toml:7:"),
+        "{stderr}"
+    );
+}
+
 // ---- files that files name: `extends` (issue 13, item 14) ----
 
 /// Runs `validate` and `run --out` (a fresh folder) on `path`, each with a deadline (a named

@@ -1,6 +1,7 @@
 //! Engine features against answers known in closed form: scheduled events, the forward
 //! clock, background mortality by attained age, covariate effects, cure fractions, the
-//! HSCT2 time origin, rule and chance decisions, common random numbers, the loop bound.
+//! HSCT2 time origin, rule and chance decisions, common random numbers, the loop bound,
+//! rules and effects on variables in years, months, weeks and days.
 //! Monte Carlo checks allow 4 standard errors at a fixed seed.
 
 mod common;
@@ -413,4 +414,212 @@ fn a_loop_without_escape_is_an_error_not_a_hang() {
         !dir.path().join("out").exists(),
         "no output folder after a failed run"
     );
+}
+
+/// Share of patients in `state` at cohort entry (time 0).
+fn at_entry(results: &Results, strategy: &str, state: &str) -> f64 {
+    let curve = common::curve(results, strategy, "entry", &format!("state:{state}"));
+    assert_eq!(
+        curve.first().map(|p| p.0),
+        Some(0.0),
+        "{strategy}: no curve at 0"
+    );
+    curve[0].1
+}
+
+#[test]
+fn rules_on_times_in_other_units_select_the_patients_they_name() {
+    // Ages uniform on 20–80 years, engraftment 14, 21, 28 or 35 days, remission uniform on
+    // 0–24 months. Each strategy routes the same patients by one rule at entry.
+    let model = common::parse(&format!(
+        r#"{HEAD}
+        [[states]]
+        name = "young"
+        [[states]]
+        name = "old"
+        [[states]]
+        name = "dead"
+        death = "nrm"
+        [cohort]
+        entry = "choose"
+        [[cohort.attributes]]
+        name = "age"
+        distribution = "uniform"
+        unit = "years"
+        min = 20
+        max = 80
+        [[cohort.attributes]]
+        name = "engraftment"
+        distribution = "discrete"
+        unit = "days"
+        values = [14, 21, 28, 35]
+        probabilities = [0.25, 0.25, 0.25, 0.25]
+        [[cohort.attributes]]
+        name = "remission"
+        distribution = "uniform"
+        min = "0m"
+        max = "2y"
+        [[decisions]]
+        name = "choose"
+        branches = [ {{ to = "young", if = "age < 65y" }}, {{ to = "old" }} ]
+        [[transitions]]
+        from = "young"
+        to = "dead"
+        rate = 0.1
+        [[transitions]]
+        from = "old"
+        to = "dead"
+        rate = 0.1
+        [[strategies]]
+        name = "years"
+        [[strategies]]
+        name = "months"
+        decisions = {{ choose = [ {{ to = "young", if = "age < 780m" }}, {{ to = "old" }} ] }}
+        [[strategies]]
+        name = "bare"
+        decisions = {{ choose = [ {{ to = "young", if = "age < 65" }}, {{ to = "old" }} ] }}
+        [[strategies]]
+        name = "weeks_of_days"
+        decisions = {{ choose = [ {{ to = "young", if = "engraftment <= 4w" }}, {{ to = "old" }} ] }}
+        [[strategies]]
+        name = "years_of_months"
+        decisions = {{ choose = [ {{ to = "young", if = "remission < 1.5y" }}, {{ to = "old" }} ] }}
+        [[strategies]]
+        name = "age_plus_remission"
+        decisions = {{ choose = [ {{ to = "young", if = "age + remission < 65y" }}, {{ to = "old" }} ] }}
+    "#
+    ));
+    let n = 200_000;
+    let (_, results) = common::run(&model, n, 0);
+    // 65 years whichever way it is written: the same patients, so the same curves.
+    within(at_entry(&results, "years", "young"), 0.75, n, "age < 65y");
+    let years = common::curve(&results, "years", "entry", "state:young");
+    assert_eq!(
+        common::curve(&results, "months", "entry", "state:young"),
+        years
+    );
+    assert_eq!(
+        common::curve(&results, "bare", "entry", "state:young"),
+        years
+    );
+    // 4 weeks is 28 days exactly: 14, 21 and 28 days are in, 35 out.
+    within(
+        at_entry(&results, "weeks_of_days", "young"),
+        0.75,
+        n,
+        "engraftment <= 4w",
+    );
+    // 1.5 years of a remission in months: 18 of 24 months.
+    within(
+        at_entry(&results, "years_of_months", "young"),
+        0.75,
+        n,
+        "remission < 1.5y",
+    );
+    // Age in years plus remission in months: P(age + r < 65) with r uniform on 0–2 years
+    // is E[(45 − r) / 60] = 44 / 60.
+    within(
+        at_entry(&results, "age_plus_remission", "young"),
+        44.0 / 60.0,
+        n,
+        "age + remission < 65y",
+    );
+}
+
+#[test]
+fn a_hazard_ratio_per_year_is_applied_per_year() {
+    // Everybody is 60: HR 1.05 per year above 50 is 1.05^10 on a rate of 0.02 per month;
+    // the same effect per month (HR 1.05^(1/12) per month above 600 months) is the same.
+    let per_month = 1.05f64.powf(1.0 / 12.0);
+    let model = common::parse(&format!(
+        r#"{HEAD}
+        [[states]]
+        name = "alive"
+        [[states]]
+        name = "dead"
+        death = "nrm"
+        [cohort]
+        entry = "alive"
+        [[cohort.attributes]]
+        name = "age"
+        distribution = "fixed"
+        unit = "years"
+        value = 60
+        [[transitions]]
+        from = "alive"
+        to = "dead"
+        rate = 0.02
+        effects = [ {{ per = "age", unit = "years", reference = 50, hr = 1.05 }} ]
+        [[strategies]]
+        name = "per_year"
+        [[strategies]]
+        name = "per_month"
+        transitions = [ {{ from = "alive", to = "dead", effects = [ {{ per = "age", unit = "months", reference = 600, hr = {per_month:.17} }} ] }} ]
+    "#
+    ));
+    let n = 200_000;
+    let (_, results) = common::run(&model, n, 0);
+    let rate = 0.02 * 1.05f64.powi(10);
+    for strategy in ["per_year", "per_month"] {
+        check_curve(&results, strategy, "entry", "os", n, |t| (-rate * t).exp());
+    }
+    // Per month without converting the age would be 1.05^(1/12 · 10): far off.
+    let wrong = 0.02 * per_month.powi(10);
+    let (os, _) = summary(&results, "per_year", "entry", "os", Some(36.0));
+    assert!((os - (-wrong * 36.0).exp()).abs() > 0.05, "{os}");
+}
+
+#[test]
+fn policy_numbers_are_read_in_their_unit() {
+    // A wait in weeks (default 8), set by strategies in weeks, days or months, and a rule
+    // in months: fast if the wait is under 2 months (60.875 days).
+    let model = common::parse(&format!(
+        r#"{HEAD}
+        [[states]]
+        name = "fast"
+        [[states]]
+        name = "slow"
+        [[states]]
+        name = "dead"
+        death = "nrm"
+        [[variables]]
+        name = "wait"
+        type = "number"
+        unit = "weeks"
+        default = 8
+        [cohort]
+        entry = "route"
+        [[decisions]]
+        name = "route"
+        branches = [ {{ to = "fast", if = "wait < 2m" }}, {{ to = "slow" }} ]
+        [[transitions]]
+        from = "fast"
+        to = "dead"
+        rate = 0.1
+        [[transitions]]
+        from = "slow"
+        to = "dead"
+        rate = 0.1
+        [[strategies]]
+        name = "eight_weeks"
+        [[strategies]]
+        name = "nine_weeks"
+        set = {{ wait = 9 }}
+        [[strategies]]
+        name = "sixty_two_days"
+        set = {{ wait = "62d" }}
+        [[strategies]]
+        name = "six_weeks_in_months"
+        set = {{ wait = "1.5m" }}
+    "#
+    ));
+    let (_, results) = common::run(&model, 1000, 0);
+    for (strategy, fast) in [
+        ("eight_weeks", 1.0),
+        ("nine_weeks", 0.0),
+        ("sixty_two_days", 0.0),
+        ("six_weeks_in_months", 1.0),
+    ] {
+        assert_eq!(at_entry(&results, strategy, "fast"), fast, "{strategy}");
+    }
 }

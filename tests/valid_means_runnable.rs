@@ -352,7 +352,7 @@ fn render(spec: &Spec) -> String {
         if let (true, Some((k, hr))) = (hazard, e.effect) {
             writeln!(
                 s,
-                "effects = [ {{ if = \"{}\", hr = {} }}, {{ per = \"time\", hr = 1.01 }} ]",
+                "effects = [ {{ if = \"{}\", hr = {} }}, {{ per = \"time\", unit = \"months\", hr = 1.01 }} ]",
                 rule(k),
                 toml_number(hr)
             )

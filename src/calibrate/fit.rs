@@ -693,6 +693,10 @@ pub fn fitted_model_text(fit: &Fit, result: &FitResult) -> Result<String, String
                 written.push(value_path.clone());
                 let new = if path.is_in_sum_to_one_group() {
                     format!("{value}")
+                } else if let Some((number, unit)) = fitted_file.written_duration(&value_path) {
+                    // Written back as read: `median = "8.4m"` stays a duration, so an
+                    // attribute that is a time because of it stays one.
+                    format!("\"{}{}\"", format_value(number), unit.suffix())
                 } else {
                     format_value(value)
                 };

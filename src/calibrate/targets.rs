@@ -853,6 +853,7 @@ pub fn strata(
             levels: None,
             probability: None,
             distribution: None,
+            unit: a.unit.clone(),
             value: None,
             mean: None,
             sd: None,

@@ -148,8 +148,9 @@ impl Family {
                 finite("min", min)?;
                 finite("max", max)?;
                 if !(min >= 0.0 && max > min) {
+                    // Point at the bound that is wrong: a negative min, else max.
                     return Err(HazardError {
-                        parameter: "max",
+                        parameter: if min < 0.0 { "min" } else { "max" },
                         message: format!("need 0 ≤ min < max, got min = {min}, max = {max}"),
                     });
                 }

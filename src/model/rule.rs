@@ -29,7 +29,7 @@
 //!             | function "(" string ")" | "(" rule ")"
 //! number     := digits [ "." digits ] [ ( "e" | "E" ) [ "+" | "-" ] digits ]   (or "." digits ...)
 //! unit       := d | w | m | y (or long forms: days, weeks, months, years, ...), written
-//!               right after the number: `30d`, `6w`, `18m`, `1.5y` (converted to months)
+//!               right after the number: `30d`, `6w`, `18m`, `1.5y`
 //! string     := '...' | "..."        (no escapes; only meaningful against a categorical)
 //! name       := [A-Za-z_][A-Za-z0-9_]*   (a variable, or the built-in `time`)
 //! function   := visited | visits | time_since
@@ -45,6 +45,17 @@
 //! Evaluation never panics: arithmetic follows IEEE (division by zero gives infinity or NaN),
 //! and every comparison involving NaN (a missing value) is false, `!=` and `not in` included.
 //!
+//! Numbers have units. A variable's unit is declared with it ([`Unit`]: a time in years,
+//! months, weeks or days, or none); `time` and `time_since` are months; `visits` has none;
+//! `65y` is a time in years. Times in different units are converted where they meet (a
+//! constant is converted into the unit of the other side, so `age < 65y` against an age in
+//! years is `age < 65` exactly); a number written without a unit takes the unit of the time
+//! it meets (`age < 70`: years; `time > 36`: months) unless that time has no one unit
+//! (`age + time`, `5y + 3m`); a time against a number without a unit, a product of two times
+//! and a number divided by a time are refused, with the corrected rule or the unit to
+//! declare. A time divided by a time has no unit. A numeric rule knows its unit
+//! ([`Rule::unit`]) and can be converted ([`Rule::converted_to`]).
+//!
 //! Types are Number, Condition (true/false), Categorical (a categorical variable) and quoted
 //! string. Conditions combine with `and`/`or`/`not`; numbers with arithmetic and the six
 //! comparisons; a categorical variable may only be compared (`==`, `!=`, `in`) with its own
@@ -53,8 +64,9 @@
 
 use std::fmt;
 
-use crate::duration::unit_in_months;
-use crate::model::variable::{VarKind, Variable, quote_list};
+use crate::model::variable::{
+    Conversion, TimeUnit, Unit, VarKind, VarSource, Variable, quote_list,
+};
 use crate::suggest::did_you_mean;
 
 /// Words a variable must not be named, because the rule language gives them a meaning
@@ -130,6 +142,7 @@ pub struct Rule {
     body: Body,
     uses_history: bool,
     variables: Vec<usize>,
+    unit: Unit,
 }
 
 /// Why a rule text was rejected: the byte range of the offending part (for pointing at it
@@ -178,8 +191,40 @@ impl Rule {
     }
 
     /// Compiles a numeric expression, e.g. the per-unit value of a covariate (`age - 50`).
+    /// Its [`unit`](Rule::unit) says what one unit of it is (a year of age, an HCT-CI point).
     pub fn parse_number(source: &str, scope: &RuleScope) -> Result<Rule, RuleError> {
         compile_rule(source, scope, Want::Number)
+    }
+
+    /// The unit of a numeric rule's value: a time unit if it is a time (`age` in years,
+    /// `time_since('hsct2')` in months), [`Unit::None`] for counts, scores and conditions.
+    pub fn unit(&self) -> Unit {
+        self.unit
+    }
+
+    /// This numeric rule with its value in `to` (e.g. a time in months as years, for a
+    /// hazard ratio given per year). A rule that is not a time is returned as it is.
+    pub fn converted_to(self, to: TimeUnit) -> Rule {
+        let Rule {
+            source,
+            body,
+            uses_history,
+            variables,
+            unit,
+        } = self;
+        let (body, unit) = match (unit, body) {
+            (Unit::Time(from), Body::Num(num)) => {
+                (Body::Num(convert(num, from, to)), Unit::Time(to))
+            }
+            (unit, body) => (body, unit),
+        };
+        Rule {
+            source,
+            body,
+            uses_history,
+            variables,
+            unit,
+        }
     }
 
     /// Evaluates a condition. (On a numeric rule: true if the value is neither 0 nor NaN.)
@@ -230,6 +275,7 @@ impl Rule {
             body: Body::Cond(Cond::Const(true)),
             uses_history: false,
             variables: Vec::new(),
+            unit: Unit::None,
         }
     }
 }
@@ -466,8 +512,8 @@ fn error(span: Span, message: impl Into<String>) -> RuleError {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
-    /// A number, already converted to months if it had a unit.
-    Num(f64),
+    /// A number as written, with its unit if it had one (`65y` is 65 and years).
+    Num(f64, Option<TimeUnit>),
     Str(String),
     /// A name or keyword.
     Ident(String),
@@ -655,11 +701,11 @@ fn lex_number(src: &str, start: usize) -> (Tok, usize) {
         return bad(start, len, format!("`{text}` is not a number"));
     };
     let unit = &src[number_end..i];
-    let factor = if unit.is_empty() {
-        1.0
+    let unit = if unit.is_empty() {
+        None
     } else {
-        match unit_in_months(unit) {
-            Some(f) => f,
+        match TimeUnit::parse(unit) {
+            Some(u) => Some(u),
             None if KEYWORDS.contains(&unit) || FUNCTIONS.contains(&unit) || unit == "time" => {
                 let number = &src[start..number_end];
                 return bad(
@@ -682,15 +728,16 @@ fn lex_number(src: &str, start: usize) -> (Tok, usize) {
             }
         }
     };
-    let value = number * factor;
-    if !value.is_finite() {
+    // Too large in months is too large in any unit it may be converted to.
+    let months = unit.map_or(number, |u| u.convert(number, TimeUnit::Months));
+    if !(number.is_finite() && months.is_finite()) {
         return bad(
             start,
             len,
             format!("`{text}` is too large to be a number; write a smaller value"),
         );
     }
-    (Tok::Num(value), len)
+    (Tok::Num(number, unit), len)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -707,7 +754,8 @@ struct Ast {
 
 #[derive(Debug, Clone)]
 enum AstKind {
-    Num(f64),
+    /// A number as written and its unit, if it had one.
+    Num(f64, Option<TimeUnit>),
     Str(String),
     Bool(bool),
     Name(String),
@@ -747,7 +795,7 @@ enum AstKind {
 impl AstKind {
     fn child_depth(&self) -> usize {
         match self {
-            AstKind::Num(_) | AstKind::Str(_) | AstKind::Bool(_) | AstKind::Name(_) => 0,
+            AstKind::Num(..) | AstKind::Str(_) | AstKind::Bool(_) | AstKind::Name(_) => 0,
             AstKind::Call { args, .. } => args.iter().map(|a| a.depth).max().unwrap_or(0),
             AstKind::Neg(x) | AstKind::Not(x) => x.depth,
             AstKind::Logic { left, right, .. }
@@ -885,9 +933,9 @@ impl<'s> Parser<'s> {
             return format!(" Keywords are lower case: write `{lower}`.");
         }
         let after_number = self.pos > 0
-            && matches!(self.tokens[self.pos - 1].tok, Tok::Num(_))
+            && matches!(self.tokens[self.pos - 1].tok, Tok::Num(..))
             && self.tokens[self.pos - 1].span.end < token.span.start;
-        if after_number && unit_in_months(word).is_some() {
+        if after_number && TimeUnit::parse(word).is_some() {
             let number = self.text(self.tokens[self.pos - 1].span);
             return format!(
                 " Write the unit right after the number, without a space: `{number}{word}`."
@@ -1122,9 +1170,9 @@ impl<'s> Parser<'s> {
     fn parse_primary(&mut self) -> Result<Ast, RuleError> {
         let token = self.peek().clone();
         match token.tok {
-            Tok::Num(v) => {
+            Tok::Num(v, unit) => {
                 self.bump();
-                self.node(AstKind::Num(v), token.span)
+                self.node(AstKind::Num(v, unit), token.span)
             }
             Tok::Str(s) => {
                 self.bump();
@@ -1243,9 +1291,35 @@ enum Want {
     Number,
 }
 
+/// The unit of a numeric sub-expression, checked as the tree is compiled so that a time is
+/// never compared with, added to or put in a list with a number that is not one (`age < 65y`
+/// with `age` in years and no unit declared would compare 48 with 780 months).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Dim {
+    /// A number written without a unit (`70`): it is in the unit of what it meets, so
+    /// `age < 70` is 70 years when `age` is in years and `time > 36` is 36 months.
+    Bare,
+    /// A number that has no unit (HCT-CI points, `visits(...)`, a ratio of two times).
+    Plain,
+    /// A time in `unit`. `settled` when that unit is the unit of a quantity of the model (a
+    /// variable, `time`, `time_since`) rather than of numbers written with units (`2y + 3m`)
+    /// or of a sum of times in different units (`age + time`): only a settled unit can lend
+    /// itself to a bare number without ambiguity.
+    Time { unit: TimeUnit, settled: bool },
+}
+
+impl Dim {
+    fn unit(self) -> Unit {
+        match self {
+            Dim::Bare | Dim::Plain => Unit::None,
+            Dim::Time { unit, .. } => Unit::Time(unit),
+        }
+    }
+}
+
 /// The type of a compiled sub-expression.
 enum Typed {
-    Num(Num),
+    Num(Num, Dim),
     Cond(Cond),
     /// A categorical variable (by index); only comparable with its levels.
     Cat(usize),
@@ -1271,16 +1345,22 @@ fn compile_rule(source: &str, scope: &RuleScope, want: Want) -> Result<Rule, Rul
         variables: Vec::new(),
         history: false,
     };
-    let body = match want {
-        Want::Condition => Body::Cond(
-            compiler
-                .require_cond(&ast, "this rule must be a condition (true or false)")?
-                .streamlined(),
+    let (body, unit) = match want {
+        Want::Condition => (
+            Body::Cond(
+                compiler
+                    .require_cond(&ast, "this rule must be a condition (true or false)")?
+                    .streamlined(),
+            ),
+            Unit::None,
         ),
-        Want::Number => Body::Num(compiler.require_num(
-            &ast,
-            "this rule must be a number, e.g. `age - 50` or `hct_ci * 2`",
-        )?),
+        Want::Number => {
+            let (num, dim) = compiler.require_num(
+                &ast,
+                "this rule must be a number, e.g. `age - 50` or `hct_ci * 2`",
+            )?;
+            (Body::Num(num), dim.unit())
+        }
     };
     let mut variables = compiler.variables;
     variables.sort_unstable();
@@ -1290,7 +1370,70 @@ fn compile_rule(source: &str, scope: &RuleScope, want: Want) -> Result<Rule, Rul
         body,
         uses_history: compiler.history,
         variables,
+        unit,
     })
+}
+
+/// `num`, in unit `from`, expressed in unit `to`: folded if it is a constant (so `65y`
+/// against an age in years is exactly 65), otherwise one multiplication or division.
+fn convert(num: Num, from: TimeUnit, to: TimeUnit) -> Num {
+    if from == to {
+        return num;
+    }
+    if let Some(c) = num.constant() {
+        return Num::Const(from.convert(c, to));
+    }
+    match from.conversion(to) {
+        Conversion::Same => num,
+        Conversion::Multiply(f) => Num::Mul(Box::new(num), Box::new(Num::Const(f))),
+        Conversion::Divide(d) => Num::Div(Box::new(num), Box::new(Num::Const(d))),
+        Conversion::Ratio(a, b) => Num::Div(
+            Box::new(Num::Mul(Box::new(num), Box::new(Num::Const(a)))),
+            Box::new(Num::Const(b)),
+        ),
+    }
+}
+
+/// Two times brought to one unit, and that unit: a constant side goes into the unit of the
+/// other (the patient's values are then compared as they are), otherwise the right side
+/// into the left's. The result is settled if the unit is one quantity's; a sum of two
+/// quantities in different units (`age + time`) is not.
+fn unify(a: (Num, TimeUnit, bool), b: (Num, TimeUnit, bool)) -> (Num, Num, Dim) {
+    let ((a, ua, sa), (b, ub, sb)) = (a, b);
+    if ua == ub {
+        let dim = Dim::Time {
+            unit: ua,
+            settled: sa || sb,
+        };
+        return (a, b, dim);
+    }
+    let (a_constant, b_constant) = (a.constant().is_some(), b.constant().is_some());
+    if a_constant && !b_constant {
+        let dim = Dim::Time {
+            unit: ub,
+            settled: sb,
+        };
+        (convert(a, ua, ub), b, dim)
+    } else if b_constant && !a_constant {
+        let dim = Dim::Time {
+            unit: ua,
+            settled: sa,
+        };
+        (a, convert(b, ub, ua), dim)
+    } else {
+        let dim = Dim::Time {
+            unit: ua,
+            settled: false,
+        };
+        (a, convert(b, ub, ua), dim)
+    }
+}
+
+/// One numeric operand for unit checks: its compiled form, its unit and its place in the rule.
+struct Operand<'t> {
+    num: Num,
+    dim: Dim,
+    ast: &'t Ast,
 }
 
 struct Compiler<'a, 's> {
@@ -1341,7 +1484,7 @@ impl Compiler<'_, '_> {
 
     fn describe(&self, typed: &Typed) -> String {
         match typed {
-            Typed::Num(_) => "a number".into(),
+            Typed::Num(..) => "a number".into(),
             Typed::Cond(_) => "a condition (true/false)".into(),
             Typed::Cat(v) => format!("categorical ({})", self.scope.variables[*v].kind.describe()),
             Typed::Str(_) => "a quoted string".into(),
@@ -1350,7 +1493,16 @@ impl Compiler<'_, '_> {
 
     fn compile(&mut self, ast: &Ast) -> Result<Typed, RuleError> {
         Ok(match &ast.kind {
-            AstKind::Num(v) => Typed::Num(Num::Const(*v)),
+            AstKind::Num(v, unit) => Typed::Num(
+                Num::Const(*v),
+                match unit {
+                    None => Dim::Bare,
+                    Some(unit) => Dim::Time {
+                        unit: *unit,
+                        settled: false,
+                    },
+                },
+            ),
             AstKind::Str(s) => Typed::Str(s.clone()),
             AstKind::Bool(b) => Typed::Cond(Cond::Const(*b)),
             AstKind::Name(name) => self.compile_name(name, ast.span)?,
@@ -1359,9 +1511,10 @@ impl Compiler<'_, '_> {
                 name_span,
                 args,
             } => self.compile_call(name, *name_span, args, ast.span)?,
-            AstKind::Neg(x) => Typed::Num(Num::Neg(Box::new(
-                self.require_num(x, "`-` (negation) needs a number")?,
-            ))),
+            AstKind::Neg(x) => {
+                let (num, dim) = self.require_num(x, "`-` (negation) needs a number")?;
+                Typed::Num(Num::Neg(Box::new(num)), dim)
+            }
             AstKind::Not(x) => Typed::Cond(Cond::Not(Box::new(
                 self.require_cond(x, "`not` needs a condition")?,
             ))),
@@ -1379,17 +1532,7 @@ impl Compiler<'_, '_> {
                     Cond::Or(a, b)
                 })
             }
-            AstKind::Arith { op, left, right } => {
-                let needs = format!("`{}` needs a number on each side", op.symbol());
-                let a = Box::new(self.require_num(left, &needs)?);
-                let b = Box::new(self.require_num(right, &needs)?);
-                Typed::Num(match op {
-                    ArithOp::Add => Num::Add(a, b),
-                    ArithOp::Sub => Num::Sub(a, b),
-                    ArithOp::Mul => Num::Mul(a, b),
-                    ArithOp::Div => Num::Div(a, b),
-                })
-            }
+            AstKind::Arith { op, left, right } => self.compile_arith(*op, left, right, ast.span)?,
             AstKind::Compare {
                 op,
                 op_span,
@@ -1412,7 +1555,7 @@ impl Compiler<'_, '_> {
         let s = self.text(ast.span);
         let message = match typed {
             Typed::Cond(c) => return Ok(c),
-            Typed::Num(_) => format!(
+            Typed::Num(..) => format!(
                 "`{s}` is a number, not a condition; {needs}. Compare it with something, \
                  e.g. `{s} > 0`"
             ),
@@ -1430,11 +1573,11 @@ impl Compiler<'_, '_> {
     }
 
     /// Compiles `ast`, which must be a number; `needs` says why, for the message.
-    fn require_num(&mut self, ast: &Ast, needs: &str) -> Result<Num, RuleError> {
+    fn require_num(&mut self, ast: &Ast, needs: &str) -> Result<(Num, Dim), RuleError> {
         let typed = self.compile(ast)?;
         let s = self.text(ast.span);
         let message = match typed {
-            Typed::Num(n) => return Ok(n),
+            Typed::Num(n, dim) => return Ok((n, dim)),
             Typed::Cond(_) => format!("`{s}` is a condition (true/false), not a number; {needs}"),
             Typed::Cat(v) => format!(
                 "{}, not a number; {needs}. Compare it with a level in quotes instead, e.g. {}",
@@ -1452,12 +1595,28 @@ impl Compiler<'_, '_> {
     fn compile_name(&mut self, name: &str, span: Span) -> Result<Typed, RuleError> {
         if name == "time" {
             self.history = true;
-            return Ok(Typed::Num(Num::Time));
+            return Ok(Typed::Num(
+                Num::Time,
+                Dim::Time {
+                    unit: TimeUnit::Months,
+                    settled: true,
+                },
+            ));
         }
         if let Some(index) = self.scope.variables.iter().position(|v| v.name == name) {
             self.variables.push(index);
-            return Ok(match self.scope.variables[index].kind {
-                VarKind::Number => Typed::Num(Num::Var(index)),
+            let variable = &self.scope.variables[index];
+            return Ok(match variable.kind {
+                VarKind::Number => Typed::Num(
+                    Num::Var(index),
+                    match variable.unit {
+                        Unit::None => Dim::Plain,
+                        Unit::Time(unit) => Dim::Time {
+                            unit,
+                            settled: true,
+                        },
+                    },
+                ),
                 VarKind::Bool => Typed::Cond(Cond::Var(index)),
                 VarKind::Category(_) => Typed::Cat(index),
             });
@@ -1567,9 +1726,322 @@ impl Compiler<'_, '_> {
         self.history = true;
         Ok(match name {
             "visited" => Typed::Cond(Cond::Visited(state)),
-            "visits" => Typed::Num(Num::Visits(state)),
-            _ => Typed::Num(Num::TimeSince(state)),
+            "visits" => Typed::Num(Num::Visits(state), Dim::Plain),
+            _ => Typed::Num(
+                Num::TimeSince(state),
+                Dim::Time {
+                    unit: TimeUnit::Months,
+                    settled: true,
+                },
+            ),
         })
+    }
+
+    // -- Units ---------------------------------------------------------------------------
+
+    /// The variable an operand is, if it is exactly one numeric variable.
+    fn lone_variable(&self, ast: &Ast) -> Option<&Variable> {
+        match &ast.kind {
+            AstKind::Name(name) => self
+                .scope
+                .variables
+                .iter()
+                .find(|v| &v.name == name && v.kind == VarKind::Number),
+            _ => None,
+        }
+    }
+
+    /// What a time operand is, for messages: "in years", "a duration (780 months)", …
+    fn time_words(&self, op: &Operand) -> String {
+        let Dim::Time { unit, settled } = op.dim else {
+            return "a number".into();
+        };
+        if let Some(c) = op.num.constant().filter(|_| !settled) {
+            let months = unit.convert(c, TimeUnit::Months);
+            return if unit == TimeUnit::Months {
+                "a duration".into()
+            } else {
+                format!("a duration ({} months)", short_number(months))
+            };
+        }
+        match &op.ast.kind {
+            AstKind::Name(name) if name == "time" => "a time in months (since cohort entry)".into(),
+            AstKind::Call { name, .. } if name == "time_since" => {
+                "a time in months (since the state was entered)".into()
+            }
+            _ if settled => format!("a time in {}", unit.name()),
+            _ => format!("a time mixing units (here in {})", unit.name()),
+        }
+    }
+
+    /// "on the attribute `age`" / "on the policy variable `x`".
+    fn declared_where(&self, v: &Variable) -> String {
+        match v.source {
+            VarSource::Attribute => {
+                format!("on the attribute `{}` ([[cohort.attributes]])", v.name)
+            }
+            VarSource::Policy => format!("on the policy variable `{}` ([[variables]])", v.name),
+        }
+    }
+
+    /// `text` of `whole` with the unit removed from the number at `literal`: the corrected
+    /// rule shown in messages (`age < 65y` → `age < 65`).
+    fn without_unit(&self, whole: Span, literal: &Ast) -> Option<String> {
+        let AstKind::Num(_, Some(_)) = literal.kind else {
+            return None;
+        };
+        let written = self.src.get(literal.span.start..literal.span.end)?;
+        let number = written.strip_suffix(unit_text(written))?;
+        let before = self.src.get(whole.start..literal.span.start)?;
+        let after = self.src.get(literal.span.end..whole.end)?;
+        let text = format!("{before}{number}{after}");
+        (text.chars().count() <= 2 * MAX_QUOTE).then(|| text.trim().to_string())
+    }
+
+    /// The error for a number without a unit (`plain`) meeting a time (`time`): what each
+    /// is, and the fixes — the rule with the unit removed, or the unit to declare.
+    fn plain_meets_time(
+        &self,
+        plain: &Operand,
+        time: &Operand,
+        whole: Span,
+        verb: &str,
+    ) -> RuleError {
+        let (ps, ts) = (self.text(plain.ast.span), self.text(time.ast.span));
+        let unit = time.dim.unit();
+        let unit_name = match unit {
+            Unit::Time(u) => u.name(),
+            Unit::None => "months",
+        };
+        let mut message = format!(
+            "`{ps}` is a number without a unit but `{ts}` is {}, so they cannot be {verb}",
+            self.time_words(time)
+        );
+        let declare = self.lone_variable(plain.ast).map(|v| {
+            let means = match time.ast.kind {
+                AstKind::Num(n, Some(u)) => format!(
+                    ", and `{}` means {} {}",
+                    self.text(whole),
+                    short_number(n),
+                    u.name()
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "if `{}` is a time in {unit_name}, declare it: unit = \"{unit_name}\" {}{means}",
+                v.name,
+                self.declared_where(v)
+            )
+        });
+        let rewrite = self
+            .without_unit(whole, time.ast)
+            .map(|fixed| format!("write `{fixed}`"));
+        let at = if rewrite.is_some() {
+            time.ast.span
+        } else {
+            whole
+        };
+        match (declare, rewrite) {
+            (Some(d), Some(r)) => message.push_str(&format!("; {d}; or {r}")),
+            (Some(d), None) => message.push_str(&format!("; {d}")),
+            (None, Some(r)) => message.push_str(&format!("; {r}")),
+            (None, None) if verb == "compared" => message.push_str(
+                "; compare times with times (`time_since('hsct2') > 6m`) and counts or scores \
+                 with numbers (`hct_ci < 2`)",
+            ),
+            (None, None) => message.push_str(&format!(
+                "; only times can be {verb} to times, and numbers without a unit to numbers \
+                 without a unit"
+            )),
+        }
+        error(at, message)
+    }
+
+    /// The error for a bare number next to a time whose unit it cannot take (`5y + 2`,
+    /// `age + time > 70`).
+    fn bare_meets_unsettled(&self, bare: &Operand, time: &Operand) -> RuleError {
+        let (bs, ts) = (self.text(bare.ast.span), self.text(time.ast.span));
+        let why = if time.num.constant().is_some() {
+            format!("`{ts}` is a duration written with a unit")
+        } else {
+            format!("`{ts}` adds times in different units")
+        };
+        let example = match &bare.ast.kind {
+            AstKind::Num(_, None) => {
+                let units: Vec<String> = [TimeUnit::Months, TimeUnit::Years]
+                    .iter()
+                    .map(|u| format!("`{bs}{}`", u.suffix()))
+                    .collect();
+                format!("write its unit, e.g. {}", units.join(" or "))
+            }
+            _ => "give its numbers units, e.g. `6m` or `2y`".into(),
+        };
+        error(
+            bare.ast.span,
+            format!(
+                "`{bs}` has no unit and {why}, so `{bs}` could be days, weeks, months or years; \
+                 {example}"
+            ),
+        )
+    }
+
+    /// Checks and converts the operands of `+` or `-`; the unit of the result.
+    fn sum_units(
+        &self,
+        a: Operand,
+        b: Operand,
+        whole: Span,
+        op: ArithOp,
+    ) -> Result<(Num, Num, Dim), RuleError> {
+        let verb = if op == ArithOp::Add {
+            "added"
+        } else {
+            "subtracted"
+        };
+        Ok(match (a.dim, b.dim) {
+            (Dim::Bare, Dim::Bare) => (a.num, b.num, Dim::Bare),
+            (Dim::Bare | Dim::Plain, Dim::Bare | Dim::Plain) => (a.num, b.num, Dim::Plain),
+            (Dim::Time { settled: true, .. }, Dim::Bare) => (a.num, b.num, a.dim),
+            (Dim::Bare, Dim::Time { settled: true, .. }) => (a.num, b.num, b.dim),
+            (Dim::Time { .. }, Dim::Bare) => return Err(self.bare_meets_unsettled(&b, &a)),
+            (Dim::Bare, Dim::Time { .. }) => return Err(self.bare_meets_unsettled(&a, &b)),
+            (Dim::Time { .. }, Dim::Plain) => {
+                return Err(self.plain_meets_time(&b, &a, whole, verb));
+            }
+            (Dim::Plain, Dim::Time { .. }) => {
+                return Err(self.plain_meets_time(&a, &b, whole, verb));
+            }
+            (
+                Dim::Time {
+                    unit: ua,
+                    settled: sa,
+                },
+                Dim::Time {
+                    unit: ub,
+                    settled: sb,
+                },
+            ) => unify((a.num, ua, sa), (b.num, ub, sb)),
+        })
+    }
+
+    fn compile_arith(
+        &mut self,
+        op: ArithOp,
+        left: &Ast,
+        right: &Ast,
+        span: Span,
+    ) -> Result<Typed, RuleError> {
+        let needs = format!("`{}` needs a number on each side", op.symbol());
+        let (an, ad) = self.require_num(left, &needs)?;
+        let (bn, bd) = self.require_num(right, &needs)?;
+        let (a, b) = (
+            Operand {
+                num: an,
+                dim: ad,
+                ast: left,
+            },
+            Operand {
+                num: bn,
+                dim: bd,
+                ast: right,
+            },
+        );
+        let (ls, rs) = (self.text(left.span), self.text(right.span));
+        let (a, b, dim) = match op {
+            ArithOp::Add | ArithOp::Sub => self.sum_units(a, b, span, op)?,
+            ArithOp::Mul => match (a.dim, b.dim) {
+                (Dim::Time { .. }, Dim::Time { .. }) => {
+                    return Err(error(
+                        span,
+                        format!(
+                            "`*` multiplies two times (`{ls}` and `{rs}`), which gives a squared \
+                             time that nothing in a rule can be compared with; multiply a time by \
+                             a number without a unit, e.g. `2 * {rs}`"
+                        ),
+                    ));
+                }
+                (Dim::Time { .. }, _) => (a.num, b.num, a.dim),
+                (_, Dim::Time { .. }) => (a.num, b.num, b.dim),
+                (Dim::Bare, Dim::Bare) => (a.num, b.num, Dim::Bare),
+                _ => (a.num, b.num, Dim::Plain),
+            },
+            ArithOp::Div => match (a.dim, b.dim) {
+                (
+                    Dim::Time {
+                        unit: ua,
+                        settled: sa,
+                    },
+                    Dim::Time {
+                        unit: ub,
+                        settled: sb,
+                    },
+                ) => {
+                    let (a, b, _) = unify((a.num, ua, sa), (b.num, ub, sb));
+                    (a, b, Dim::Plain)
+                }
+                (Dim::Time { .. }, _) => (a.num, b.num, a.dim),
+                (_, Dim::Time { .. }) => {
+                    return Err(error(
+                        span,
+                        format!(
+                            "`/` divides `{ls}`, a number without a unit, by `{rs}`, a time: a \
+                             number per month or per year is nothing a rule can compare; divide \
+                             a time by a number, or a time by a time for a ratio without a unit \
+                             (e.g. `time / 12m`)"
+                        ),
+                    ));
+                }
+                (Dim::Bare, Dim::Bare) => (a.num, b.num, Dim::Bare),
+                _ => (a.num, b.num, Dim::Plain),
+            },
+        };
+        let (a, b) = (Box::new(a), Box::new(b));
+        Ok(Typed::Num(
+            match op {
+                ArithOp::Add => Num::Add(a, b),
+                ArithOp::Sub => Num::Sub(a, b),
+                ArithOp::Mul => Num::Mul(a, b),
+                ArithOp::Div => Num::Div(a, b),
+            },
+            dim,
+        ))
+    }
+
+    /// Checks the units of two compared numbers, converting one if both are times.
+    fn compare_numbers(
+        &self,
+        op: CmpOp,
+        a: Operand,
+        b: Operand,
+        span: Span,
+    ) -> Result<Cond, RuleError> {
+        let (a, b) = match (a.dim, b.dim) {
+            (Dim::Bare | Dim::Plain, Dim::Bare | Dim::Plain)
+            | (Dim::Time { settled: true, .. }, Dim::Bare)
+            | (Dim::Bare, Dim::Time { settled: true, .. }) => (a.num, b.num),
+            (Dim::Time { .. }, Dim::Bare) => return Err(self.bare_meets_unsettled(&b, &a)),
+            (Dim::Bare, Dim::Time { .. }) => return Err(self.bare_meets_unsettled(&a, &b)),
+            (Dim::Time { .. }, Dim::Plain) => {
+                return Err(self.plain_meets_time(&b, &a, span, "compared"));
+            }
+            (Dim::Plain, Dim::Time { .. }) => {
+                return Err(self.plain_meets_time(&a, &b, span, "compared"));
+            }
+            (
+                Dim::Time {
+                    unit: ua,
+                    settled: sa,
+                },
+                Dim::Time {
+                    unit: ub,
+                    settled: sb,
+                },
+            ) => {
+                let (a, b, _) = unify((a.num, ua, sa), (b.num, ub, sb));
+                (a, b)
+            }
+        };
+        Ok(Cond::Cmp(op, Box::new(a), Box::new(b)))
     }
 
     fn compile_compare(
@@ -1586,7 +2058,19 @@ impl Compiler<'_, '_> {
         let (ld, rd) = (self.describe(&l), self.describe(&r));
         let sym = op.symbol();
         let (at, what) = match (l, r) {
-            (Typed::Num(a), Typed::Num(b)) => return Ok(Cond::Cmp(op, Box::new(a), Box::new(b))),
+            (Typed::Num(a, ad), Typed::Num(b, bd)) => {
+                let a = Operand {
+                    num: a,
+                    dim: ad,
+                    ast: left,
+                };
+                let b = Operand {
+                    num: b,
+                    dim: bd,
+                    ast: right,
+                };
+                return self.compare_numbers(op, a, b, span);
+            }
             (Typed::Cond(a), Typed::Cond(b)) => {
                 if op.is_equality() {
                     return Ok(Cond::Same {
@@ -1664,7 +2148,7 @@ impl Compiler<'_, '_> {
                 right.span,
                 format!("`{rs}` is a quoted string but `{ls}` is {ld}"),
             ),
-            (Typed::Num(_), Typed::Cond(_)) | (Typed::Cond(_), Typed::Num(_)) => {
+            (Typed::Num(..), Typed::Cond(_)) | (Typed::Cond(_), Typed::Num(..)) => {
                 return Err(error(
                     span,
                     format!(
@@ -1781,14 +2265,35 @@ impl Compiler<'_, '_> {
                 }
                 (Num::Var(v), levels)
             }
-            Typed::Num(n) => {
+            Typed::Num(n, dim) => {
+                // Stands for the value in unit messages, which only ask if it is a constant.
+                let stand_in = || {
+                    if n.constant().is_some() {
+                        Num::Const(0.0)
+                    } else {
+                        Num::Time
+                    }
+                };
                 let mut numbers = Vec::with_capacity(items.len());
                 for item in items {
                     let item_text = self.text(item.span);
                     let message = match self.compile(item)? {
-                        Typed::Num(x) => match x.constant() {
-                            Some(c) => {
-                                numbers.push(c);
+                        Typed::Num(x, item_dim) => match x.constant() {
+                            Some(_) => {
+                                let whole = value.span.to(list_span);
+                                let (list_value, member) = (
+                                    Operand {
+                                        num: stand_in(),
+                                        dim,
+                                        ast: value,
+                                    },
+                                    Operand {
+                                        num: x,
+                                        dim: item_dim,
+                                        ast: item,
+                                    },
+                                );
+                                numbers.push(self.list_item(list_value, member, whole)?);
                                 continue;
                             }
                             None => format!(
@@ -1832,6 +2337,47 @@ impl Compiler<'_, '_> {
             negated,
         })
     }
+
+    /// A constant list item in the unit of the value tested (`remission in [6m, 1y]`).
+    fn list_item(&self, value: Operand, item: Operand, whole: Span) -> Result<f64, RuleError> {
+        let constant = |num: &Num| num.constant().unwrap_or(f64::NAN);
+        match (value.dim, item.dim) {
+            (Dim::Bare | Dim::Plain, Dim::Bare | Dim::Plain)
+            | (Dim::Time { settled: true, .. }, Dim::Bare) => Ok(constant(&item.num)),
+            (Dim::Time { .. }, Dim::Bare) => Err(self.bare_meets_unsettled(&item, &value)),
+            (Dim::Time { .. }, Dim::Plain) => {
+                // Point at the item, which is what is wrong.
+                let e = self.plain_meets_time(&item, &value, whole, "compared");
+                Err(error(item.ast.span, e.message))
+            }
+            (Dim::Bare | Dim::Plain, Dim::Time { .. }) => {
+                Err(self.plain_meets_time(&value, &item, whole, "compared"))
+            }
+            (Dim::Time { unit: to, .. }, Dim::Time { unit: from, .. }) => {
+                Ok(from.convert(constant(&item.num), to))
+            }
+        }
+    }
+}
+
+/// The unit suffix at the end of a number as written (`65y` → `y`, `1.5 years` is not a token).
+fn unit_text(written: &str) -> &str {
+    let start = written
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphabetic())
+        .last()
+        .map_or(written.len(), |(i, _)| i);
+    &written[start..]
+}
+
+/// A number for messages: whole numbers as such, others with up to 4 significant digits.
+fn short_number(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        format!("{}", format!("{x:.4e}").parse::<f64>().unwrap_or(x))
+    }
 }
 
 #[cfg(test)]
@@ -1859,11 +2405,11 @@ mod tests {
     }
 
     fn var(name: &str, kind: VarKind) -> Variable {
-        Variable {
-            name: name.into(),
-            kind,
-            source: VarSource::Attribute,
-        }
+        Variable::new(name, kind, VarSource::Attribute)
+    }
+
+    fn time_var(name: &str, unit: TimeUnit) -> Variable {
+        var(name, VarKind::Number).with_unit(Unit::Time(unit))
     }
 
     fn cat(levels: &[&str]) -> VarKind {
@@ -1876,9 +2422,9 @@ mod tests {
             dsa.source = VarSource::Policy;
             Fixture {
                 variables: vec![
-                    var("age", VarKind::Number),                         // 0
+                    time_var("age", TimeUnit::Years),                    // 0
                     var("hct_ci", VarKind::Number),                      // 1
-                    var("remission", VarKind::Number),                   // 2
+                    time_var("remission", TimeUnit::Months),             // 2
                     var("status", cat(&["active", "remission", "cr2"])), // 3
                     var("disease", cat(&["AML", "ALL", "MM"])),          // 4
                     var("prior_disease", cat(&["AML", "ALL", "MM"])),    // 5
@@ -1929,8 +2475,11 @@ mod tests {
             self.condition(src).eval_bool(&self.ctx())
         }
 
+        /// The value of a numeric rule, in months if it is a time.
         fn value(&self, src: &str) -> f64 {
-            self.number(src).eval_number(&self.ctx())
+            self.number(src)
+                .converted_to(TimeUnit::Months)
+                .eval_number(&self.ctx())
         }
     }
 
@@ -2006,8 +2555,10 @@ mod tests {
             ("hct_ci in [1, 2, 3]", true),
             ("hct_ci not in [1, 2]", true),
             ("hct_ci in [-3, 0]", false),
-            ("age in [6m, 5y + 2]", true),
+            ("age in [6m, 62]", true),
+            ("age in [744m]", true),
             ("remission in [8m]", true),
+            ("remission in [6, 8]", true),
             // Bool comparisons.
             ("cgvhd == true", true),
             ("dsa == false", true),
@@ -2038,8 +2589,9 @@ mod tests {
     fn numbers_and_units() {
         let f = Fixture::new();
         let days = 365.25 / 12.0;
+        // Times in months (`age - 50` is 12 years).
         let cases: &[(&str, f64)] = &[
-            ("age - 50", 12.0),
+            ("age - 50", 144.0),
             ("hct_ci * 2 + 1", 7.0),
             ("-(1 + 2) * 3", -9.0),
             ("6", 6.0),
@@ -2069,7 +2621,7 @@ mod tests {
             );
         }
         assert!((f.value("30d") - 0.9856).abs() < 1e-4);
-        assert!(f.holds("6m == 6") && f.holds("2y == 24") && f.holds("12m == 1y"));
+        assert!(f.holds("12m == 1y") && f.holds("1y == 12m") && f.holds("2y + 3m == 27m"));
         assert_eq!(f.value("time_since('death')"), f64::INFINITY);
         assert_eq!(f.value("1 / 0"), f64::INFINITY);
         assert!(f.value("0 / 0").is_nan());
@@ -2156,7 +2708,10 @@ mod tests {
         ] {
             assert_eq!(f.condition(src).variables(), vars, "`{src}`");
         }
-        assert_eq!(f.number("hct_ci * 2 + age").variables(), vec![AGE, HCT_CI]);
+        assert_eq!(
+            f.number("hct_ci * 2 + age / 1y").variables(),
+            vec![AGE, HCT_CI]
+        );
     }
 
     #[test]
@@ -2167,6 +2722,157 @@ mod tests {
         assert_eq!(rule.source(), "true");
         assert!(!rule.uses_history());
         assert!(rule.variables().is_empty());
+    }
+
+    #[test]
+    fn times_in_different_units_are_converted() {
+        // age 62 (years), remission 8 (months), time 40 (months), hsct2 entered at 12.
+        let f = Fixture::new();
+        let cases: &[(&str, bool)] = &[
+            // The reproduction of issue 13: 65y is 65 years against an age in years.
+            ("age < 65y", true),
+            ("age < 62y", false),
+            ("age <= 62y", true),
+            ("age >= 744m", true),
+            ("age > 745m", false),
+            ("age > 22645d", true),
+            ("age < 22646d", true),
+            ("65y > age", true),
+            ("remission > 1y", false),
+            ("remission < 0.7y", true),
+            ("remission == 8m", true),
+            ("remission >= 34w", true),
+            ("remission >= 35w", false),
+            // A bare number is in the unit of what it meets.
+            ("age < 70", true),
+            ("remission >= 6", true),
+            ("time > 36", true),
+            ("2 * remission == 16", true),
+            ("remission * 2 > 1y", true),
+            ("-remission < 0", true),
+            // Sums of times in different units, compared with a time written with a unit.
+            ("age + time > 65y", true),
+            ("age + time < 66y", true),
+            ("time + age > 783m", true),
+            ("time + age < 785m", true),
+            ("age - time_since('hsct2') > 59y", true),
+            ("age - time_since('hsct2') > 60y", false),
+            ("age - time_since('hsct2') < 59y + 9m", true),
+            ("2y + 3m == 27m", true),
+            // A ratio of two times has no unit.
+            ("time / 12m > 3.3 and time / 12m < 3.4", true),
+            ("time_since('hsct2') / remission == 3.5", true),
+            ("remission / age < 0.011", true),
+            // Lists: items in the unit of the value.
+            ("age in [62y, 70y]", true),
+            ("remission in [6m, 1y]", false),
+            ("remission not in [6m, 1y]", true),
+        ];
+        for &(src, expected) in cases {
+            assert_eq!(f.holds(src), expected, "`{src}`");
+        }
+        // A variable compared with a duration: the constant is converted, the patient's
+        // value is compared as it is (no rounding of 62 years through months).
+        let mut g = Fixture::new();
+        g.values[AGE] = 65.0;
+        assert!(!g.holds("age < 65y") && g.holds("age <= 65y") && g.holds("age == 65y"));
+    }
+
+    #[test]
+    fn numeric_rules_know_their_unit() {
+        let f = Fixture::new();
+        for (src, unit) in [
+            ("age", Unit::Time(TimeUnit::Years)),
+            ("age - 50", Unit::Time(TimeUnit::Years)),
+            ("remission", Unit::Time(TimeUnit::Months)),
+            ("time_since('hsct2')", Unit::Time(TimeUnit::Months)),
+            ("time", Unit::Time(TimeUnit::Months)),
+            ("2y", Unit::Time(TimeUnit::Years)),
+            ("hct_ci", Unit::None),
+            ("hct_ci * 2 + 1", Unit::None),
+            ("visits('relapse2')", Unit::None),
+            ("time / 1y", Unit::None),
+            ("3", Unit::None),
+        ] {
+            assert_eq!(f.number(src).unit(), unit, "`{src}`");
+        }
+        assert_eq!(f.condition("age > 1").unit(), Unit::None);
+        let ctx = f.ctx();
+        assert_eq!(f.number("age").eval_number(&ctx), 62.0);
+        let in_months = f.number("age").converted_to(TimeUnit::Months);
+        assert_eq!(in_months.unit(), Unit::Time(TimeUnit::Months));
+        assert_eq!(in_months.eval_number(&ctx), 744.0);
+        let in_years = f
+            .number("time_since('hsct2')")
+            .converted_to(TimeUnit::Years);
+        assert!((in_years.eval_number(&ctx) - 28.0 / 12.0).abs() < 1e-12);
+        assert_eq!(
+            f.number("2y")
+                .converted_to(TimeUnit::Months)
+                .eval_number(&ctx),
+            24.0
+        );
+        // A number without a unit is not a time: converting it changes nothing.
+        assert_eq!(
+            f.number("hct_ci")
+                .converted_to(TimeUnit::Years)
+                .eval_number(&ctx),
+            3.0
+        );
+    }
+
+    #[test]
+    fn unit_mismatches_are_refused_with_the_fix() {
+        let mut f = Fixture::new();
+        // An age whose unit nobody declared: the issue's `age < 65y` would compare 62 with
+        // 780 months.
+        f.variables[AGE] = var("age", VarKind::Number);
+        f.variables
+            .push(time_var("years_since_hsct1", TimeUnit::Years));
+        #[rustfmt::skip]
+        let cases: &[(&str, usize, usize, &[&str])] = &[
+            ("age < 65y", 6, 3, &["`age` is a number without a unit but `65y` is a duration (780 months)", "declare it: unit = \"years\" on the attribute `age`", "write `age < 65`"]),
+            ("hct_ci >= 6m", 10, 2, &["`hct_ci` is a number without a unit but `6m` is a duration", "unit = \"months\"", "write `hct_ci >= 6`"]),
+            ("visits('relapse2') > 2y", 21, 2, &["`visits('relapse2')` is a number without a unit", "write `visits('relapse2') > 2`"]),
+            ("hct_ci > time", 0, 13, &["`hct_ci` is a number without a unit but `time` is a time in months (since cohort entry)", "declare it: unit = \"months\""]),
+            ("visits('salvage') > time_since('hsct2')", 0, 39, &["cannot be compared", "compare times with times"]),
+            ("hct_ci + time > 1", 0, 13, &["cannot be added", "`hct_ci`"]),
+            ("time - hct_ci > 1", 0, 13, &["cannot be subtracted"]),
+            ("age in [1, 65y]", 11, 3, &["`age` is a number without a unit but `65y` is a duration", "write `age in [1, 65]`"]),
+            ("remission in [6m, hct_ci]", 18, 6, &["fixed numbers"]),
+            ("remission in [6m, 6m / 1m]", 18, 7, &["`6m / 1m` is a number without a unit", "cannot be compared"]),
+            // A bare number next to numbers written with units, or a sum of mixed units.
+            ("5y + 2 > time", 5, 1, &["`2` has no unit", "`5y` is a duration written with a unit", "`2m` or `2y`"]),
+            ("6m == 6", 6, 1, &["`6` has no unit", "`6m` or `6y`"]),
+            ("remission + years_since_hsct1 > 70", 32, 2, &["`70` has no unit", "`remission + years_since_hsct1` adds times in different units", "`70m` or `70y`"]),
+            ("(time + years_since_hsct1) in [2]", 31, 1, &["`2` has no unit", "adds times in different units"]),
+            // Products and quotients that no rule can compare.
+            ("time * time_since('hsct2') > 1", 0, 26, &["multiplies two times", "`2 * time_since('hsct2')`"]),
+            ("2 / time > 0", 0, 8, &["divides", "by `time`, a time", "time / 12m"]),
+        ];
+        for &(src, offset, len, fragments) in cases {
+            let e = match Rule::parse_condition(src, &f.scope()) {
+                Ok(_) => panic!("`{src}` should be refused"),
+                Err(e) => e,
+            };
+            for fragment in fragments {
+                assert!(
+                    e.message.contains(fragment),
+                    "`{src}`: message {:?} lacks {fragment:?}",
+                    e.message
+                );
+            }
+            assert_eq!(
+                (e.offset, e.len),
+                (offset, len),
+                "`{src}`: wrong span for {:?}\n{}",
+                e.message,
+                e.render(src)
+            );
+        }
+        // Declared in years, the same rule is what it says.
+        let g = Fixture::new();
+        assert!(g.holds("age < 65y"));
     }
 
     #[test]

@@ -7,12 +7,14 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
+
 use super::error::{BuildError, Path, Segment};
 use super::format::*;
-use crate::model::cohort::{Attribute, AttributeDistribution, Cohort, Numeric};
+use crate::model::cohort::{Attribute, AttributeDistribution, Cohort, Numeric, show};
 use crate::model::hazard::{Family, Hazard};
 use crate::model::rule::{Rule, RuleError, RuleScope};
-use crate::model::variable::{VarKind, VarSource, Variable, quote_list};
+use crate::model::variable::{TimeUnit, Unit, VarKind, VarSource, Variable, quote_list};
 use crate::model::*;
 use crate::suggest::did_you_mean;
 use crate::toml_path;
@@ -117,8 +119,54 @@ fn shorten(text: &str, max: usize) -> String {
     short
 }
 
+/// The message for a `unit = "…"` that is not one we know.
+fn unknown_unit(text: &str, path: Path) -> BuildError {
+    let names = ["years", "months", "weeks", "days", "none"];
+    BuildError::new(
+        path,
+        format!("unknown unit `{text}`.{}", did_you_mean(text, names)),
+    )
+    .help(format!("a unit is one of {}", Unit::CHOICES))
+}
+
+/// The unit of a numeric attribute (declared, else inferred, see
+/// [`AttributeDef::unit`]), checked.
+fn attribute_unit(a: &AttributeDef, path: &Path) -> Result<Unit> {
+    match (a.unit(), &a.unit) {
+        (Some(unit), _) => Ok(unit),
+        (None, Some(text)) => Err(unknown_unit(text, path_with(path, &[key("unit")]))),
+        (None, None) => Ok(Unit::None),
+    }
+}
+
+/// The unit of a policy variable: declared, else months if its default is written as a
+/// duration (`default = "6m"`), else none.
+fn policy_unit(v: &VariableDef, kind: &VarKind, path: &Path) -> Result<Unit> {
+    let unit_path = path_with(path, &[key("unit")]);
+    match (&v.unit, kind) {
+        (Some(_), VarKind::Bool | VarKind::Category(_)) => Err(BuildError::new(
+            unit_path,
+            format!("`{}` is not a number, so it has no unit", v.name),
+        )
+        .help("remove `unit`; it belongs to variables with type = \"number\"")),
+        (Some(text), VarKind::Number) => {
+            Unit::parse(text).ok_or_else(|| unknown_unit(text, unit_path))
+        }
+        (None, VarKind::Number) => {
+            let written = match &v.default {
+                Some(value @ toml::Value::String(_)) => Measure::deserialize(value.clone())
+                    .ok()
+                    .and_then(|m| m.unit),
+                _ => None,
+            };
+            Ok(written.map_or(Unit::None, |_| Unit::Time(TimeUnit::Months)))
+        }
+        (None, _) => Ok(Unit::None),
+    }
+}
+
 /// How rules are written, for every rule error.
-const RULE_HELP: &str = "rules compare variables and times: `age >= 60 and cgvhd`, `disease in ['AML', 'ALL']`, `remission >= 6m`, `visited('hsct2')`, `time_since('hsct2') > 3m`; see \"Rules\" in the README";
+const RULE_HELP: &str = "rules compare variables and times: `age >= 60 and cgvhd`, `disease in ['AML', 'ALL']`, `remission >= 6m`, `visited('hsct2')`, `time_since('hsct2') > 3m`; a number with a unit (6m, 2y) is converted into the unit of the time it meets, a number without one is in that unit; see \"Rules\" and \"Units\" in the README";
 
 /// What a cure fraction is.
 const CURE_HELP: &str = "`cure` is the fraction of patients who never have this event, from 0 up to (not including) 1: cure = 0.3 means 30 %";
@@ -326,6 +374,7 @@ impl Builder {
         name: &str,
         kind: VarKind,
         source: VarSource,
+        unit: Unit,
         path: Path,
     ) -> Result<()> {
         check_identifier(name, "variable", path.clone())?;
@@ -341,11 +390,8 @@ impl Builder {
                     .help("attribute and policy variable names must be unique"),
             );
         }
-        self.variables.push(Variable {
-            name: name.to_string(),
-            kind,
-            source,
-        });
+        self.variables
+            .push(Variable::new(name, kind, source).with_unit(unit));
         Ok(())
     }
 
@@ -364,10 +410,30 @@ impl Builder {
                     .help("categorical: levels = { AML = 0.6, ALL = 0.4 }; yes/no: probability = 0.3; numeric: distribution = \"normal\", mean = 50, sd = 12"));
                 }
             };
+            let unit = match kind {
+                VarKind::Number => attribute_unit(a, &path)?,
+                _ if a.unit.is_some() => {
+                    return Err(BuildError::new(
+                        path_with(&path, &[key("unit")]),
+                        format!(
+                            "`{}` is {}, not a number, so it has no unit",
+                            a.name,
+                            if a.probability.is_some() {
+                                "yes/no"
+                            } else {
+                                "categorical"
+                            }
+                        ),
+                    )
+                    .help("remove `unit`; it belongs to numeric attributes (distribution = …)"));
+                }
+                _ => Unit::None,
+            };
             self.add_variable(
                 &a.name,
                 kind,
                 VarSource::Attribute,
+                unit,
                 path_with(&path, &[key("name")]),
             )?;
         }
@@ -395,10 +461,12 @@ impl Builder {
                     ));
                 }
             };
+            let unit = policy_unit(v, &kind, &path)?;
             self.add_variable(
                 &v.name,
                 kind,
                 VarSource::Policy,
+                unit,
                 path_with(&path, &[key("name")]),
             )?;
         }
@@ -433,8 +501,27 @@ impl Builder {
         match (&v.kind, value) {
             (VarKind::Number, toml::Value::Integer(i)) => Ok(*i as f64),
             (VarKind::Number, toml::Value::Float(f)) if f.is_finite() => Ok(*f),
-            (VarKind::Number, toml::Value::String(s)) => crate::duration::parse_months(s)
-                .map_err(|e| BuildError::new(path.clone(), e.to_string())),
+            (VarKind::Number, toml::Value::Float(f)) => Err(BuildError::new(
+                path.clone(),
+                format!("`{}` must be a finite number, got {f}", v.name),
+            )),
+            (VarKind::Number, toml::Value::String(s)) => {
+                let measure = Measure::deserialize(value.clone())
+                    .map_err(|e| BuildError::new(path.clone(), e.to_string()))?;
+                measure.in_unit(v.unit).ok_or_else(|| {
+                    BuildError::new(
+                        path.clone(),
+                        format!(
+                            "\"{s}\" is a duration, but `{}` is a number without a unit",
+                            v.name
+                        ),
+                    )
+                    .help(format!(
+                        "write a number (e.g. {}), or, if `{}` is a time, declare its unit on the variable: unit = \"months\" (or years, weeks, days)",
+                        measure.number, v.name
+                    ))
+                })
+            }
             (VarKind::Bool, toml::Value::Boolean(b)) => Ok(f64::from(*b)),
             (VarKind::Category(levels), toml::Value::String(s)) => {
                 match levels.iter().position(|l| l == s) {
@@ -544,39 +631,69 @@ impl Builder {
     fn numeric_attribute(&self, a: &AttributeDef, path: &Path) -> Result<AttributeDistribution> {
         let name = a.distribution.as_deref().unwrap_or("");
         let p = |k: &str| path_with(path, &[key(k)]);
-        let need = |v: Option<Quantity>, k: &str| -> Result<f64> {
+        let unit = attribute_unit(a, path)?;
+        // A number of the attribute in its unit: a duration is converted into it.
+        let in_unit = |m: Measure, at: Path| -> Result<f64> {
+            m.in_unit(unit).ok_or_else(|| {
+                let written = m.unit.map_or("", |u| u.suffix());
+                BuildError::new(
+                    at,
+                    format!(
+                        "\"{}{written}\" is a duration, but `{}` is declared without a unit (unit = \"none\")",
+                        show(m.number),
+                        a.name
+                    ),
+                )
+                .help(format!(
+                    "write the number without a unit ({}), or declare the attribute's time unit, e.g. unit = \"months\"",
+                    show(m.number)
+                ))
+            })
+        };
+        let need = |v: Option<Measure>, k: &str| -> Result<f64> {
             match v {
-                Some(Quantity(x)) if x.is_finite() => Ok(x),
-                Some(Quantity(x)) => Err(BuildError::new(
-                    p(k),
-                    format!("`{k}` must be finite, got {x}"),
-                )),
+                Some(m) => {
+                    let x = in_unit(m, p(k))?;
+                    if x.is_finite() {
+                        Ok(x)
+                    } else {
+                        Err(BuildError::new(
+                            p(k),
+                            format!("`{k}` must be finite, got {x}"),
+                        ))
+                    }
+                }
                 None => Err(BuildError::new(
                     p("distribution"),
                     format!("a {name} distribution needs `{k}`"),
                 )),
             }
         };
-        let positive = |x: f64, k: &str| -> Result<f64> {
-            if x > 0.0 {
-                Ok(x)
-            } else {
-                Err(BuildError::new(
-                    p(k),
-                    format!("`{k}` must be positive, got {x}"),
-                ))
-            }
+        // Where a refused parameter sits in the file (a lognormal's centre may be its median).
+        let refused = |e: crate::model::cohort::NumericError| {
+            let k = match e.parameter {
+                "meanlog" if a.median.is_some() => "median",
+                other => other,
+            };
+            BuildError::new(p(k), e.message).help(e.fix)
         };
         let distribution = match name {
-            "fixed" => Numeric::Fixed(need(a.value, "value")?),
-            "normal" => Numeric::Normal {
-                mean: need(a.mean, "mean")?,
-                sd: positive(need(a.sd, "sd")?, "sd")?,
-            },
+            "fixed" => Numeric::fixed(need(a.value, "value")?),
+            "normal" => Numeric::normal(need(a.mean, "mean")?, need(a.sd, "sd")?),
             "lognormal" => {
                 let meanlog = match (a.meanlog, a.median) {
                     (Some(m), None) => m,
-                    (None, Some(_)) => positive(need(a.median, "median")?, "median")?.ln(),
+                    (None, Some(_)) => {
+                        let median = need(a.median, "median")?;
+                        if median.is_nan() || median <= 0.0 {
+                            return Err(BuildError::new(
+                                p("median"),
+                                format!("`median` must be positive, got {median}"),
+                            )
+                            .help("a lognormal's median is above 0"));
+                        }
+                        median.ln()
+                    }
                     _ => {
                         return Err(BuildError::new(
                             p("distribution"),
@@ -587,30 +704,10 @@ impl Builder {
                 let sdlog = a.sdlog.ok_or_else(|| {
                     BuildError::new(p("distribution"), "a lognormal distribution needs `sdlog`")
                 })?;
-                Numeric::LogNormal {
-                    meanlog,
-                    sdlog: positive(sdlog, "sdlog")?,
-                }
+                Numeric::lognormal(meanlog, sdlog)
             }
-            "uniform" => {
-                let (min, max) = (need(a.min, "min")?, need(a.max, "max")?);
-                if max <= min {
-                    return Err(BuildError::new(
-                        p("max"),
-                        format!("`max` ({max}) must exceed `min` ({min})"),
-                    ));
-                }
-                Numeric::Uniform { min, max }
-            }
-            "gamma" => {
-                let mean = positive(need(a.mean, "mean")?, "mean")?;
-                let sd = positive(need(a.sd, "sd")?, "sd")?;
-                let shape = (mean / sd).powi(2);
-                Numeric::Gamma {
-                    shape,
-                    scale: mean / shape,
-                }
-            }
+            "uniform" => Numeric::uniform(need(a.min, "min")?, need(a.max, "max")?),
+            "gamma" => Numeric::gamma(need(a.mean, "mean")?, need(a.sd, "sd")?),
             "discrete" => {
                 let values = a.values.as_ref().ok_or_else(|| {
                     BuildError::new(p("distribution"), "a discrete distribution needs `values`")
@@ -643,10 +740,19 @@ impl Builder {
                     .collect();
                 let cumulative =
                     cumulative_probabilities(&ps, p("probabilities"), &format!("`{}`", a.name))?;
-                Numeric::Discrete {
-                    values: values.iter().map(|q| q.0).collect(),
-                    cumulative,
+                let mut numbers = Vec::with_capacity(values.len());
+                for (k, m) in values.iter().enumerate() {
+                    let at = path_with(path, &[key("values"), Segment::Index(k)]);
+                    let x = in_unit(*m, at.clone())?;
+                    if !x.is_finite() {
+                        return Err(BuildError::new(
+                            at,
+                            format!("every value must be a finite number, got {x}"),
+                        ));
+                    }
+                    numbers.push(x);
                 }
+                Numeric::discrete(numbers, cumulative)
             }
             other => {
                 return Err(BuildError::new(
@@ -670,38 +776,21 @@ impl Builder {
                     "use one of `fixed`, `normal`, `lognormal`, `uniform`, `gamma`, `discrete`",
                 ));
             }
+        }
+        .map_err(refused)?;
+        // For uniform, min/max are the bounds themselves; elsewhere they truncate (±inf: no
+        // bound).
+        let bound = |m: Option<Measure>, k: &str, none: f64| -> Result<f64> {
+            m.map_or(Ok(none), |m| in_unit(m, p(k)))
         };
-        // For uniform, min/max are the bounds themselves; elsewhere they truncate.
         let (min, max) = match distribution {
             Numeric::Uniform { .. } => (f64::NEG_INFINITY, f64::INFINITY),
             _ => (
-                a.min.map_or(f64::NEG_INFINITY, |q| q.0),
-                a.max.map_or(f64::INFINITY, |q| q.0),
+                bound(a.min, "min", f64::NEG_INFINITY)?,
+                bound(a.max, "max", f64::INFINITY)?,
             ),
         };
-        if min.is_nan() || max.is_nan() || max < min {
-            return Err(BuildError::new(
-                p("max"),
-                format!("truncation range [{min}, {max}] is empty"),
-            ));
-        }
-        let mass = distribution.probability_between(min, max);
-        if mass < 1e-3 {
-            return Err(BuildError::new(
-                p("min"),
-                format!(
-                    "the range [{min}, {max}] has probability {mass:.2e} under this distribution"
-                ),
-            )
-            .help(
-                "widen min/max or move the distribution: fewer than 1 in 1000 draws would be kept",
-            ));
-        }
-        Ok(AttributeDistribution::Number {
-            distribution,
-            min,
-            max,
-        })
+        AttributeDistribution::truncated(distribution, min, max).map_err(refused)
     }
 
     fn target(&self, name: &str, path: Path) -> Result<Target> {
@@ -771,6 +860,82 @@ impl Builder {
             Rule::parse_number(text, &self.scope()).map_err(|e| rule_error(path, text, e))?;
         self.uses_history |= rule.uses_history();
         Ok(rule)
+    }
+
+    /// The value of a `per` effect, in the unit its hazard ratio is per: a time (`age`,
+    /// `time_since('hsct2')`) must say which (`unit = "years"`: an HR per year, not per
+    /// month), and a number without a unit must not.
+    fn per_unit(
+        &mut self,
+        text: &str,
+        unit: Option<&str>,
+        ep: &dyn Fn(&str) -> Path,
+    ) -> Result<Rule> {
+        let rule = self.number_rule(text, ep("per"))?;
+        let declared = match unit {
+            None => None,
+            Some(u) => Some(match Unit::parse(u) {
+                Some(Unit::Time(t)) => t,
+                Some(Unit::None) => {
+                    return Err(BuildError::new(
+                        ep("unit"),
+                        "`unit = \"none\"` is the default of a `per` that is not a time",
+                    )
+                    .help("remove `unit`"));
+                }
+                None => return Err(unknown_unit(u, ep("unit"))),
+            }),
+        };
+        match (rule.unit(), declared) {
+            (Unit::None, None) => Ok(rule),
+            (Unit::Time(_), Some(per)) => Ok(rule.converted_to(per)),
+            (Unit::Time(t), None) => Err(BuildError::new(
+                ep("per"),
+                format!(
+                    "`{text}` is a time in {}, so the hazard ratio could be per day, per month or per year",
+                    t.name()
+                ),
+            )
+            .help({
+                let others: Vec<String> = TimeUnit::ALL
+                    .iter()
+                    .rev()
+                    .filter(|u| **u != t)
+                    .map(|u| format!("\"{}\"", u.name()))
+                    .collect();
+                format!(
+                    "say which: unit = \"{}\" for a hazard ratio per {} of `{text}` (or {}); `reference` is then in that unit too",
+                    t.name(),
+                    t.singular(),
+                    others.join(", ")
+                )
+            })),
+            (Unit::None, Some(per)) => {
+                let declare = match self.variables.iter().find(|v| v.name == text.trim()) {
+                    Some(v) => format!(
+                        "; if `{}` is a time in {}, declare it: unit = \"{}\" on the {} `{}`",
+                        v.name,
+                        per.name(),
+                        per.name(),
+                        if v.source == VarSource::Attribute {
+                            "attribute"
+                        } else {
+                            "policy variable"
+                        },
+                        v.name
+                    ),
+                    None => String::new(),
+                };
+                Err(BuildError::new(
+                    ep("unit"),
+                    format!(
+                        "`unit` says the hazard ratio is per {}, but `{text}` is a number without a unit",
+                        per.singular()
+                    ),
+                )
+                .help(format!("remove `unit` for a hazard ratio per unit of `{text}`{declare}")))
+            }
+        }
     }
 
     /// A hazard family from `{ family = …, … }`, with parameter-level errors.
@@ -847,12 +1012,39 @@ impl Builder {
                 )),
             }
         };
+        // A time the family is given by (a median, a mean): positive, and with a rate per
+        // month that is a finite number, so the message names what the file says.
+        let time = |q: Quantity, k: &str| -> Result<f64> {
+            let t = q.0;
+            let rate = match (family_name, k) {
+                ("exponential", "median") => std::f64::consts::LN_2 / t,
+                ("exponential", _) => 1.0 / t,
+                _ => 1.0,
+            };
+            if t.is_finite() && t > 0.0 && rate.is_finite() {
+                Ok(t)
+            } else {
+                let why = if t.is_finite() && t > 0.0 {
+                    "so short that its rate per month is beyond the largest number"
+                } else {
+                    "not a positive duration"
+                };
+                Err(BuildError::new(
+                    p(k),
+                    format!(
+                        "the {family_name} family's `{k}` is {} months, {why}",
+                        show(t)
+                    ),
+                )
+                .help(family_help(family_name)))
+            }
+        };
         let family = match family_name {
             "exponential" => {
                 let rate = match (def.rate, def.median, def.mean) {
                     (Some(r), None, None) => r,
-                    (None, Some(m), None) => std::f64::consts::LN_2 / m.0,
-                    (None, None, Some(m)) => 1.0 / m.0,
+                    (None, Some(m), None) => std::f64::consts::LN_2 / time(m, "median")?,
+                    (None, None, Some(m)) => 1.0 / time(m, "mean")?,
                     _ => {
                         return Err(BuildError::new(
                             p("family"),
@@ -875,11 +1067,11 @@ impl Builder {
                 rate: def.rate.ok_or_else(|| missing("rate"))?,
             },
             "lognormal" => {
-                let meanlog = one_of(
-                    def.meanlog,
-                    def.median.map(|m| m.0.ln()),
-                    "`meanlog` or `median`",
-                )?;
+                let median = match def.median {
+                    Some(m) => Some(time(m, "median")?.ln()),
+                    None => None,
+                };
+                let meanlog = one_of(def.meanlog, median, "`meanlog` or `median`")?;
                 Family::LogNormal {
                     meanlog,
                     sdlog: def.sdlog.ok_or_else(|| missing("sdlog"))?,
@@ -989,22 +1181,38 @@ impl Builder {
             }
             effects.push(match (&e.condition, &e.per) {
                 (Some(c), None) => {
-                    if e.reference.is_some() {
-                        return Err(BuildError::new(
-                            ep("reference"),
-                            "`reference` goes with `per`, not with `if`",
-                        ));
+                    for (k, given) in [
+                        ("reference", e.reference.is_some()),
+                        ("unit", e.unit.is_some()),
+                    ] {
+                        if given {
+                            return Err(BuildError::new(
+                                ep(k),
+                                format!("`{k}` goes with `per`, not with `if`"),
+                            ));
+                        }
                     }
                     Effect::When {
                         condition: self.condition(c, ep("if"))?,
                         hr: e.hr,
                     }
                 }
-                (None, Some(v)) => Effect::PerUnit {
-                    value: self.number_rule(v, ep("per"))?,
-                    reference: e.reference.unwrap_or(0.0),
-                    log_hr: e.hr.ln(),
-                },
+                (None, Some(v)) => {
+                    let reference = e.reference.unwrap_or(0.0);
+                    if !reference.is_finite() {
+                        // hr^(value − ∞) is 0 or NaN, which would switch the effect off.
+                        return Err(BuildError::new(
+                            ep("reference"),
+                            format!("`reference` must be a finite number, got {reference}"),
+                        )
+                        .help("the value of `per` at which the hazard ratio is 1, e.g. reference = 50"));
+                    }
+                    Effect::PerUnit {
+                        value: self.per_unit(v, e.unit.as_deref(), &ep)?,
+                        reference,
+                        log_hr: e.hr.ln(),
+                    }
+                }
                 _ => {
                     return Err(BuildError::new(
                         path_with(&field("effects"), &[Segment::Index(k)]),
@@ -1149,6 +1357,24 @@ impl Builder {
                 ),
             ));
         }
+        // The life table is read by age in years; an age without a unit is taken as years.
+        match self.variables[variable].unit {
+            Unit::None | Unit::Time(TimeUnit::Years) => {}
+            Unit::Time(other) => {
+                return Err(BuildError::new(
+                    p("age"),
+                    format!(
+                        "`{}` is in {}, but background mortality reads age in years",
+                        bg.age,
+                        other.name()
+                    ),
+                )
+                .help(format!(
+                    "declare the attribute `{}` in years (unit = \"years\", with its numbers in years)",
+                    bg.age
+                )));
+            }
+        }
         let rates: Vec<f64> = match (&bg.annual_probability, &bg.annual_rate) {
             (Some(q), None) => {
                 if let Some((k, bad)) = q
@@ -1163,7 +1389,20 @@ impl Builder {
                 }
                 q.iter().map(|x| -(-x).ln_1p() / 12.0).collect()
             }
-            (None, Some(r)) => r.iter().map(|x| x / 12.0).collect(),
+            (None, Some(r)) => {
+                // Checked as written (per year), not as the monthly rate it becomes.
+                if let Some((k, bad)) = r
+                    .iter()
+                    .enumerate()
+                    .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+                {
+                    return Err(BuildError::new(
+                        path_with(&path, &[key("annual_rate"), Segment::Index(k)]),
+                        format!("an annual death rate must be finite and ≥ 0, got {bad}"),
+                    ));
+                }
+                r.iter().map(|x| x / 12.0).collect()
+            }
             _ => {
                 return Err(BuildError::new(
                     path.clone(),

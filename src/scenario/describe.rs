@@ -91,24 +91,33 @@ fn attribute(a: &AttributeDef) -> String {
             parts.push(format!("{k} {v}"));
         }
     };
-    add("value", a.value.map(q));
-    add("mean", a.mean.map(q));
-    add("sd", a.sd.map(q));
-    add("median", a.median.map(q));
+    // Numbers in the attribute's unit, as the model uses them.
+    let unit = a.unit().unwrap_or_default();
+    let number = |k: &str| a.number(k).map(|x| q(Quantity(x)));
+    add("value", number("value"));
+    add("mean", number("mean"));
+    add("sd", number("sd"));
+    add("median", number("median"));
     add("meanlog", a.meanlog.map(|x| x.to_string()));
     add("sdlog", a.sdlog.map(|x| x.to_string()));
     add(
         "values",
-        a.values
-            .as_ref()
-            .map(|v| format!("{:?}", v.iter().map(|x| x.0).collect::<Vec<_>>())),
+        a.values.as_ref().map(|v| {
+            format!(
+                "{:?}",
+                v.iter().filter_map(|x| x.in_unit(unit)).collect::<Vec<_>>()
+            )
+        }),
     );
     add(
         "probabilities",
         a.probabilities.as_ref().map(|p| format!("{p:?}")),
     );
-    add("min", a.min.map(q));
-    add("max", a.max.map(q));
+    add("min", number("min"));
+    add("max", number("max"));
+    if let crate::model::variable::Unit::Time(t) = unit {
+        parts.push(format!("in {}", t.name()));
+    }
     parts.join(", ")
 }
 

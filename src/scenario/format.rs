@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, de};
 
 use crate::duration;
+use crate::model::variable::{TimeUnit, Unit};
 
 /// A number, or a duration text such as `"18m"` converted to months.
 ///
@@ -40,6 +41,77 @@ impl<'de> Deserialize<'de> for Quantity {
                 duration::parse_months(v)
                     .map(Quantity)
                     .map_err(|e| E::custom(e.to_string()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// A number of an attribute as written: bare (in the attribute's unit) or a duration with
+/// its own unit (`"8.4m"`, `"65y"`), kept so the builder can convert it into the
+/// attribute's unit, refuse it where the attribute has none, and infer that an attribute
+/// given by durations is a time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measure {
+    /// The number as written (`8.4` for `"8.4m"`).
+    pub number: f64,
+    /// Its unit, if it was written as a duration.
+    pub unit: Option<TimeUnit>,
+}
+
+impl Measure {
+    /// A number without a unit (it is in the attribute's unit).
+    pub fn bare(number: f64) -> Measure {
+        Measure { number, unit: None }
+    }
+
+    /// The value in `unit`; `None` for a duration where no time is meant.
+    pub fn in_unit(self, unit: Unit) -> Option<f64> {
+        match (self.unit, unit) {
+            (None, _) => Some(self.number),
+            (Some(from), Unit::Time(to)) => Some(from.convert(self.number, to)),
+            (Some(_), Unit::None) => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Measure {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = Measure;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, or a duration such as \"30d\", \"18m\", \"2y\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Measure, E> {
+                Ok(Measure::bare(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Measure, E> {
+                Ok(Measure::bare(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Measure, E> {
+                Ok(Measure::bare(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Measure, E> {
+                // The same checks and message as every other duration of the file.
+                duration::parse_months(v).map_err(|e| E::custom(e.to_string()))?;
+                let text = v.trim();
+                let split = text
+                    .find(|c: char| c.is_ascii_alphabetic())
+                    .unwrap_or(text.len());
+                let (number, unit) = text.split_at(split);
+                let number = number
+                    .trim()
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| E::custom(format!("`{v}` is not a number")))?;
+                let unit = match unit.trim() {
+                    "" => None,
+                    unit => Some(TimeUnit::parse(unit).ok_or_else(|| {
+                        E::custom(format!("`{v}` has an unknown unit; use d, w, m or y"))
+                    })?),
+                };
+                Ok(Measure { number, unit })
             }
         }
         deserializer.deserialize_any(Visitor)
@@ -84,6 +156,23 @@ pub struct ScenarioFile {
     /// Parameter uncertainty for probabilistic and one-way sensitivity analysis (see
     /// [`crate::psa`]).
     pub psa: Option<PsaDef>,
+}
+
+impl ScenarioFile {
+    /// The number at `path` if it is an attribute's number written as a duration
+    /// (`cohort.attributes[2].median` of `median = "8.4m"`): the number as written and its
+    /// unit, so a tool that rewrites it (calibration) can keep it a duration.
+    pub fn written_duration(&self, path: &[super::error::Segment]) -> Option<(f64, TimeUnit)> {
+        use super::error::Segment::{Index, Key};
+        let [Key(cohort), Key(attributes), Index(a), Key(field)] = path else {
+            return None;
+        };
+        if cohort != "cohort" || attributes != "attributes" {
+            return None;
+        }
+        let m = self.cohort.attributes.get(*a)?.measure(field)?;
+        Some((m.number, m.unit?))
+    }
 }
 
 /// `[scenario]`.
@@ -153,6 +242,9 @@ pub struct VariableDef {
     /// `"number"`, `"bool"` or omitted when `levels` is given.
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// A number's unit: `"years"`, `"months"`, `"weeks"`, `"days"` or `"none"` (default:
+    /// months if `default` is a duration such as `"6m"`, else none).
+    pub unit: Option<String>,
     /// Levels of a categorical variable.
     pub levels: Option<Vec<String>>,
     /// Value before any strategy or branch sets it.
@@ -187,28 +279,120 @@ pub struct AttributeDef {
     pub probability: Option<f64>,
     /// Numeric: `fixed`, `normal`, `lognormal`, `uniform`, `gamma`, `discrete`.
     pub distribution: Option<String>,
+    /// Numeric: the unit of its values, `"years"`, `"months"`, `"weeks"`, `"days"` or
+    /// `"none"` (default: months if a parameter is written as a duration such as `"8m"`,
+    /// else none; see [`AttributeDef::unit`]).
+    pub unit: Option<String>,
     /// `fixed`.
-    pub value: Option<Quantity>,
+    pub value: Option<Measure>,
     /// `normal`, `gamma`.
-    pub mean: Option<Quantity>,
+    pub mean: Option<Measure>,
     /// `normal`, `gamma`.
-    pub sd: Option<Quantity>,
+    pub sd: Option<Measure>,
     /// `lognormal` (alternative to `meanlog`).
-    pub median: Option<Quantity>,
-    /// `lognormal`.
+    pub median: Option<Measure>,
+    /// `lognormal` (the mean of the logarithm of the value in the attribute's unit).
     pub meanlog: Option<f64>,
     /// `lognormal`.
     pub sdlog: Option<f64>,
     /// Truncation (and `uniform` bounds).
-    pub min: Option<Quantity>,
+    pub min: Option<Measure>,
     /// Truncation (and `uniform` bounds).
-    pub max: Option<Quantity>,
+    pub max: Option<Measure>,
     /// `discrete`.
-    pub values: Option<Vec<Quantity>>,
+    pub values: Option<Vec<Measure>>,
     /// `discrete`.
     pub probabilities: Option<Vec<f64>>,
     /// Where the distribution comes from (study ids, "assumption: …").
     pub source: Option<String>,
+}
+
+impl AttributeDef {
+    /// The numbers written as a `Measure`, with their keys (discrete values as `values`).
+    pub fn measures(&self) -> impl Iterator<Item = (&'static str, Measure)> + '_ {
+        [
+            ("value", self.value),
+            ("mean", self.mean),
+            ("sd", self.sd),
+            ("median", self.median),
+            ("min", self.min),
+            ("max", self.max),
+        ]
+        .into_iter()
+        .filter_map(|(k, m)| m.map(|m| (k, m)))
+        .chain(self.values.iter().flatten().map(|m| ("values", *m)))
+    }
+
+    /// The unit of the attribute's values: as declared; else months if any of its numbers
+    /// is written as a duration (`median = "8.4m"`: bare numbers beside it are months too,
+    /// as everywhere in a scenario file); else none. `None` if the declared unit is not one
+    /// of [`Unit::CHOICES`] (the builder says so).
+    pub fn unit(&self) -> Option<Unit> {
+        match &self.unit {
+            Some(text) => Unit::parse(text),
+            None if self.measures().any(|(_, m)| m.unit.is_some()) => {
+                Some(Unit::Time(TimeUnit::Months))
+            }
+            None => Some(Unit::None),
+        }
+    }
+
+    fn field_mut(&mut self, key: &str) -> Option<&mut Option<Measure>> {
+        Some(match key {
+            "value" => &mut self.value,
+            "mean" => &mut self.mean,
+            "sd" => &mut self.sd,
+            "median" => &mut self.median,
+            "min" => &mut self.min,
+            "max" => &mut self.max,
+            _ => return None,
+        })
+    }
+
+    /// A number as written (`value`, `mean`, `sd`, `median`, `min`, `max`).
+    pub fn measure(&self, key: &str) -> Option<Measure> {
+        match key {
+            "value" => self.value,
+            "mean" => self.mean,
+            "sd" => self.sd,
+            "median" => self.median,
+            "min" => self.min,
+            "max" => self.max,
+            _ => None,
+        }
+    }
+
+    /// A number (`value`, `mean`, `sd`, `median`, `min`, `max`, `meanlog`, `sdlog`) in the
+    /// attribute's unit, as the model uses it; `None` if it is not given.
+    pub fn number(&self, key: &str) -> Option<f64> {
+        match key {
+            "meanlog" => return self.meanlog,
+            "sdlog" => return self.sdlog,
+            _ => {}
+        }
+        self.measure(key)?.in_unit(self.unit().unwrap_or_default())
+    }
+
+    /// Sets a number given in the attribute's unit, written in the unit its old value was
+    /// written in (so `median = "8.4m"` stays a duration and the attribute stays a time).
+    pub fn set_number(&mut self, key: &str, value: f64) {
+        match key {
+            "meanlog" => self.meanlog = Some(value),
+            "sdlog" => self.sdlog = Some(value),
+            _ => {
+                let unit = self.unit().unwrap_or_default();
+                if let Some(slot) = self.field_mut(key) {
+                    *slot = Some(match (slot.and_then(|m| m.unit), unit) {
+                        (Some(written), Unit::Time(to)) => Measure {
+                            number: to.convert(value, written),
+                            unit: Some(written),
+                        },
+                        _ => Measure::bare(value),
+                    });
+                }
+            }
+        }
+    }
 }
 
 /// A hazard: `{ family = "weibull", shape = 1.3, scale = "14m" }`.
@@ -250,7 +434,10 @@ pub struct EffectDef {
     pub condition: Option<String>,
     /// Numeric expression; the hazard is multiplied by `hr^(value − reference)`.
     pub per: Option<String>,
-    /// Value of `per` at which the multiplier is 1 (default 0).
+    /// For a `per` that is a time (an age, a duration): the unit the hazard ratio is per,
+    /// e.g. `"years"` for an HR per year of age. Required then, refused otherwise.
+    pub unit: Option<String>,
+    /// Value of `per` at which the multiplier is 1 (default 0), in `unit` if given.
     pub reference: Option<f64>,
     /// Hazard ratio.
     pub hr: f64,
@@ -548,4 +735,87 @@ pub struct PsaParameterDef {
     pub high: Option<PsaValue>,
     /// Where the distribution comes from.
     pub source: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::toml_path;
+
+    fn attribute(text: &str) -> AttributeDef {
+        let file: ScenarioFile = toml::from_str(&format!("[[cohort.attributes]]\n{text}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        file.cohort.attributes[0].clone()
+    }
+
+    #[test]
+    fn an_attribute_given_by_durations_is_a_time_in_months() {
+        let a = attribute(
+            "name = \"remission\"\ndistribution = \"lognormal\"\nmedian = \"8.4m\"\nsdlog = 0.9\nmin = 1",
+        );
+        assert_eq!(a.unit(), Some(Unit::Time(TimeUnit::Months)));
+        assert_eq!(a.number("median"), Some(8.4));
+        assert_eq!(
+            a.number("min"),
+            Some(1.0),
+            "bare numbers beside it are months"
+        );
+        let a = attribute("name = \"age\"\ndistribution = \"normal\"\nmean = 48\nsd = 13");
+        assert_eq!(a.unit(), Some(Unit::None));
+        let a = attribute(
+            "name = \"age\"\ndistribution = \"normal\"\nunit = \"yrs\"\nmean = 48\nsd = 13",
+        );
+        assert_eq!(
+            a.unit(),
+            None,
+            "an unknown unit is for the builder to report"
+        );
+    }
+
+    #[test]
+    fn numbers_are_read_and_set_in_the_attribute_unit_and_kept_as_written() {
+        let mut a = attribute(
+            "name = \"age\"\ndistribution = \"normal\"\nunit = \"years\"\nmean = 48\nsd = 13\nmin = \"6m\"\nmax = \"75y\"",
+        );
+        assert_eq!(a.number("mean"), Some(48.0));
+        assert_eq!(a.number("min"), Some(0.5));
+        assert_eq!(a.number("max"), Some(75.0));
+        a.set_number("min", 1.0);
+        assert_eq!(
+            a.min,
+            Some(Measure {
+                number: 12.0,
+                unit: Some(TimeUnit::Months)
+            })
+        );
+        a.set_number("mean", 50.0);
+        assert_eq!(a.mean, Some(Measure::bare(50.0)));
+        // A calibrated median stays a duration, so the attribute stays a time.
+        let mut r = attribute(
+            "name = \"remission\"\ndistribution = \"lognormal\"\nmedian = \"8.4m\"\nsdlog = 0.9",
+        );
+        r.set_number("median", 8.1);
+        assert_eq!(r.unit(), Some(Unit::Time(TimeUnit::Months)));
+        let mut file = ScenarioFile::default();
+        file.cohort.attributes = vec![a, r];
+        let median: super::super::error::Path = toml_path!["cohort", "attributes", 1, "median"];
+        let mean: super::super::error::Path = toml_path!["cohort", "attributes", 0, "mean"];
+        let rate: super::super::error::Path = toml_path!["transitions", 0, "rate"];
+        assert_eq!(
+            file.written_duration(&median),
+            Some((8.1, TimeUnit::Months))
+        );
+        assert_eq!(file.written_duration(&mean), None);
+        assert_eq!(file.written_duration(&rate), None);
+    }
+
+    #[test]
+    fn durations_are_checked_as_everywhere_else() {
+        for bad in ["\"-5m\"", "\"5x\"", "\"m\""] {
+            let text = format!(
+                "[[cohort.attributes]]\nname = \"x\"\ndistribution = \"fixed\"\nvalue = {bad}"
+            );
+            assert!(toml::from_str::<ScenarioFile>(&text).is_err(), "{bad}");
+        }
+    }
 }

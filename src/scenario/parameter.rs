@@ -911,32 +911,14 @@ fn set_hazard_field(h: &mut crate::scenario::format::HazardDef, f: &str, v: f64)
     }
 }
 
+/// In the attribute's unit, as the model uses it (`median = "8.4m"` of a time in months: 8.4).
 fn attribute_number(a: &crate::scenario::format::AttributeDef, f: &str) -> Option<f64> {
-    match f {
-        "value" => a.value.map(|q| q.0),
-        "mean" => a.mean.map(|q| q.0),
-        "sd" => a.sd.map(|q| q.0),
-        "median" => a.median.map(|q| q.0),
-        "meanlog" => a.meanlog,
-        "sdlog" => a.sdlog,
-        "min" => a.min.map(|q| q.0),
-        "max" => a.max.map(|q| q.0),
-        _ => None,
-    }
+    a.number(f)
 }
 
+/// In the attribute's unit; written in the unit the old value was written in.
 fn set_attribute_number(a: &mut crate::scenario::format::AttributeDef, f: &str, v: f64) {
-    match f {
-        "value" => a.value = Some(Quantity(v)),
-        "mean" => a.mean = Some(Quantity(v)),
-        "sd" => a.sd = Some(Quantity(v)),
-        "median" => a.median = Some(Quantity(v)),
-        "meanlog" => a.meanlog = Some(v),
-        "sdlog" => a.sdlog = Some(v),
-        "min" => a.min = Some(Quantity(v)),
-        "max" => a.max = Some(Quantity(v)),
-        _ => {}
-    }
+    a.set_number(f, v);
 }
 
 #[cfg(test)]
