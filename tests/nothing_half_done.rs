@@ -846,3 +846,184 @@ fn a_reader_that_goes_away_is_no_crash() {
         assert!(stderr.contains("standard output"), "{stderr}");
     }
 }
+
+/// A scenario of the built-in model with `n` strategies (each `extra` added to its table)
+/// and `more` appended, written to `dir/file`.
+fn many_strategies(
+    dir: &Path,
+    file: &str,
+    n: usize,
+    extra: &str,
+    more: &str,
+) -> std::path::PathBuf {
+    let mut text = String::from(
+        "[scenario]\nmodel = \"hsct-review\"\nname = \"many\"\n[simulation]\npatients = 300\nseed = 5\n",
+    );
+    text.push_str(more);
+    for i in 0..n {
+        text.push_str(&format!("\n[[strategies]]\nname = \"s{i}\"\n{extra}\n"));
+    }
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn sizes_beyond_their_bounds_are_refused_when_loaded_with_the_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let long = "x".repeat(1 << 20);
+    let cases: Vec<(std::path::PathBuf, &str, &str)> = vec![
+        (
+            many_strategies(tmp.path(), "a.toml", 1001, "", ""),
+            "1001 strategies; at most 1000",
+            "a.toml:",
+        ),
+        (
+            many_strategies(tmp.path(), "b.toml", 2, &format!("label = \"{long}\""), ""),
+            "longer than 200 characters",
+            "b.toml:",
+        ),
+        (
+            std::fs::write(
+                tmp.path().join("d.toml"),
+                format!(
+                    "[scenario]\nmodel = \"hsct-review\"\n\n[[strategies]]\nname = \"{}\"\n",
+                    "n".repeat(300)
+                ),
+            )
+            .map(|_| tmp.path().join("d.toml"))
+            .unwrap(),
+            "longer than 64 characters",
+            "d.toml:",
+        ),
+        (
+            many_strategies(tmp.path(), "e.toml", 200, "", "grid = \"0.02m\"\n"),
+            "curve values; the limit is 5000000",
+            "e.toml:",
+        ),
+        (
+            many_strategies(
+                tmp.path(),
+                "f.toml",
+                1,
+                "",
+                &format!(
+                    "landmarks = [{}]\n",
+                    (1..=101)
+                        .map(|m| format!("\"{}m\"", m % 60 + 1))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+            "101 landmarks; at most 100",
+            "f.toml:",
+        ),
+    ];
+    for (path, says, located) in cases {
+        let out = tmp.path().join("out");
+        let (code, _, err) = hsctsim(&[
+            "run",
+            path.to_str().unwrap(),
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{}: {err}", path.display());
+        assert!(
+            err.contains(says),
+            "{}: expected {says:?} in {err}",
+            path.display()
+        );
+        assert!(
+            err.contains(located),
+            "{}: not located: {err}",
+            path.display()
+        );
+        assert!(err.contains("help:"), "{}: no fix: {err}", path.display());
+        assert!(
+            err.len() < 4000,
+            "{}: the message quotes the whole input",
+            path.display()
+        );
+        assert!(!out.exists(), "{}: something was written", path.display());
+        let (code, _, _) = hsctsim(&["validate", path.to_str().unwrap()]);
+        assert_eq!(code, 2, "validate accepts {}", path.display());
+    }
+}
+
+#[test]
+fn a_figure_that_cannot_be_laid_out_is_replaced_by_a_note_and_the_rest_are_drawn() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 100 strategies: the occupancy figure (a panel per strategy) cannot fit; the curves can.
+    let scenario = many_strategies(tmp.path(), "many.toml", 100, "", "");
+    let out = tmp.path().join("out");
+    let (code, _, err) = hsctsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for data in ["curves.csv", "summary.csv", "manifest.json"] {
+        assert!(out.join(data).is_file(), "{data} missing");
+    }
+    let figures = listing(&out.join("figures"));
+    assert!(figures.contains(&"os_entry.svg".to_string()), "{figures:?}");
+    assert!(figures.contains(&"os_entry.png".to_string()), "{figures:?}");
+    assert!(
+        figures.contains(&"occupancy_entry.omitted.txt".to_string()),
+        "{figures:?}"
+    );
+    assert!(
+        !figures
+            .iter()
+            .any(|f| f.starts_with("occupancy_entry.") && !f.ends_with(".omitted.txt")),
+        "{figures:?}"
+    );
+    let note = std::fs::read_to_string(out.join("figures/occupancy_entry.omitted.txt")).unwrap();
+    assert!(note.contains("100 panels"), "{note}");
+    assert!(
+        err.contains("warning: occupancy_entry was not drawn"),
+        "{err}"
+    );
+    // A run command has no --width or --strategies: its messages never name them.
+    assert!(
+        !err.contains("--width") && !err.contains("--height") && !err.contains("--strategies"),
+        "{err}"
+    );
+    // `plot`, asked for that figure, refuses with the fix (exit 2) and leaves the note.
+    let (code, _, err) = hsctsim(&["plot", out.to_str().unwrap(), "--measure", "occupancy"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("help:"), "{err}");
+}
+
+#[test]
+fn plot_reads_only_regular_files_of_a_run_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, _, err) = hsctsim(&[
+        "run",
+        &reference(),
+        "-q",
+        "-n",
+        "500",
+        "--no-figures",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_file(out.join("curves.csv")).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(out.join("curves.csv"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    let (code, _, err) = hsctsim(&["plot", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("named pipe"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

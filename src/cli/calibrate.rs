@@ -210,6 +210,7 @@ pub fn calibrate(
         .to_json(),
     ));
     super::check::write_folder(&dir, &files, options.force)?;
+    super::warn_omitted(&dir, &files);
     print_out(&text)?;
     say(format!("→ {}", dir.display()));
     loads.map_err(|e| Failure::run(format!("the fitted model does not load: {e}")))

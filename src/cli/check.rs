@@ -131,6 +131,7 @@ pub fn check(
         files.extend(calibration_figures(&rows, "calibration", None)?);
     }
     write_folder(&dir, &files, force)?;
+    super::warn_omitted(&dir, &files);
     print_out(&text)?;
     if !quiet {
         super::say(format_args!("→ {}", dir.join("check.csv").display()));
@@ -151,11 +152,20 @@ pub fn calibration_figures(
     }
     let options = PlotOptions {
         title,
-        ..PlotOptions::default()
+        ..PlotOptions::after_simulation()
     };
-    let rendered = plot::render_check_rows(&drawn, stem, &options).map_err(Failure::run)?;
-    Ok(rendered
-        .into_iter()
-        .map(|f| (format!("figures/{}", f.file_name), f.bytes))
-        .collect())
+    // After the simulation, a figure never costs the tables: one that cannot be drawn at
+    // all is left out with a warning.
+    match plot::render_check_rows(&drawn, stem, &options) {
+        Ok(rendered) => Ok(rendered
+            .into_iter()
+            .map(|f| (format!("figures/{}", f.file_name), f.bytes))
+            .collect()),
+        Err(e) => {
+            super::say(format_args!(
+                "warning: the {stem} figure could not be drawn ({e}); the tables are complete"
+            ));
+            Ok(Vec::new())
+        }
+    }
 }

@@ -67,12 +67,15 @@ pub fn merge(
         wall,
     );
     manifest.merged_from_shards = Some(merged.shards);
-    let options = figures.then(PlotOptions::default);
-    let (files, figures_failed) =
-        output::run_files_with_figures(&results, &manifest, options.as_ref());
+    let options = figures.then(PlotOptions::after_simulation);
+    let output::RunFiles {
+        files,
+        figures_failed,
+    } = output::run_files_with_figures(&results, &manifest, options.as_ref());
     let interrupt = Interrupt::install();
     output::write_folder(&dir, &files, force, Some(interrupt.flag()))
         .map_err(|e| write_failed(e, &interrupt, &kept(&[&dir])))?;
+    super::warn_omitted(&dir, &files);
     if let Some(e) = figures_failed {
         super::say(format_args!(
             "warning: the figures could not be drawn ({e}); the data files in {} are complete, and `hsctsim plot {}` draws them again",

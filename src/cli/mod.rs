@@ -431,6 +431,18 @@ pub fn say(args: std::fmt::Arguments) {
     let _ = writeln!(std::io::stderr().lock(), "{}", terminal::safe(&text));
 }
 
+/// Warns about each figure of the output folder `dir` that was replaced by a note (see
+/// [`hsctsim::output::omitted`]).
+pub fn warn_omitted<N: AsRef<str>>(dir: &std::path::Path, files: &[(N, Vec<u8>)]) {
+    for (name, reason) in hsctsim::output::omitted(files) {
+        say(format_args!(
+            "warning: {}; {} says how to draw it",
+            reason.trim_end_matches('.'),
+            dir.join(name).display()
+        ));
+    }
+}
+
 /// Writes `text` to standard output. A reader that went away (`hsctsim models | head`)
 /// ends the command quietly with exit 0; any other failure (a full disk behind `>`) is the
 /// run's failure (exit 1).

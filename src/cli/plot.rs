@@ -95,6 +95,8 @@ impl PlotArgs {
             height: self.height,
             log: self.log,
             landmark: self.landmark,
+            // Asked for figures, `plot` refuses what it cannot draw (exit 2).
+            omit_undrawable: false,
         })
     }
 }

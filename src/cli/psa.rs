@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use hsctsim::output::psa::{self as files, SensitivityManifest};
 use hsctsim::psa::owsa::{self, Comparison};
-use hsctsim::psa::{DrawOutcome, MAX_DRAWS, Psa, PsaError, analysis};
+use hsctsim::psa::{DrawOutcome, Psa, PsaError, analysis};
 use hsctsim::shard::part::ScenarioSource;
 use hsctsim::shard::psa::PsaPart;
 use hsctsim::shard::{self, Shard};
@@ -77,16 +77,30 @@ fn write(out: &Path, files: &[(String, Vec<u8>)], options: &OutputOptions) -> Re
     let interrupt = Interrupt::install();
     let failed = |e| write_failed(e, &interrupt, &kept(&[out]));
     let mut folder = output::stage_folder(out, files, options.force).map_err(failed)?;
+    let mut notes: Vec<(String, Vec<u8>)> = Vec::new();
     let figures = if options.figures {
-        hsctsim::plot::render_psa_dir(
+        match hsctsim::plot::render_psa(
             folder.staging_path(),
-            &hsctsim::plot::PlotOptions::default(),
-        )
-        .err()
+            &hsctsim::plot::PlotOptions::after_simulation(),
+        ) {
+            Ok(figures) => {
+                for f in &figures {
+                    folder
+                        .write(&format!("figures/{}", f.file_name), &f.bytes)
+                        .map_err(failed)?;
+                    if f.is_note() {
+                        notes.push((format!("figures/{}", f.file_name), f.bytes.clone()));
+                    }
+                }
+                None
+            }
+            Err(e) => Some(e),
+        }
     } else {
         None
     };
     hsctsim::atomic::commit(&mut [folder.stage()], Some(interrupt.flag())).map_err(failed)?;
+    super::warn_omitted(out, &notes);
     if let Some(e) = figures {
         super::say(format_args!(
             "warning: the figures could not be drawn ({e}); the tables in {} are complete, and `hsctsim plot {}` draws them again",
@@ -112,12 +126,9 @@ pub fn psa(
     let (psa, source) = load(scenario, overrides)?;
     let draws = match draws {
         None => psa.draws,
-        Some(d) if (1..=MAX_DRAWS).contains(&d) => d,
-        Some(d) => {
-            return Err(Failure::input(format!(
-                "--draws must be between 1 and {MAX_DRAWS}, got {d}"
-            )));
-        }
+        Some(d) => psa
+            .checked_draws(d)
+            .map_err(|m| Failure::input(format!("--draws: {m}")))?,
     };
     let range = shard.map_or(1..draws + 1, |s| shard::psa::draws_of(s, draws));
     let out = match shard {

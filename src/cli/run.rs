@@ -235,9 +235,11 @@ fn run_whole(
     if let (Some(export), Some(path)) = (&patient_export, export_path) {
         manifest.patient_export = Some(export_record(export, path));
     }
-    let figures = flags.figures.then(PlotOptions::default);
-    let (files, figures_failed) =
-        output::run_files_with_figures(&results, &manifest, figures.as_ref());
+    let figures = flags.figures.then(PlotOptions::after_simulation);
+    let output::RunFiles {
+        files,
+        figures_failed,
+    } = output::run_files_with_figures(&results, &manifest, figures.as_ref());
     let failed = |e| write_failed(e, interrupt, &kept(&destinations));
     let mut folder = output::stage_folder(&dir, &files, flags.force).map_err(failed)?;
     let mut stages: Vec<&mut Stage> = Vec::with_capacity(2);
@@ -247,6 +249,7 @@ fn run_whole(
     }
     stages.push(folder.stage());
     atomic::commit(&mut stages, Some(interrupt.flag())).map_err(failed)?;
+    super::warn_omitted(&dir, &files);
     if let Some(e) = figures_failed {
         super::say(format_args!(
             "warning: the figures could not be drawn ({e}); the data files in {} are complete, and `hsctsim plot {}` draws them again",

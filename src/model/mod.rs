@@ -12,6 +12,7 @@
 
 pub mod cohort;
 pub mod hazard;
+pub mod limits;
 pub mod rule;
 pub mod variable;
 

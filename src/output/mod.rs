@@ -63,16 +63,21 @@ pub fn run_files(results: &Results, manifest: &Manifest) -> Vec<(String, Vec<u8>
 
 /// A run's data files and, with `options`, its figures (under `figures/`), rendered in
 /// memory so that nothing is on disk until everything could be made. Figures that cannot
-/// be drawn do not cost the data: the files come without them, and the reason is returned
-/// beside them (`hsctsim plot` can retry from the data).
+/// be drawn do not cost the data: a figure that cannot be laid out is replaced by a note
+/// (with [`PlotOptions::after_simulation`]), and when no figure can be drawn at all the
+/// files come without them and the reason is returned beside them (`hsctsim plot` can
+/// retry from the data).
 pub fn run_files_with_figures(
     results: &Results,
     manifest: &Manifest,
     options: Option<&PlotOptions>,
-) -> (Vec<(String, Vec<u8>)>, Option<PlotError>) {
+) -> RunFiles {
     let mut files = run_files(results, manifest);
     let Some(options) = options else {
-        return (files, None);
+        return RunFiles {
+            files,
+            figures_failed: None,
+        };
     };
     match plot::render(&RunData::from_results(results, manifest), options) {
         Ok(figures) => {
@@ -81,10 +86,40 @@ pub fn run_files_with_figures(
                     .into_iter()
                     .map(|f| (format!("figures/{}", f.file_name), f.bytes)),
             );
-            (files, None)
+            RunFiles {
+                files,
+                figures_failed: None,
+            }
         }
-        Err(e) => (files, Some(e)),
+        Err(e) => RunFiles {
+            files,
+            figures_failed: Some(e),
+        },
     }
+}
+
+/// The files of a run's output folder, and what became of its figures.
+pub struct RunFiles {
+    /// Names relative to the folder (figures under `figures/`) and contents.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Why no figure could be drawn, if none could.
+    pub figures_failed: Option<PlotError>,
+}
+
+/// The notes in place of figures among an output folder's `files` (see
+/// [`plot::Figure::is_note`]): each note's name in the folder and the reason it gives.
+pub fn omitted<N: AsRef<str>>(files: &[(N, Vec<u8>)]) -> Vec<(String, String)> {
+    files
+        .iter()
+        .filter(|(name, _)| name.as_ref().ends_with(plot::NOTE_SUFFIX))
+        .map(|(name, bytes)| {
+            let reason = String::from_utf8_lossy(bytes);
+            (
+                name.as_ref().to_string(),
+                reason.lines().next().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// Stages `files` (names relative to the folder, subfolders allowed) as the folder that
@@ -124,7 +159,10 @@ pub fn write_run(
     options: Option<&PlotOptions>,
     replace: bool,
 ) -> Result<Option<PlotError>, OutputError> {
-    let (files, figures) = run_files_with_figures(results, manifest, options);
+    let RunFiles {
+        files,
+        figures_failed,
+    } = run_files_with_figures(results, manifest, options);
     write_folder(dir, &files, replace, None)?;
-    Ok(figures)
+    Ok(figures_failed)
 }

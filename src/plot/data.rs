@@ -397,9 +397,12 @@ impl RunData {
 }
 
 /// Reads a file with errors naming it.
+///
+/// Only regular files are read, and none larger than [`MAX_RUN_FILE_BYTES`] (see
+/// [`crate::input`]): a folder given to `plot` is an input like any other.
 pub(crate) fn read(path: &Path) -> Result<Vec<u8>, PlotError> {
-    std::fs::read(path).map_err(|e| {
-        let help = (e.kind() == std::io::ErrorKind::NotFound).then(|| {
+    crate::input::read_bounded(path, MAX_RUN_FILE_BYTES).map_err(|e| {
+        let help = matches!(e, crate::input::InputError::NotFound { .. }).then(|| {
             "is this the output folder of `hsctsim run`? It holds manifest.json, curves.csv and summary.csv".to_string()
         });
         PlotError::Input {
@@ -410,6 +413,11 @@ pub(crate) fn read(path: &Path) -> Result<Vec<u8>, PlotError> {
         }
     })
 }
+
+/// Largest file of a run folder that figures are drawn from: `curves.csv` of the largest
+/// run a scenario may describe ([`crate::model::limits::MAX_CURVE_VALUES`] values at about
+/// 130 bytes each) is under it.
+pub const MAX_RUN_FILE_BYTES: u64 = 1 << 30;
 
 pub(crate) fn input(path: &Path, line: u64, message: String) -> PlotError {
     PlotError::Input {

@@ -209,6 +209,11 @@ pub struct PlotOptions {
     pub log: bool,
     /// Months at which legends give each curve's value (default: `[figures] landmark`).
     pub landmark: Option<f64>,
+    /// A figure that cannot be laid out (too many strategies or panels for its size) is
+    /// replaced by a note, `<stem>.omitted.txt`, saying why, instead of failing every
+    /// figure. For figures drawn after a simulation, where the data must not be lost to a
+    /// layout problem; `hsctsim plot`, asked for a figure, refuses instead.
+    pub omit_undrawable: bool,
 }
 
 impl Default for PlotOptions {
@@ -225,6 +230,18 @@ impl Default for PlotOptions {
             height: None,
             log: false,
             landmark: None,
+            omit_undrawable: false,
+        }
+    }
+}
+
+impl PlotOptions {
+    /// The default figures of a run or analysis, drawn right after it: every figure, and a
+    /// note in place of any that cannot be laid out (see [`PlotOptions::omit_undrawable`]).
+    pub fn after_simulation() -> PlotOptions {
+        PlotOptions {
+            omit_undrawable: true,
+            ..PlotOptions::default()
         }
     }
 }
@@ -308,13 +325,55 @@ impl PlotError {
     }
 }
 
-/// A rendered figure: its file name (`os_entry.svg`) and bytes.
+/// A rendered figure: its file name (`os_entry.svg`) and bytes; or, in place of a figure
+/// that could not be laid out, a note (`os_entry.omitted.txt`) saying why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figure {
     /// File name inside the figures folder.
     pub file_name: String,
     /// File contents.
     pub bytes: Vec<u8>,
+}
+
+/// How the file name of a note in place of a figure ends.
+pub const NOTE_SUFFIX: &str = ".omitted.txt";
+
+impl Figure {
+    /// True for a note in place of a figure (see [`PlotOptions::omit_undrawable`]).
+    pub fn is_note(&self) -> bool {
+        self.file_name.ends_with(NOTE_SUFFIX)
+    }
+
+    /// The note in place of the figure `stem`, which could not be laid out because of
+    /// `reason`: the first line is the reason, the rest says how to get the figure.
+    fn note(stem: &str, reason: &PlotError) -> Figure {
+        let reason = match reason {
+            PlotError::Selection { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        Figure {
+            file_name: format!("{stem}{NOTE_SUFFIX}"),
+            bytes: format!(
+                "{stem} was not drawn: {reason}.\n\
+                 The data files beside figures/ are complete. `hsctsim plot` draws this figure \
+                 again from them, larger or for a subset of the strategies (see `hsctsim plot --help`).\n"
+            )
+            .into_bytes(),
+        }
+    }
+
+    /// The reason a note gives (its first line), or `None` for a figure.
+    pub fn note_reason(&self) -> Option<&str> {
+        if !self.is_note() {
+            return None;
+        }
+        std::str::from_utf8(&self.bytes).ok()?.lines().next()
+    }
+}
+
+/// The notes among `figures`: the figures that were not drawn, and why.
+pub fn notes(figures: &[Figure]) -> impl Iterator<Item = &Figure> {
+    figures.iter().filter(|f| f.is_note())
 }
 
 /// The strategies, origin, window and text of one set of figures.
@@ -659,10 +718,38 @@ fn render_jobs(jobs: &[Job], options: &PlotOptions) -> Result<Vec<Figure>, PlotE
         .flat_map(|j| formats.iter().map(move |f| (j, *f)))
         .collect();
     // Figures are independent: render them on all cores (order is kept).
-    tasks
+    let rendered: Vec<Result<Figure, PlotError>> = tasks
         .par_iter()
         .map(|(job, format)| render_one(job, *format, options))
-        .collect()
+        .collect();
+    let mut out: Vec<Figure> = Vec::with_capacity(rendered.len());
+    for ((job, _), figure) in tasks.iter().zip(rendered) {
+        match figure {
+            Ok(f) => out.push(f),
+            // A layout that does not fit is the figure's problem, not the run's: one note
+            // per figure, in place of all its formats.
+            Err(e @ PlotError::Selection { .. }) if options.omit_undrawable => {
+                out.retain(|f| !f.file_name.starts_with(&format!("{}.", job.stem)));
+                let note = Figure::note(&job.stem, &e);
+                if !out.contains(&note) {
+                    out.push(note);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // A figure drawn in one format but not the other is left out in both, so a folder
+    // never holds an SVG without its PNG.
+    let omitted: Vec<String> = notes(&out)
+        .map(|n| n.file_name.trim_end_matches(NOTE_SUFFIX).to_string())
+        .collect();
+    out.retain(|f| {
+        f.is_note()
+            || !omitted
+                .iter()
+                .any(|stem| f.file_name.starts_with(&format!("{stem}.")))
+    });
+    Ok(out)
 }
 
 /// Renders the figures `options` ask for from a run's data, in memory.

@@ -71,7 +71,7 @@ pub struct PsaManifest {
 /// The `kind` of a folder's `manifest.json`, if it is a PSA or OWSA folder (anything else,
 /// including an unreadable manifest, is `None`: it is then read as a run folder).
 pub fn analysis_kind(dir: &Path) -> Option<AnalysisKind> {
-    let bytes = std::fs::read(dir.join("manifest.json")).ok()?;
+    let bytes = crate::input::read_bounded(&dir.join("manifest.json"), 16 << 20).ok()?;
     let json: Value = serde_json::from_slice(&bytes).ok()?;
     match json.get("kind")?.as_str()? {
         "psa" => Some(AnalysisKind::Psa),

@@ -40,6 +40,7 @@ use distribution::Distribution;
 pub const DEFAULT_DRAWS: u64 = 1000;
 /// Most draws accepted.
 pub const MAX_DRAWS: u64 = 10_000_000;
+use crate::model::limits::MAX_DRAW_RESULTS;
 
 /// One uncertain parameter (or Dirichlet group) of `[psa]`.
 #[derive(Debug, Clone)]
@@ -76,6 +77,24 @@ pub struct Psa {
     pub patients: u64,
     /// Willingness-to-pay grid for acceptability curves and EVPI, ascending.
     pub wtp_grid: Vec<f64>,
+}
+
+/// `draws` if it is from 1 to [`MAX_DRAWS`] and, with `strategies` strategies, within
+/// [`MAX_DRAW_RESULTS`] per-draw results; else why not.
+pub fn checked_draws(draws: i64, strategies: usize) -> Result<u64, String> {
+    if !(draws >= 1 && draws as u64 <= MAX_DRAWS) {
+        return Err(format!(
+            "the number of draws must be between 1 and {MAX_DRAWS}, got {draws}"
+        ));
+    }
+    let results = (draws as u64).saturating_mul(strategies as u64);
+    if results > MAX_DRAW_RESULTS {
+        return Err(format!(
+            "{draws} draws × {strategies} strategies make {results} per-draw results; the limit is {MAX_DRAW_RESULTS} (at most {} draws of this scenario)",
+            MAX_DRAW_RESULTS / strategies.max(1) as u64
+        ));
+    }
+    Ok(draws as u64)
 }
 
 /// Per-patient means of one strategy in one draw.
@@ -198,15 +217,15 @@ impl Psa {
                     .help("add [[psa.parameters]] entries with a path and a distribution"),
             ));
         }
+        let strategies = base.strategies.len();
         let draws = match def.draws {
             None => DEFAULT_DRAWS,
-            Some(d) if d >= 1 && d as u64 <= MAX_DRAWS => d as u64,
-            Some(d) => {
-                return Err(fail(BuildError::new(
-                    toml_path!["psa", "draws"],
-                    format!("draws must be between 1 and {MAX_DRAWS}, got {d}"),
-                )));
-            }
+            Some(d) => match checked_draws(d, strategies) {
+                Ok(d) => d,
+                Err(message) => {
+                    return Err(fail(BuildError::new(toml_path!["psa", "draws"], message)));
+                }
+            },
         };
         let patients = match def.patients {
             None => base.settings.patients,
@@ -392,6 +411,14 @@ impl Psa {
             patients,
             wtp_grid,
         })
+    }
+
+    /// `draws` if this analysis may run that many (see [`checked_draws`]).
+    pub fn checked_draws(&self, draws: u64) -> Result<u64, String> {
+        checked_draws(
+            draws.min(i64::MAX as u64) as i64,
+            self.base.strategies.len(),
+        )
     }
 
     /// Number of values a draw gives (the columns of `psa_parameters.csv`): one per

@@ -23,18 +23,8 @@ type Result<T> = std::result::Result<T, BuildError>;
 
 /// Tolerance on probabilities summing to 1 (printed values are often rounded).
 const PROBABILITY_TOLERANCE: f64 = 1e-6;
-/// Largest number of patients a run may ask for.
-pub const MAX_PATIENTS: u64 = 1_000_000_000_000;
-/// Largest number of grid points (memory per strategy grows with it).
-pub const MAX_GRID_POINTS: usize = 100_000;
-
-/// Longest follow-up accepted, in months (1 000 years). Far beyond any life, so a longer
-/// horizon is a unit mistake; and survival times are summed in fixed point
-/// (`aggregate::SquareSum` holds squared times below about 61 000 years), which a horizon
-/// within this bound can never overflow.
-pub const MAX_HORIZON_MONTHS: f64 = 12_000.0;
-/// Largest number of states (the aggregator tracks visited states in a 64-bit mask).
-pub const MAX_STATES: usize = 64;
+use crate::model::limits::{MAX_CURVE_VALUES, MAX_IDENTIFIER_BYTES};
+pub use crate::model::limits::{MAX_GRID_POINTS, MAX_HORIZON_MONTHS, MAX_PATIENTS, MAX_STATES};
 
 fn path_with(base: &Path, tail: &[Segment]) -> Path {
     let mut p = base.clone();
@@ -48,6 +38,13 @@ fn key(k: &str) -> Segment {
 
 /// Checks a name used in CSV columns and rules.
 fn check_identifier(name: &str, what: &str, path: Path) -> Result<()> {
+    if name.len() > MAX_IDENTIFIER_BYTES {
+        return Err(BuildError::new(
+            path,
+            format!("this {what} name is longer than {MAX_IDENTIFIER_BYTES} characters"),
+        )
+        .help("use a short name (letters, digits and underscores) and put the long form in a `label` or `description`"));
+    }
     let ok = !name.is_empty()
         && name
             .chars()
@@ -232,6 +229,7 @@ pub fn build_with(file: &ScenarioFile, default_name: &str, inherited: &[String])
 }
 
 fn compile(file: &ScenarioFile, default_name: &str, inherited: &[String]) -> Result<Model> {
+    super::sizes::check(file)?;
     let mut b = Builder::default();
     let state_names: Vec<String> = file.states.iter().map(|s| s.name.clone()).collect();
     b.states(&file.states)?;
@@ -309,18 +307,6 @@ impl Builder {
                          built-in model with model = \"hsct-review\" (see `hsctsim models`)",
                 ),
             );
-        }
-        if defs.len() > MAX_STATES {
-            return Err(BuildError::new(
-                toml_path!["states", MAX_STATES],
-                format!(
-                    "the scenario has {} states; at most {MAX_STATES} are supported",
-                    defs.len()
-                ),
-            )
-            .help(
-                "merge states that share their transitions, or carry detail in patient variables",
-            ));
         }
         for (i, d) in defs.iter().enumerate() {
             let path = toml_path!["states", i, "name"];
@@ -1475,10 +1461,15 @@ impl Builder {
             file.strategies.clone()
         };
         let mut out = Vec::new();
+        let mut names = std::collections::HashSet::new();
+        // A base transition no strategy overrides compiles to the same value (and the same
+        // error, at the same path) in every strategy: compile it once, so validation is
+        // linear in the number of strategies rather than strategies × model.
+        let mut compiled: Vec<Option<Transition>> = vec![None; file.transitions.len()];
         for (si, sd) in defs.iter().enumerate() {
             let spath = toml_path!["strategies", si];
             check_identifier(&sd.name, "strategy", path_with(&spath, &[key("name")]))?;
-            if out.iter().any(|s: &Strategy| s.name == sd.name) {
+            if !names.insert(sd.name.as_str()) {
                 return Err(BuildError::new(
                     path_with(&spath, &[key("name")]),
                     format!("strategy `{}` is declared twice", sd.name),
@@ -1575,7 +1566,17 @@ impl Builder {
                     .iter()
                     .position(|s| s == &def.from)
                     .unwrap_or(0);
-                let t = self.transition(def, &def.from, &field)?;
+                let t = match (override_index, base_index) {
+                    (None, Some(bi)) => match &compiled[*bi] {
+                        Some(t) => t.clone(),
+                        None => {
+                            let t = self.transition(def, &def.from, &field)?;
+                            compiled[*bi] = Some(t.clone());
+                            t
+                        }
+                    },
+                    _ => self.transition(def, &def.from, &field)?,
+                };
                 exits[from].push(t);
             }
             if let Some(bg) = background {
@@ -1662,6 +1663,22 @@ impl Builder {
                 ),
             )
             .help("use a coarser grid step"));
+        }
+        // Curves and occupancy are kept (and written) per grid time, strategy and state.
+        let values = (steps.round() as u64 + 1)
+            .saturating_mul(strategies.len() as u64)
+            .saturating_mul(self.states.len() as u64);
+        if values > MAX_CURVE_VALUES {
+            return Err(BuildError::new(
+                p("grid"),
+                format!(
+                    "{} grid times × {} strategies × {} states make {values} curve values; the limit is {MAX_CURVE_VALUES}",
+                    steps.round() as u64 + 1,
+                    strategies.len(),
+                    self.states.len()
+                ),
+            )
+            .help("use a coarser grid step, or compare fewer strategies in one scenario"));
         }
         let landmarks = match &sim.landmarks {
             Some(l) => {

@@ -15,6 +15,7 @@ pub mod figures;
 pub mod format;
 pub mod name;
 pub mod parameter;
+pub mod sizes;
 
 use std::path::Path;
 
