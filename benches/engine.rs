@@ -10,8 +10,8 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hsctsim::aggregate::results::Results;
 use hsctsim::engine::baseline::{BareVariate, bare_loop};
-use hsctsim::engine::rng::{Purpose, Stream};
 use hsctsim::engine::{Control, simulate};
+use hsctsim::rng::{Purpose, Stream};
 
 const PATIENTS: u64 = 2_000_000;
 

@@ -26,6 +26,7 @@ pub mod output;
 pub mod plot;
 pub mod precision;
 pub mod psa;
+pub mod rng;
 pub mod scenario;
 pub mod shard;
 pub mod stats;

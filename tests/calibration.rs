@@ -388,7 +388,7 @@ fn the_calibration_figure_draws_every_proportion_target() {
     )
     .unwrap();
     let rows = check::rows(&t, &simulated);
-    let drawn = hsctsim::plot::calibration::rows_from_check(&rows);
+    let drawn = hsctsim::calibrate::check::figure_rows(&rows);
     let percent: Vec<_> = rows.iter().filter(|r| r.scale == "percent").collect();
     assert!(
         percent.len() < rows.len(),

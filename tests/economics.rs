@@ -2,7 +2,7 @@
 
 mod common;
 
-use hsctsim::econ::estimates::EconomicResults;
+use hsctsim::aggregate::economic_estimates::EconomicResults;
 
 fn value(
     results: &EconomicResults,
@@ -423,12 +423,13 @@ fn costs_in_won_leave_no_patient_out_and_are_1400_times_the_euro_costs() {
     }
     assert_eq!(compared, 2 * eur.strategies.len());
     // The same decision: the same frontier and dominance in both currencies.
-    let status = |r: &hsctsim::econ::estimates::EconomicResults| -> Vec<(String, &str)> {
-        r.increments
-            .iter()
-            .map(|i| (i.strategy.clone(), i.status))
-            .collect()
-    };
+    let status =
+        |r: &hsctsim::aggregate::economic_estimates::EconomicResults| -> Vec<(String, &str)> {
+            r.increments
+                .iter()
+                .map(|i| (i.strategy.clone(), i.status))
+                .collect()
+        };
     assert_eq!(status(&eur_values), status(&krw_values));
 }
 

@@ -8,8 +8,8 @@
 //! deterministic. A cure fraction appears as draws at +∞ and is checked through the CDF's
 //! value at the largest finite draw, which KS covers too.
 
-use hsctsim::engine::rng::{Purpose, Stream};
 use hsctsim::model::hazard::{Family, Hazard};
+use hsctsim::rng::{Purpose, Stream};
 
 const N: usize = 200_000;
 

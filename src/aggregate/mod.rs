@@ -14,6 +14,7 @@
 //! costs O(states visited), not O(grid points). A [`Recorder`] does this as the life
 //! unfolds (it is the engine's [`Observer`]), once from cohort entry and once from HSCT2.
 
+pub mod economic_estimates;
 pub mod economics;
 pub mod invariants;
 pub mod results;
@@ -23,8 +24,9 @@ use std::hint::select_unpredictable;
 
 use serde::{Deserialize, Serialize};
 
-use crate::econ::{Economics, Ledger, LifeValues};
+use crate::econ::{Ledger, LifeValues};
 use crate::engine::life::Observer;
+use crate::model::economics::Economics;
 use crate::model::{DeathCause, Model};
 use economics::EconomicTally;
 

@@ -6,7 +6,7 @@
 //! censoring, which is what the patient-level export checks.
 
 use super::{Layout, OriginTally, StrategyTally, Tally};
-use crate::econ::estimates::EconomicResults;
+use crate::aggregate::economic_estimates::EconomicResults;
 use crate::model::Model;
 use crate::stats::{Z95, mean_interval, wilson};
 

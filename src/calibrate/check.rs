@@ -14,6 +14,7 @@ use crate::aggregate::results::Origin;
 use crate::aggregate::{Layout, OriginTally, Tally};
 use crate::engine::{self, Control, EngineError};
 use crate::model::Model;
+use crate::plot::calibration::{self, CheckRow};
 use crate::scenario::compose::Composed;
 use crate::scenario::error::ScenarioError;
 use crate::scenario::format::Quantity;
@@ -667,4 +668,28 @@ pub fn table(rows: &[Row]) -> String {
         ));
     }
     out
+}
+
+/// The rows of an `hsctsim check` as the figure draws them: its percentages as proportions,
+/// each study labelled with its subgroup, as in the check table (shortened to fit).
+/// Hazard-ratio targets (scale `ratio`) have no place on either axis and are left out; a
+/// published median is checked as survival at that time (50 % published), so it is drawn
+/// as such (`median_os` at 4 months → OS at 4 mo).
+pub fn figure_rows(rows: &[Row]) -> Vec<CheckRow> {
+    let proportion = |v: f64| (v.is_finite()).then_some(v / 100.0);
+    let interval = |l: f64, u: f64| proportion(l).zip(proportion(u));
+    rows.iter()
+        .filter(|r| r.scale == "percent")
+        .map(|r| CheckRow {
+            study: calibration::study_label(&r.study, &r.group),
+            endpoint: calibration::as_proportion(&r.endpoint),
+            origin: r.origin.clone(),
+            horizon: Some(r.horizon),
+            published: r.published / 100.0,
+            published_interval: interval(r.published_lower, r.published_upper),
+            simulated: r.simulated / 100.0,
+            simulated_interval: interval(r.simulated_lower, r.simulated_upper),
+            n: r.n.map(|n| n as f64),
+        })
+        .collect()
 }

@@ -146,7 +146,7 @@ pub fn calibration_figures(
     stem: &str,
     title: Option<String>,
 ) -> Result<Vec<(String, Vec<u8>)>, Failure> {
-    let drawn = plot::calibration::rows_from_check(rows);
+    let drawn = hsctsim::calibrate::check::figure_rows(rows);
     if drawn.is_empty() {
         return Ok(Vec::new());
     }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use hsctsim::output::psa::{self as files, SensitivityManifest};
+use hsctsim::psa::files::{self as files, SensitivityManifest};
 use hsctsim::psa::owsa::{self, Comparison};
 use hsctsim::psa::{DrawOutcome, Psa, PsaError, analysis};
 use hsctsim::shard::part::ScenarioSource;

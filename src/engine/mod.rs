@@ -9,7 +9,7 @@ pub mod baseline;
 mod constant;
 pub mod life;
 pub mod ordered;
-pub mod rng;
+pub use crate::rng;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -11,6 +11,8 @@
 //! `effects` the covariate hazard ratios.
 
 pub mod cohort;
+pub mod economics;
+pub mod figures;
 pub mod hazard;
 pub mod limits;
 pub mod rule;
@@ -301,9 +303,9 @@ pub struct Model {
     /// True if any rule reads the patient's history (visits, time since a state).
     pub uses_history: bool,
     /// Figure text from the scenario's `[figures]` table (titles, labels, landmark).
-    pub figures: crate::plot::FigureOverrides,
+    pub figures: figures::FigureOverrides,
     /// Costs, utilities and discounting, if the scenario has an `[economics]` table.
-    pub economics: Option<crate::econ::Economics>,
+    pub economics: Option<economics::Economics>,
 }
 
 impl Model {

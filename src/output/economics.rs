@@ -6,7 +6,7 @@
 //! `manifest.json`.
 
 use super::number;
-use crate::econ::estimates::{IncrementRow, ValueRow};
+use crate::aggregate::economic_estimates::{IncrementRow, ValueRow};
 
 /// Header of `economics.csv`.
 pub const VALUES_HEADER: [&str; 7] = [

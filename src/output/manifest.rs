@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::aggregate::Tally;
+use crate::model::figures::FigureOverrides;
 use crate::model::{DeathCause, Model};
-use crate::plot::FigureOverrides;
 use crate::scenario::compose::Composition;
 use crate::scenario::compose::files::composition_sha256;
 
@@ -146,7 +146,7 @@ pub struct NamedItem {
 impl EconomicsInfo {
     /// The labels of `economics` (every patient is in the economic tables: a life the exact
     /// sums cannot hold stops the run, so there is no count of lives left out).
-    pub fn new(economics: &crate::econ::Economics) -> EconomicsInfo {
+    pub fn new(economics: &crate::model::economics::Economics) -> EconomicsInfo {
         EconomicsInfo {
             currency: economics.currency.clone(),
             price_year: economics.price_year,

@@ -6,7 +6,6 @@
 pub mod curves;
 pub mod economics;
 pub mod manifest;
-pub mod psa;
 pub mod summary;
 
 use std::path::Path;

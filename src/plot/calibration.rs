@@ -80,32 +80,8 @@ pub fn is_time_endpoint(endpoint: &str) -> bool {
     endpoint.starts_with("median") || endpoint.starts_with("rmst") || endpoint.starts_with("mean")
 }
 
-/// The rows of an `hsctsim check` as the figure draws them: its percentages as proportions,
-/// each study labelled with its subgroup, as in the check table (shortened to fit).
-/// Hazard-ratio targets (scale `ratio`) have no place on either axis and are left out; a
-/// published median is checked as survival at that time (50 % published), so it is drawn
-/// as such (`median_os` at 4 months → OS at 4 mo).
-pub fn rows_from_check(rows: &[crate::calibrate::check::Row]) -> Vec<CheckRow> {
-    let proportion = |v: f64| (v.is_finite()).then_some(v / 100.0);
-    let interval = |l: f64, u: f64| proportion(l).zip(proportion(u));
-    rows.iter()
-        .filter(|r| r.scale == "percent")
-        .map(|r| CheckRow {
-            study: study_label(&r.study, &r.group),
-            endpoint: as_proportion(&r.endpoint),
-            origin: r.origin.clone(),
-            horizon: Some(r.horizon),
-            published: r.published / 100.0,
-            published_interval: interval(r.published_lower, r.published_upper),
-            simulated: r.simulated / 100.0,
-            simulated_interval: interval(r.simulated_lower, r.simulated_upper),
-            n: r.n.map(|n| n as f64),
-        })
-        .collect()
-}
-
 /// `Lee [11]: HID`: a study's subgroups share its name.
-fn study_label(study: &str, group: &str) -> String {
+pub fn study_label(study: &str, group: &str) -> String {
     if group.is_empty() {
         study.to_string()
     } else {
@@ -115,7 +91,7 @@ fn study_label(study: &str, group: &str) -> String {
 
 /// The endpoint of a percentage target as drawn: a published median is checked as survival
 /// at that time, so `median_os` becomes `os` (its horizon is the median).
-fn as_proportion(endpoint: &str) -> String {
+pub fn as_proportion(endpoint: &str) -> String {
     endpoint
         .strip_prefix("median_")
         .unwrap_or(endpoint)

@@ -14,8 +14,8 @@ use crate::output::Manifest;
 
 use super::PlotError;
 use super::calibration::CheckRow;
-use super::overrides::FigureOverrides;
 use super::theme::StateRole;
+use crate::model::figures::FigureOverrides;
 
 /// One curve on the run's time grid: estimate and 95 % limits at each time.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -34,7 +34,6 @@ pub mod data;
 pub mod encode;
 pub mod incidence;
 pub mod occupancy;
-pub mod overrides;
 pub mod psa;
 pub mod survival;
 pub mod theme;
@@ -55,7 +54,6 @@ use curves::CurvePlot;
 pub use data::RunData;
 use data::StrategyInfo;
 use occupancy::OccupancyPlot;
-pub use overrides::FigureOverrides;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -769,7 +767,7 @@ pub fn render_check(check_csv: &Path, options: &PlotOptions) -> Result<Vec<Figur
 }
 
 /// The calibration figure of targets already in memory (e.g. from `hsctsim check`, through
-/// [`calibration::rows_from_check`]), in files named `stem` (`calibration.svg` …).
+/// `calibrate::check::figure_rows`), in files named `stem` (`calibration.svg` …).
 pub fn render_check_rows(
     rows: &[calibration::CheckRow],
     stem: &str,

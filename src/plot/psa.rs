@@ -404,7 +404,7 @@ pub struct CeacRow {
 pub fn read_ceac(path: &Path, manifest: &PsaManifest) -> Result<Vec<CeacRow>, PlotError> {
     let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    read_rows(path, &crate::output::psa::CEAC_HEADER, |c, record, line| {
+    read_rows(path, &crate::psa::files::CEAC_HEADER, |c, record, line| {
         let wtp = c.number(path, record, 0, line)?;
         let strategy = manifest.strategy(path, line, c.text(record, 1))?;
         let probability = c.number(path, record, 2, line)?;
@@ -492,7 +492,7 @@ pub fn read_tornado(path: &Path) -> Result<Vec<TornadoRow>, PlotError> {
     let mut rows: Vec<TornadoRow> = Vec::new();
     read_rows(
         path,
-        &crate::output::psa::TORNADO_HEADER,
+        &crate::psa::files::TORNADO_HEADER,
         |c, record, line| {
             let number = |column| c.number(path, record, column, line);
             let row = TornadoRow {

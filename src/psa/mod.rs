@@ -17,6 +17,7 @@
 
 pub mod analysis;
 pub mod distribution;
+pub mod files;
 pub mod owsa;
 
 use std::ops::Range;
@@ -27,9 +28,9 @@ use rayon::prelude::*;
 use crate::aggregate::economics::EconomicTally;
 use crate::aggregate::{Layout, Tally};
 use crate::engine::life::Scratch;
-use crate::engine::rng::{Purpose, Stream};
 use crate::engine::{self, EngineError};
 use crate::model::Model;
+use crate::rng::{Purpose, Stream};
 use crate::scenario::compose::Composed;
 use crate::scenario::error::{BuildError, ScenarioError};
 use crate::scenario::parameter::ParameterPath;

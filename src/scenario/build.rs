@@ -1986,8 +1986,8 @@ fn economics(
     def: &EconomicsDef,
     states: &[State],
     scope: &RuleScope,
-) -> Result<crate::econ::Economics> {
-    use crate::econ::{EventValue, StateValue};
+) -> Result<crate::model::economics::Economics> {
+    use crate::model::economics::{EventValue, StateValue};
     let p = |tail: &[Segment]| path_with(&toml_path!["economics"], tail);
     let rate = |value: Option<f64>, key: &str| -> Result<f64> {
         let value = value.ok_or_else(|| {
@@ -2107,7 +2107,7 @@ fn economics(
             None => on_enter[state_index(e.on.trim(), ep("on"))?].push(value),
         }
     }
-    Ok(crate::econ::Economics {
+    Ok(crate::model::economics::Economics {
         currency: def.currency.clone().unwrap_or_default(),
         price_year: def.price_year,
         illustrative: def.illustrative,

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::error::BuildError;
 use super::format::Quantity;
 use crate::model::Model;
-use crate::plot::FigureOverrides;
+use crate::model::figures::FigureOverrides;
 use crate::suggest::did_you_mean;
 use crate::toml_path;
 

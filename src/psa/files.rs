@@ -15,9 +15,9 @@
 
 use serde::Serialize;
 
-use super::manifest::{EconomicsInfo, NamedItem};
-use super::number;
 use crate::model::Model;
+use crate::output::manifest::{EconomicsInfo, NamedItem};
+use crate::output::number;
 use crate::psa::analysis::Analysis;
 use crate::psa::owsa::{Comparison, OneWay};
 use crate::psa::{DrawOutcome, Means, Psa};
@@ -87,7 +87,7 @@ pub struct SensitivityManifest {
     /// Every file the scenario was composed of, the one that was run first, each with its
     /// SHA-256.
     #[serde(default)]
-    pub scenario_layers: Vec<super::manifest::ScenarioLayer>,
+    pub scenario_layers: Vec<crate::output::manifest::ScenarioLayer>,
     /// Master seed.
     pub seed: u64,
     /// Parameter draws (PSA) or runs (OWSA: base + 2 per parameter).
@@ -140,7 +140,7 @@ impl SensitivityManifest {
             scenario_path: scenario.top_path().into(),
             scenario_name: psa.name.clone(),
             scenario_sha256: scenario.sha256(),
-            scenario_layers: super::manifest::ScenarioLayer::of(scenario),
+            scenario_layers: crate::output::manifest::ScenarioLayer::of(scenario),
             seed: model.settings.seed,
             draws,
             patients_per_draw,

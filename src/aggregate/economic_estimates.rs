@@ -2,8 +2,8 @@
 //! benefit, paired incremental net benefit against the reference strategy, and the
 //! incremental analysis with paired standard errors of each increment.
 
-use super::incremental::{Status, analyse};
 use crate::aggregate::economics::{EconomicTally, pair_index};
+use crate::econ::incremental::{Status, analyse};
 use crate::stats::{Z95, mean_interval};
 
 /// One row of `economics.csv`.
