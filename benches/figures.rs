@@ -47,7 +47,7 @@ fn figures(c: &mut Criterion) {
     // Re-plotting a run folder: reading the CSV files and writing the figures too.
     let dir = tempfile::tempdir().expect("temporary folder");
     let run = dir.path().join("run");
-    hsctsim::output::write_run(&run, &results, &manifest, None, false).expect("write run");
+    hsctsim::service::run::write_run(&run, &results, &manifest, None, false).expect("write run");
     group.bench_function("hsctsim plot RUN_DIR (read, render, write)", |b| {
         b.iter(|| black_box(plot::render_run(&run, &PlotOptions::default()).expect("plot")))
     });

@@ -28,6 +28,7 @@ pub mod precision;
 pub mod psa;
 pub mod rng;
 pub mod scenario;
+pub mod service;
 pub mod shard;
 pub mod stats;
 pub mod suggest;

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use common::{attribute, hsctsim};
 use hsctsim::aggregate::results::{Origin, Results};
-use hsctsim::output::{self, Manifest};
+use hsctsim::output::Manifest;
 use hsctsim::plot::{self, Format, Measure, PlotOptions, RunData};
 
 const FIXTURE: &str = concat!(
@@ -50,7 +50,7 @@ fn run() -> &'static Run {
         let manifest = Manifest::new(&model, FIXTURE, &bytes, &tally, 2, 0.1);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("figure_strategies");
-        let figures_failed = output::write_run(
+        let figures_failed = hsctsim::service::run::write_run(
             &path,
             &results,
             &manifest,

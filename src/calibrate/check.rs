@@ -384,10 +384,7 @@ pub fn simulate_all(
     selection: Selection,
 ) -> Result<Vec<Vec<Simulated>>, CheckError> {
     use rayon::prelude::*;
-    let threads = match run.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    };
+    let threads = crate::model::worker_threads(run.threads);
     let one = RunSettings { threads: 1, ..*run };
     let each = |c: &Cohort| simulate_cohort(targets, model, c, &one, selection);
     if threads <= 1 || targets.cohorts.len() < 2 {

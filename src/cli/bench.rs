@@ -7,7 +7,7 @@ use hsctsim::aggregate::results::Results;
 use hsctsim::engine::baseline::{BareVariate, bare_loop};
 use hsctsim::engine::{self, Control};
 
-use super::run::effective_threads;
+use hsctsim::model::worker_threads as effective_threads;
 use std::fmt::Write as _;
 
 use super::{Failure, Overrides, load, print_out};

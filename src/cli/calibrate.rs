@@ -8,8 +8,8 @@ use hsctsim::calibrate::check::{self, Selection};
 use hsctsim::calibrate::fit::{self, Fit, format_value};
 use hsctsim::output::manifest::CommandManifest;
 
-use super::run::effective_threads;
 use super::{Failure, Overrides, print_out};
+use hsctsim::model::worker_threads as effective_threads;
 
 /// Options of the command beyond the common ones.
 pub struct CalibrateOptions {

@@ -13,8 +13,8 @@ use hsctsim::scenario::compose::Composed;
 
 use super::destination::{kept, refused, write_failed};
 use super::interrupt::Interrupt;
-use super::run::effective_threads;
 use super::{Failure, OutputOptions, Overrides, print_out, progress};
+use hsctsim::model::worker_threads as effective_threads;
 
 /// Plans an output folder of `check` or `calibrate`: `inputs` (path, what) and the files of
 /// `composed` may not be in it or be it.

@@ -41,6 +41,18 @@ impl Interrupt {
         &self.stop
     }
 
+    /// What a library service needs of the front end: this progress display and the
+    /// interrupt flag.
+    pub fn session<'a>(
+        &'a self,
+        progress: &'a dyn hsctsim::service::Progress,
+    ) -> hsctsim::service::Session<'a> {
+        hsctsim::service::Session {
+            progress,
+            stop: &self.stop,
+        }
+    }
+
     /// The signal's name and the conventional exit code (128 + its number).
     pub fn received(&self) -> (&'static str, i32) {
         let signal = self.signal.load(Ordering::SeqCst) as i32;

@@ -432,14 +432,34 @@ pub fn say(args: std::fmt::Arguments) {
 }
 
 /// Warns about each figure of the output folder `dir` that was replaced by a note (see
-/// [`hsctsim::output::omitted`]).
+/// [`hsctsim::service::omitted_warnings`]).
 pub fn warn_omitted<N: AsRef<str>>(dir: &std::path::Path, files: &[(N, Vec<u8>)]) {
-    for (name, reason) in hsctsim::output::omitted(files) {
-        say(format_args!(
-            "warning: {}; {} says how to draw it",
-            reason.trim_end_matches('.'),
-            dir.join(name).display()
-        ));
+    for warning in hsctsim::service::omitted_warnings(dir, files) {
+        say(format_args!("warning: {warning}"));
+    }
+}
+
+/// The command line's words for a service's failure: its exit code (1 the run's fault, 2
+/// the input's, 128 + the signal for a stop), and the options that would help.
+pub fn service_failure(
+    e: hsctsim::service::ServiceError,
+    interrupt: &interrupt::Interrupt,
+) -> Failure {
+    use hsctsim::service::{Fault, Remedy};
+    let hint = match e.remedy {
+        Some(Remedy::ReplaceOrElsewhere) => {
+            "; use --force to replace it, or --out to write elsewhere"
+        }
+        Some(Remedy::Elsewhere) => " (choose the place with --out)",
+        None => "",
+    };
+    match e.fault {
+        Fault::Input => Failure::input(format!("{}{hint}", e.message)),
+        Fault::Run => Failure::run(format!("{}{hint}", e.message)),
+        Fault::Interrupted => {
+            let (signal, code) = interrupt.received();
+            Failure::interrupted(code, format!("interrupted by {signal} {}", e.message))
+        }
     }
 }
 
@@ -545,23 +565,19 @@ pub struct OutputOptions {
 }
 
 impl Overrides {
+    /// The values as a library request.
+    pub fn settings(&self) -> hsctsim::service::SettingsOverride {
+        hsctsim::service::SettingsOverride {
+            patients: self.patients,
+            seed: self.seed,
+            threads: self.threads,
+        }
+    }
+
     /// Sets the given values in `settings`, checked like the file's values.
     pub fn apply(&self, settings: &mut hsctsim::model::Settings) -> Result<(), Failure> {
-        // In range: checked when parsed (`parse_patients`).
-        if let Some(n) = self.patients {
-            settings.patients = n;
-        }
-        if let Some(seed) = self.seed {
-            settings.seed = seed;
-        }
-        if let Some(threads) = self.threads {
-            if threads > 4096 {
-                return Err(Failure::input(format!(
-                    "--threads must be between 0 (all cores) and 4096, got {threads}"
-                )));
-            }
-            settings.threads = threads;
-        }
-        Ok(())
+        self.settings()
+            .apply(settings)
+            .map_err(|e| Failure::input(e.message))
     }
 }

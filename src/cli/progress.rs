@@ -21,6 +21,52 @@ pub fn patients_bar(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// A service's progress on the terminal: a bar made when the work starts (its total is
+/// known then), cleared when it ends.
+pub struct Bar {
+    quiet: bool,
+    bar: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl Bar {
+    /// A bar, or nothing with `quiet` or when stderr is not a terminal.
+    pub fn new(quiet: bool) -> Bar {
+        Bar {
+            quiet,
+            bar: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn with(&self, f: impl FnOnce(&ProgressBar)) {
+        if let Ok(guard) = self.bar.lock()
+            && let Some(bar) = guard.as_ref()
+        {
+            f(bar);
+        }
+    }
+}
+
+impl hsctsim::service::Progress for Bar {
+    fn start(&self, total: u64, unit: &str) {
+        let bar = if unit == "patients" {
+            patients_bar(total, self.quiet)
+        } else {
+            count_bar(total, unit, self.quiet)
+        };
+        if let Ok(mut guard) = self.bar.lock() {
+            *guard = Some(bar);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        self.with(|bar| bar.inc(n));
+    }
+
+    fn finish(&self) {
+        self.with(ProgressBar::finish_and_clear);
+    }
+}
+
 /// A bar for `total` units of work counted one by one (PSA draws, OWSA runs).
 pub fn count_bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {

@@ -16,8 +16,8 @@ use hsctsim::output;
 
 use super::destination::{kept, refused, write_failed};
 use super::interrupt::Interrupt;
-use super::run::effective_threads;
 use super::{Failure, OutputOptions, Overrides, progress};
+use hsctsim::model::worker_threads as effective_threads;
 
 /// Reads a scenario with `[psa]`, with the command line's seed and threads.
 fn load(path: &Path, overrides: &Overrides) -> Result<(Psa, ScenarioSource), Failure> {

@@ -82,10 +82,7 @@ where
         0 => model.settings.threads,
         t => t,
     };
-    let threads = match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        t => t,
-    };
+    let threads = crate::model::worker_threads(threads);
     let (first, last) = control.patients.unwrap_or((0, model.settings.patients));
     let total = last.saturating_sub(first);
     let chunks = total.div_ceil(CHUNK);

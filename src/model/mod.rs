@@ -324,3 +324,13 @@ impl Model {
         self.states.iter().any(|s| s.hsct2)
     }
 }
+
+/// Worker threads for a `threads` setting: the setting, or every core for 0 (the one
+/// place that says what 0 means).
+pub fn worker_threads(setting: usize) -> usize {
+    if setting > 0 {
+        setting
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}

@@ -13,22 +13,10 @@ use std::sync::atomic::AtomicBool;
 
 use crate::aggregate::results::Results;
 use crate::atomic::{self, Signature, StagedFolder, WriteError};
-use crate::plot::{self, PlotError, PlotOptions, RunData};
 pub use manifest::Manifest;
 
 /// How every output folder of ours is recognised: by the `manifest.json` in it.
 pub const FOLDER: Signature = Signature::ManifestFolder;
-
-/// Why output could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum OutputError {
-    /// The figures could not be rendered.
-    #[error("figures: {0}")]
-    Figures(#[from] PlotError),
-    /// Writing or putting the folder in place failed.
-    #[error(transparent)]
-    Write(#[from] WriteError),
-}
 
 /// Formats a number for CSV: shortest text that reads back to the same `f64`; empty for NaN.
 pub fn number(x: f64) -> String {
@@ -60,67 +48,6 @@ pub fn run_files(results: &Results, manifest: &Manifest) -> Vec<(String, Vec<u8>
     files
 }
 
-/// A run's data files and, with `options`, its figures (under `figures/`), rendered in
-/// memory so that nothing is on disk until everything could be made. Figures that cannot
-/// be drawn do not cost the data: a figure that cannot be laid out is replaced by a note
-/// (with [`PlotOptions::after_simulation`]), and when no figure can be drawn at all the
-/// files come without them and the reason is returned beside them (`hsctsim plot` can
-/// retry from the data).
-pub fn run_files_with_figures(
-    results: &Results,
-    manifest: &Manifest,
-    options: Option<&PlotOptions>,
-) -> RunFiles {
-    let mut files = run_files(results, manifest);
-    let Some(options) = options else {
-        return RunFiles {
-            files,
-            figures_failed: None,
-        };
-    };
-    match plot::render(&RunData::from_results(results, manifest), options) {
-        Ok(figures) => {
-            files.extend(
-                figures
-                    .into_iter()
-                    .map(|f| (format!("figures/{}", f.file_name), f.bytes)),
-            );
-            RunFiles {
-                files,
-                figures_failed: None,
-            }
-        }
-        Err(e) => RunFiles {
-            files,
-            figures_failed: Some(e),
-        },
-    }
-}
-
-/// The files of a run's output folder, and what became of its figures.
-pub struct RunFiles {
-    /// Names relative to the folder (figures under `figures/`) and contents.
-    pub files: Vec<(String, Vec<u8>)>,
-    /// Why no figure could be drawn, if none could.
-    pub figures_failed: Option<PlotError>,
-}
-
-/// The notes in place of figures among an output folder's `files` (see
-/// [`plot::Figure::is_note`]): each note's name in the folder and the reason it gives.
-pub fn omitted<N: AsRef<str>>(files: &[(N, Vec<u8>)]) -> Vec<(String, String)> {
-    files
-        .iter()
-        .filter(|(name, _)| name.as_ref().ends_with(plot::NOTE_SUFFIX))
-        .map(|(name, bytes)| {
-            let reason = String::from_utf8_lossy(bytes);
-            (
-                name.as_ref().to_string(),
-                reason.lines().next().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// Stages `files` (names relative to the folder, subfolders allowed) as the folder that
 /// will become `dir`; [`atomic::commit`] puts it in place.
 pub fn stage_folder<N: AsRef<str>>(
@@ -147,21 +74,4 @@ pub fn write_folder<N: AsRef<str>>(
     let mut folder = stage_folder(dir, files, replace)?;
     atomic::commit(&mut [folder.stage()], cancel)?;
     Ok(())
-}
-
-/// Writes a run folder (data files, and figures with `options`), all or nothing; returns
-/// why the figures are missing, if they are.
-pub fn write_run(
-    dir: &Path,
-    results: &Results,
-    manifest: &Manifest,
-    options: Option<&PlotOptions>,
-    replace: bool,
-) -> Result<Option<PlotError>, OutputError> {
-    let RunFiles {
-        files,
-        figures_failed,
-    } = run_files_with_figures(results, manifest, options);
-    write_folder(dir, &files, replace, None)?;
-    Ok(figures_failed)
 }
