@@ -398,9 +398,9 @@ pub fn main() -> i32 {
         } => psa::owsa(
             &scenario,
             &overrides,
-            &psa::Selection {
-                strategy: strategy.as_deref(),
-                versus: versus.as_deref(),
+            &hsctsim::service::sensitivity::Selection {
+                strategy,
+                versus,
                 wtp,
             },
             &OutputOptions {
@@ -537,19 +537,6 @@ pub fn load_source(
         .map_err(Failure::input)?;
     overrides.apply(&mut model.settings)?;
     Ok((model, source))
-}
-
-/// Plans every file of a composed scenario as an input, so no output may be or hold one:
-/// the file that was run and each file it extends.
-pub fn plan_scenario(plan: &mut hsctsim::atomic::Plan, source: &ScenarioSource) {
-    for (k, file) in source.files().enumerate() {
-        let what = if k == 0 {
-            "the scenario file"
-        } else {
-            "the scenario's base file"
-        };
-        plan.input(file, what);
-    }
 }
 
 /// Where a command writes and how loudly: shared by `check`, `psa`, `owsa` and `merge`.

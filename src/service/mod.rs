@@ -11,6 +11,7 @@
 
 pub mod merge;
 pub mod run;
+pub mod sensitivity;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
