@@ -10,10 +10,10 @@ use std::io::Write;
 
 use super::Censoring;
 use crate::engine::LifeFollower;
-use crate::engine::life::Observer;
-use crate::engine::rng::{Purpose, Stream};
+use crate::life::Observer;
 use crate::model::variable::VarKind;
 use crate::model::{Model, StateId};
+use crate::rng::{Purpose, Stream};
 
 /// The fixed columns, before the attributes. Other tools read these names: keep them.
 pub const FIXED_COLUMNS: [&str; 7] = [

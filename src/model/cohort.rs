@@ -13,7 +13,7 @@
 
 use rand_distr::{Distribution, Gamma, LogNormal, Normal};
 
-use crate::engine::rng::Stream;
+use crate::rng::Stream;
 
 /// A numeric distribution.
 #[derive(Debug, Clone, PartialEq)]
@@ -510,7 +510,7 @@ impl Cohort {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::Purpose;
+    use crate::rng::Purpose;
 
     #[test]
     fn truncation_keeps_draws_in_range_and_mean_is_right() {

@@ -975,7 +975,7 @@ impl<R: RngCore> StandardNormal for R {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::rng::{Purpose, Stream};
+    use crate::rng::{Purpose, Stream};
     use PsaValue::{Base, Number, Percent};
 
     fn def(distribution: &str) -> PsaParameterDef {

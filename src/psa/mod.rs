@@ -26,10 +26,10 @@ use rayon::prelude::*;
 
 use crate::aggregate::economics::EconomicTally;
 use crate::aggregate::{Layout, Tally};
-use crate::engine::life::Scratch;
-use crate::engine::rng::{Purpose, Stream};
+use crate::engine::Scratch;
 use crate::engine::{self, EngineError};
 use crate::model::Model;
+use crate::rng::{Purpose, Stream};
 use crate::scenario::compose::Composed;
 use crate::scenario::error::{BuildError, ScenarioError};
 use crate::scenario::parameter::ParameterPath;
