@@ -259,6 +259,8 @@ impl<'a> Constant<'a> {
 }
 
 impl Kernel for Constant<'_> {
+    const ECONOMICS: bool = false;
+
     #[inline(always)]
     fn live(
         &mut self,
@@ -443,7 +445,9 @@ impl Life<'_> {
         let mut follow_up_end = horizon;
         let mut events = 0u32;
         let mut entry_window = Window::open(&mut tally.entry, cells, entry, row, 0.0);
-        let mut hsct2_window = opens_hsct2(row.hsct2, 0.0, horizon)
+        // The HSCT2 rule at time 0, always within the horizon: the state's flag alone.
+        let mut hsct2_window = row
+            .hsct2
             .then(|| Window::open(&mut tally.hsct2, cells, entry, row, 0.0));
         if hsct2_window.is_none() {
             loop {

@@ -37,6 +37,10 @@ pub(crate) struct Lived {
 /// the general life ([`life::live`]) draws, in the same order, stop with [`TooManyEvents`]
 /// where that does, and leave the same accumulators.
 pub(crate) trait Kernel {
+    /// The kernel's lives may have costs and QALYs: false only where the model has no
+    /// economics, so that the loop does not keep zeros for them.
+    const ECONOMICS: bool = true;
+
     /// Lives `patient` under strategy number `strategy` from `entry`, drawing from `rng`,
     /// and records the life into `tally`'s accumulators of that strategy. `life.attributes`
     /// holds the patient's attributes.
@@ -85,14 +89,18 @@ pub(crate) fn simulate_patients<K: Kernel>(
                 }
             };
             scratch.deaths[s] = lived.death;
-            scratch.lives[s] = lived.values;
+            if K::ECONOMICS {
+                scratch.lives[s] = lived.values;
+            }
             tally.events += u64::from(lived.transitions);
             tally.draws += rng.draws();
         }
         if paired {
             tally.record_paired(layout, &scratch.deaths);
         }
-        if let Some(economics) = &mut tally.economics {
+        if K::ECONOMICS
+            && let Some(economics) = &mut tally.economics
+        {
             economics
                 .record(&scratch.lives)
                 .map_err(|source| EngineError::EconomicValue {
