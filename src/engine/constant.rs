@@ -21,7 +21,7 @@
 use crate::aggregate::{Layout, OriginTally, StrategyTally, Tally, record_outcome};
 use crate::econ::LifeValues;
 use crate::life::entering::{follow_up_after_hsct2, opens_hsct2};
-use crate::life::exit::constant_exit;
+use crate::life::exit::{ExitTable, constant_exit, reached_of_four};
 use crate::life::{self, TooManyEvents};
 use crate::model::{Model, StateId, Target};
 use crate::rng::Stream;
@@ -59,6 +59,19 @@ struct Row {
     death: bool,
     /// The first entry opens the "since HSCT2" window.
     hsct2: bool,
+}
+
+/// The general life's exit draw reads the row.
+impl ExitTable for Row {
+    #[inline(always)]
+    fn reached(&self, u: f64) -> usize {
+        reached_of_four(u, &self.thresholds)
+    }
+
+    #[inline(always)]
+    fn mean_wait(&self) -> f64 {
+        self.mean_wait
+    }
 }
 
 /// One strategy's table.
@@ -294,6 +307,9 @@ impl Kernel for Constant<'_> {
         })
     }
 
+    // Inlined (once per batch) so the kernel stays in registers in the loop: passed out by
+    // value it would live in memory, reloaded after every store into the tally.
+    #[inline(always)]
     fn finish(self, tally: &mut Tally) {
         let table = self.table;
         for (((strategy, counts), opened), strategy_tally) in table
@@ -409,7 +425,7 @@ impl Life<'_> {
         if row.terminal {
             return Step::Stays;
         }
-        let (next_time, which) = constant_exit(&row.thresholds, row.mean_wait, *time, rng);
+        let (next_time, which) = constant_exit(row, *time, rng);
         if next_time > follow_up_end {
             return Step::Stays;
         }

@@ -13,27 +13,49 @@ use crate::rng::Stream;
 /// as the minimum of the separate times, for two draws instead of one per exit). Returns the
 /// exit time and the exit's index.
 ///
-/// `thresholds` are the running sums of the exits' probabilities without the last (which is
-/// 1), padded with +∞ to a multiple of 4; `mean_wait` is 1 / total rate. The draws: a
-/// uniform for the exit, then a standard exponential for the wait.
+/// The draws: a uniform for the exit, then a standard exponential for the wait. `table` is
+/// the model's [`ConstantExits`] or the constant-hazard kernel's row of a state.
 #[inline(always)]
-pub fn constant_exit(
-    thresholds: &[f64],
-    mean_wait: f64,
-    time: f64,
-    rng: &mut Stream,
-) -> (f64, usize) {
-    // Count the thresholds the uniform reaches, four at a time: no data-dependent branch.
-    let u = rng.uniform();
-    let mut which = 0;
-    for four in thresholds.chunks_exact(4) {
-        which += usize::from(u >= four[0])
-            + usize::from(u >= four[1])
-            + usize::from(u >= four[2])
-            + usize::from(u >= four[3]);
-    }
-    let wait = rng.exponential() * mean_wait;
+pub fn constant_exit<T: ExitTable>(table: &T, time: f64, rng: &mut Stream) -> (f64, usize) {
+    let which = table.reached(rng.uniform());
+    // Read after the draws: held across them, it would be spilled around the ziggurat's
+    // rare call into `exp`.
+    let wait = rng.exponential() * table.mean_wait();
     (time + wait, which)
+}
+
+/// A state's constant-hazard exits as [`constant_exit`] reads them.
+pub trait ExitTable {
+    /// How many of the running sums of the exits' probabilities (without the last, which
+    /// is 1) the uniform `u` reaches: the index of the exit taken. Count with
+    /// [`reached_of_four`].
+    fn reached(&self, u: f64) -> usize;
+    /// Mean time to leave (1 / total rate).
+    fn mean_wait(&self) -> f64;
+}
+
+/// How many of four thresholds `u` reaches: four comparisons summed, no data-dependent
+/// branch (which exit is taken is random, so branches mispredict).
+#[inline(always)]
+pub fn reached_of_four(u: f64, four: &[f64; 4]) -> usize {
+    usize::from(u >= four[0])
+        + usize::from(u >= four[1])
+        + usize::from(u >= four[2])
+        + usize::from(u >= four[3])
+}
+
+/// The model's table: thresholds padded with +∞ to a multiple of 4, four at a time.
+impl ExitTable for ConstantExits {
+    #[inline(always)]
+    fn reached(&self, u: f64) -> usize {
+        let (fours, _) = self.thresholds.as_chunks::<4>();
+        fours.iter().map(|four| reached_of_four(u, four)).sum()
+    }
+
+    #[inline(always)]
+    fn mean_wait(&self) -> f64 {
+        self.mean_wait
+    }
 }
 
 /// [`constant_exit`] for the general life: time and target; `+∞` (and no draw) when every
@@ -47,7 +69,7 @@ pub(super) fn constant_target(
     if constant.total <= 0.0 {
         return (f64::INFINITY, constant.targets[0]);
     }
-    let (at, which) = constant_exit(&constant.thresholds, constant.mean_wait, time, rng);
+    let (at, which) = constant_exit(constant, time, rng);
     (at, constant.targets[which])
 }
 
