@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hsctsim::aggregate::results::Results;
-use hsctsim::engine::baseline::{BareVariate, bare_loop};
+use hsctsim::engine::bare_loop::{BareVariate, bare_loop};
 use hsctsim::engine::{Control, simulate};
 use hsctsim::rng::{Purpose, Stream};
 

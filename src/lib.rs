@@ -3,8 +3,9 @@
 //!
 //! The pipeline, one module each:
 //! [`scenario`] (read and check a TOML file) → [`model`] (the validated model) →
-//! [`engine`] (patients' lives, in parallel, on their own random streams) →
-//! [`aggregate`] (mergeable accumulators and estimates) → [`output`] (files) and [`plot`]
+//! [`life`] (one patient's life, on its own [`rng`] stream) → [`aggregate`] (mergeable
+//! accumulators that record lives, and estimates) → [`engine`] (the one patient loop over
+//! two life kernels, and the parallel drivers) → [`output`] (files) and [`plot`]
 //! (figures). [`econ`] values lives in costs and QALYs; [`export`] writes every simulated
 //! life as CSV rows, for standard survival software; [`shard`] splits a run into parts that
 //! merge into exactly the single run (for clusters).
@@ -20,6 +21,7 @@ pub mod econ;
 pub mod engine;
 pub mod export;
 pub mod input;
+pub mod life;
 pub mod markov;
 pub mod model;
 pub mod output;

@@ -6,7 +6,7 @@
 
 use hsctsim::aggregate::results::Results;
 use hsctsim::aggregate::{Layout, Tally};
-use hsctsim::engine::life::Scratch;
+use hsctsim::engine::Scratch;
 use hsctsim::engine::{EngineError, simulate_patients};
 use libfuzzer_sys::fuzz_target;
 

@@ -36,7 +36,7 @@
 
 use super::economics::{EconomicTally, Moments, StrategyValues, pair_index};
 use super::wide::WideSum;
-use super::{DEATH, ExactSum, FINE_BINS_PER_STEP, HSCT2_ORIGIN, Layout, OriginTally, Tally};
+use super::{ExactSum, FINE_BINS_PER_STEP, Layout, OriginTally, Tally};
 
 /// A tally that no simulation could have produced, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -503,7 +503,7 @@ fn check_origin(o: &OriginTally, layout: Option<&Layout>, place: &str) -> Result
         }
     }
     let death_states: Vec<bool> = match layout {
-        Some(l) => l.flags.iter().map(|f| f & DEATH != 0).collect(),
+        Some(l) => l.entering.iter().map(|e| e.is_death()).collect(),
         None => vec![false; states],
     };
     let mut dead = vec![0i128; grid];
@@ -593,7 +593,7 @@ fn check_hsct2_origin(
     s: usize,
 ) -> Result<(), Violation> {
     let origins: Vec<u64> = (0..layout.states)
-        .filter(|&state| layout.flags[state] & HSCT2_ORIGIN != 0)
+        .filter(|&state| layout.entering[state].hsct2)
         .map(|state| st.entry.reached[state])
         .collect();
     let most: u128 = origins.iter().map(|&r| u128::from(r)).sum();

@@ -25,9 +25,10 @@ use std::hint::select_unpredictable;
 use serde::{Deserialize, Serialize};
 
 use crate::econ::{Ledger, LifeValues};
-use crate::engine::life::Observer;
+use crate::life::Observer;
+use crate::life::entering::{Entering, opens_hsct2};
+use crate::model::Model;
 use crate::model::economics::Economics;
-use crate::model::{DeathCause, Model};
 use economics::EconomicTally;
 
 /// Fine bins per grid step for the death-time histogram (median survival to ~1/16 step).
@@ -103,12 +104,6 @@ pub type TimeSum = ExactSum<32>;
 /// Sums of squared times (months², up to 2^39).
 pub type SquareSum = ExactSum<24>;
 
-const RELAPSE_EVENT: u8 = 1;
-const DEATH_RELAPSE: u8 = 2;
-const DEATH_NRM: u8 = 4;
-const HSCT2_ORIGIN: u8 = 8;
-const DEATH: u8 = DEATH_RELAPSE | DEATH_NRM;
-
 /// What the accumulators need to know about the model, computed once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
@@ -126,10 +121,9 @@ pub struct Layout {
     inverse_fine_width: f64,
     /// Number of states.
     pub states: usize,
-    /// Event flags per state.
-    flags: Vec<u8>,
-    /// Event masks per state (from the flags), for [`Window`] and the fast path's rows.
-    pub(crate) masks: Vec<EventMask>,
+    /// What entering each state counts as, for [`Window`], the invariants and the
+    /// constant-hazard kernel's rows.
+    pub entering: Vec<Entering>,
     /// Landmark times.
     pub landmarks: Vec<f64>,
     /// Number of strategies.
@@ -140,54 +134,11 @@ pub struct Layout {
     pub economics: bool,
 }
 
-/// Which events entering a state is: 0 where it is, +∞ where it is not (see [`Window`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct EventMask {
-    /// A relapse event: a relapse state, or death from relapse.
-    pub(crate) relapse: f64,
-    /// A non-relapse death (that is not also a relapse event).
-    pub(crate) nrm: f64,
-    /// A death.
-    pub(crate) death: f64,
-}
-
-impl EventMask {
-    fn new(flags: u8) -> EventMask {
-        let mask = |yes: bool| if yes { 0.0 } else { f64::INFINITY };
-        let relapse = flags & (RELAPSE_EVENT | DEATH_RELAPSE) != 0;
-        EventMask {
-            relapse: mask(relapse),
-            nrm: mask(!relapse && flags & DEATH_NRM != 0),
-            death: mask(flags & DEATH != 0),
-        }
-    }
-}
-
 impl Layout {
     /// The layout of a model's accumulators.
     pub fn new(model: &Model) -> Layout {
-        let flags: Vec<u8> = model
-            .states
-            .iter()
-            .map(|s| {
-                let mut f = 0;
-                if s.relapse {
-                    f |= RELAPSE_EVENT;
-                }
-                match s.death {
-                    Some(DeathCause::Relapse) => f |= DEATH_RELAPSE,
-                    Some(DeathCause::NonRelapse) => f |= DEATH_NRM,
-                    None => {}
-                }
-                if s.hsct2 {
-                    f |= HSCT2_ORIGIN;
-                }
-                f
-            })
-            .collect();
-        let masks = flags.iter().map(|&f| EventMask::new(f)).collect();
         Layout {
-            masks,
+            entering: model.states.iter().map(Entering::of).collect(),
             grid_len: model.settings.grid_len(),
             step: model.settings.grid_step,
             horizon: model.settings.horizon,
@@ -195,7 +146,6 @@ impl Layout {
             last_cell: model.settings.grid_len() as f64,
             inverse_fine_width: FINE_BINS_PER_STEP as f64 / model.settings.grid_step,
             states: model.states.len(),
-            flags,
             landmarks: model.settings.landmarks.clone(),
             strategies: model.strategies.len(),
             reference: model.settings.reference,
@@ -454,7 +404,7 @@ impl Window {
             row,
             relapse_at: f64::INFINITY,
             nrm_at: f64::INFINITY,
-            death_at: layout.masks[state].death,
+            death_at: layout.entering[state].death,
             reached: 1 << (state & 63),
         }
     }
@@ -473,7 +423,7 @@ impl Window {
         tally.occupancy[self.row + cell] -= 1;
         tally.occupancy[row + cell] += 1;
         self.row = row;
-        let mask = &layout.masks[state];
+        let mask = &layout.entering[state];
         self.relapse_at = min(self.relapse_at, at + mask.relapse);
         self.nrm_at = min(self.nrm_at, at + mask.nrm);
         self.death_at = min(self.death_at, at + mask.death);
@@ -559,7 +509,7 @@ impl Observer for Recorder<'_> {
         }
         match &mut self.hsct2 {
             Some(window) => window.enter(&mut self.tally.hsct2, layout, state, time),
-            None if layout.flags[state] & HSCT2_ORIGIN != 0 && time <= layout.horizon => {
+            None if opens_hsct2(layout.entering[state].hsct2, time, layout.horizon) => {
                 self.hsct2 = Some(Window::open(&mut self.tally.hsct2, layout, state, time));
             }
             None => {}
@@ -606,8 +556,12 @@ mod tests {
                 last_cell: grid_len as f64,
                 inverse_fine_width: FINE_BINS_PER_STEP as f64 / step,
                 states: 1,
-                flags: vec![0],
-                masks: vec![EventMask::new(0)],
+                entering: vec![Entering {
+                    relapse: f64::INFINITY,
+                    nrm: f64::INFINITY,
+                    death: f64::INFINITY,
+                    hsct2: false,
+                }],
                 landmarks: vec![],
                 strategies: 1,
                 reference: 0,

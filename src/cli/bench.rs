@@ -3,9 +3,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+use hsctsim::aggregate::Tally;
 use hsctsim::aggregate::results::Results;
-use hsctsim::engine::baseline::{BareVariate, bare_loop};
-use hsctsim::engine::{self, Control};
+use hsctsim::engine::bare_loop::{BareVariate, bare_loop};
+use hsctsim::engine::{self, Control, EngineError};
 
 use hsctsim::model::worker_threads as effective_threads;
 use std::fmt::Write as _;
@@ -22,10 +23,11 @@ pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<()
     let n = model.settings.patients;
     let repeat = repeat.max(1);
     // The engine as `run` uses it, then (for a model on the constant-hazard fast path) the
-    // general engine on the same model: the same results, so the same work to compare.
-    let time_engine = |general_engine| -> Result<(f64, u64), Failure> {
+    // general engine on the same model: the same results, so the same work to compare, and
+    // the two kernels' tallies must be equal.
+    let time_engine = |general_engine| -> Result<(f64, Tally), Failure> {
         let mut best = f64::INFINITY;
-        let mut draws = 0;
+        let mut last = None;
         for _ in 0..repeat {
             let started = Instant::now();
             let tally = engine::simulate(
@@ -40,14 +42,23 @@ pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<()
             let results = Results::from_tally(&model, &tally);
             std::hint::black_box(&results);
             best = best.min(started.elapsed().as_secs_f64());
-            draws = tally.draws;
+            last = Some(tally);
         }
-        Ok((best, draws))
+        last.map(|tally| (best, tally))
+            .ok_or_else(|| Failure::run("no benchmark run (0 repeats)"))
     };
     let fast_path = engine::uses_fast_path(&model);
-    let (best, draws) = time_engine(false)?;
+    let (best, tally) = time_engine(false)?;
+    let draws = tally.draws;
     let general = if fast_path {
-        Some(time_engine(true)?.0)
+        let (time, general) = time_engine(true)?;
+        if general != tally {
+            return Err(Failure::run(EngineError::KernelsDisagree {
+                first: 0,
+                last: n.saturating_sub(1),
+            }));
+        }
+        Some(time)
     } else {
         None
     };
@@ -88,7 +99,7 @@ pub fn bench(scenario: &Path, overrides: &Overrides, repeat: usize) -> Result<()
     if let Some(general) = general {
         let _ = writeln!(
             text,
-            "general engine    {:>12.0} patients/s  ({:.3} s, all outputs; same results)",
+            "general engine    {:>12.0} patients/s  ({:.3} s, all outputs; same tally, checked)",
             n as f64 / general,
             general
         );

@@ -1,10 +1,14 @@
-//! The engine's fast path for models whose every exit is a constant hazard.
+//! The constant-hazard kernel: the engine's fast path for models whose every exit is a
+//! constant hazard.
 //!
 //! Such a model is a continuous-time Markov chain with nothing patient-specific in its
 //! hazards, so a life is a chain of "which exit, how long" steps on a small table per state.
-//! This loop draws exactly the general engine's random numbers, in the same order, and
-//! leaves exactly the same accumulators (tests compare the two tallies bit for bit); it
-//! leaves out what such models never need (rules, decisions, history, costs, observers)
+//! The patient loop is the engine's one loop ([`super::patients`]); this kernel lives each
+//! life with the general life's own exit draw ([`constant_exit`]) and its own definition of
+//! what entering a state counts as ([`crate::life::entering`]), so it draws exactly the
+//! general life's random numbers, in the same order, and leaves exactly the same
+//! accumulators (tests and the engine's cross-check compare the two tallies bit for bit).
+//! It leaves out what such models never need (rules, decisions, history, costs, observers)
 //! and records a transition more cheaply:
 //!
 //! - a transition adds 1 to its *edge* (from-state, exit) at its grid cell, one counter
@@ -14,14 +18,15 @@
 //!   ends; only the first relapse event is tracked during the life, by a `min`;
 //! - the states reached are a bit mask, counted once per life.
 
-use std::ops::Range;
-
-use crate::aggregate::{Layout, OriginTally, Tally, record_outcome};
+use crate::aggregate::{Layout, OriginTally, StrategyTally, Tally, record_outcome};
+use crate::econ::LifeValues;
+use crate::life::entering::{follow_up_after_hsct2, opens_hsct2};
+use crate::life::exit::{ExitTable, constant_exit, reached_of_four};
+use crate::life::{self, TooManyEvents};
 use crate::model::{Model, StateId, Target};
+use crate::rng::Stream;
 
-use super::life::Scratch;
-use super::rng::{Purpose, Stream};
-use super::{EngineError, Work};
+use super::patients::{Kernel, Lived};
 
 /// Exits compared four at a time (the general engine's padding), so up to five exits.
 const THRESHOLDS: usize = 4;
@@ -54,6 +59,19 @@ struct Row {
     death: bool,
     /// The first entry opens the "since HSCT2" window.
     hsct2: bool,
+}
+
+/// The general life's exit draw reads the row.
+impl ExitTable for Row {
+    #[inline(always)]
+    fn reached(&self, u: f64) -> usize {
+        reached_of_four(u, &self.thresholds)
+    }
+
+    #[inline(always)]
+    fn mean_wait(&self) -> f64 {
+        self.mean_wait
+    }
 }
 
 /// One strategy's table.
@@ -104,17 +122,18 @@ impl ConstantModel {
                     .enumerate()
                     .zip(&strategy.exits)
                     .map(|((s, state), exits)| {
+                        let entering = &layout.entering[s];
                         let mut row = Row {
                             thresholds: [f64::INFINITY; THRESHOLDS],
                             to: [0; THRESHOLDS + 1],
                             edge: [0; THRESHOLDS + 1],
                             mean_wait: f64::INFINITY,
-                            relapse_mask: layout.masks[s].relapse,
-                            nrm_mask: layout.masks[s].nrm,
+                            relapse_mask: entering.relapse,
+                            nrm_mask: entering.nrm,
                             bit: 1 << s,
                             terminal: true,
-                            death: state.death.is_some(),
-                            hsct2: state.hsct2,
+                            death: entering.is_death(),
+                            hsct2: entering.hsct2,
                         };
                         if state.absorbing {
                             return Some(row);
@@ -214,93 +233,98 @@ impl EdgeCounts {
     }
 }
 
-/// Simulates a range of patients under every strategy into `tally`, as
-/// [`super::simulate_patients`] would. A life over the bound on events is left to the
-/// general engine, which replays it for its message.
-pub(crate) fn simulate_patients(
-    work: &Work,
-    table: &ConstantModel,
-    patients: Range<u64>,
-    tally: &mut Tally,
-    scratch: &mut Scratch,
-) -> Result<(), EngineError> {
-    let Work {
-        model,
-        layout,
-        draw,
-        ..
-    } = *work;
-    let seed = model.settings.seed;
-    let max_events = model.settings.max_events;
-    let paired = model.strategies.len() > 1;
-    let mut counts: Vec<[EdgeCounts; 2]> = table
-        .strategies
-        .iter()
-        .map(|t| [EdgeCounts::new(t, table), EdgeCounts::new(t, table)])
-        .collect();
-    let opened: Vec<[u64; 2]> = tally
-        .strategies
-        .iter()
-        .map(|s| [s.entry.patients, s.hsct2.patients])
-        .collect();
-    for patient in patients {
-        let Target::State(entry) = super::entry_of(model, seed, draw, patient, tally, scratch)
-        else {
-            unreachable!("checked by ConstantModel::new")
+/// The constant-hazard kernel over one batch of patients: the model's tables, and the
+/// batch's transition counts by strategy and origin (entry, HSCT2), folded into the tally
+/// when the batch is finished.
+pub(crate) struct Constant<'a> {
+    table: &'a ConstantModel,
+    layout: &'a Layout,
+    max_events: u32,
+    counts: Vec<[EdgeCounts; 2]>,
+    /// Patients counted from each origin before the batch (to find the batch's own).
+    opened: Vec<[u64; 2]>,
+}
+
+impl<'a> Constant<'a> {
+    /// The kernel for a batch to be recorded into `tally`.
+    pub(crate) fn new(
+        model: &Model,
+        table: &'a ConstantModel,
+        layout: &'a Layout,
+        tally: &Tally,
+    ) -> Constant<'a> {
+        Constant {
+            table,
+            layout,
+            max_events: model.settings.max_events,
+            counts: table
+                .strategies
+                .iter()
+                .map(|t| [EdgeCounts::new(t, table), EdgeCounts::new(t, table)])
+                .collect(),
+            opened: tally
+                .strategies
+                .iter()
+                .map(|s| [s.entry.patients, s.hsct2.patients])
+                .collect(),
+        }
+    }
+}
+
+impl Kernel for Constant<'_> {
+    const ECONOMICS: bool = false;
+
+    #[inline(always)]
+    fn live(
+        &mut self,
+        _patient: u64,
+        strategy: usize,
+        entry: Target,
+        rng: &mut Stream,
+        tally: &mut Tally,
+        _scratch: &mut life::Scratch,
+    ) -> Result<Lived, TooManyEvents> {
+        let Target::State(entry) = entry else {
+            unreachable!("entry through a decision is refused by ConstantModel::new")
         };
-        let events = Stream::new(seed, draw, patient, Purpose::Events);
-        for (s, strategy) in table.strategies.iter().enumerate() {
-            let mut rng = events.clone();
-            let life = Life {
-                rows: &strategy.rows,
-                layout,
-                max_events,
-            };
-            let [from_entry, from_hsct2] = &mut counts[s];
-            let lived = life.run(
-                entry,
-                &mut rng,
-                &mut tally.strategies[s],
-                from_entry,
-                from_hsct2,
-            );
-            match lived {
-                Some((death, transitions)) => {
-                    scratch.deaths[s] = death;
-                    tally.events += u64::from(transitions);
-                    tally.draws += rng.draws();
-                }
-                None => {
-                    // Let the general engine find the same life and describe it.
-                    let mut ignored = Tally::new(layout);
-                    return super::simulate_general(
-                        work,
-                        patient..patient + 1,
-                        &mut ignored,
-                        scratch,
-                        &mut (),
-                    );
-                }
-            }
-        }
-        if paired {
-            tally.record_paired(layout, &scratch.deaths);
-        }
-        tally.patients += 1;
+        let life = Life {
+            rows: &self.table.strategies[strategy].rows,
+            layout: self.layout,
+            max_events: self.max_events,
+        };
+        let [from_entry, from_hsct2] = &mut self.counts[strategy];
+        let (death, transitions) = life.run(
+            entry,
+            rng,
+            &mut tally.strategies[strategy],
+            from_entry,
+            from_hsct2,
+        )?;
+        Ok(Lived {
+            death,
+            values: LifeValues::default(),
+            transitions,
+        })
     }
-    for (((strategy, counts), opened), strategy_tally) in table
-        .strategies
-        .iter()
-        .zip(&counts)
-        .zip(&opened)
-        .zip(&mut tally.strategies)
-    {
-        let entry = &mut strategy_tally.entry;
-        counts[0].fold(strategy, table.cells, entry.patients - opened[0], entry);
-        let hsct2 = &mut strategy_tally.hsct2;
-        counts[1].fold(strategy, table.cells, hsct2.patients - opened[1], hsct2);
+
+    // Inlined (once per batch) so the kernel stays in registers in the loop: passed out by
+    // value it would live in memory, reloaded after every store into the tally.
+    #[inline(always)]
+    fn finish(self, tally: &mut Tally) {
+        let table = self.table;
+        for (((strategy, counts), opened), strategy_tally) in table
+            .strategies
+            .iter()
+            .zip(&self.counts)
+            .zip(&self.opened)
+            .zip(&mut tally.strategies)
+        {
+            let entry = &mut strategy_tally.entry;
+            counts[0].fold(strategy, table.cells, entry.patients - opened[0], entry);
+            let hsct2 = &mut strategy_tally.hsct2;
+            counts[1].fold(strategy, table.cells, hsct2.patients - opened[1], hsct2);
+        }
     }
-    Ok(())
 }
 
 /// What a life under one strategy needs.
@@ -387,8 +411,8 @@ enum Step {
 }
 
 impl Life<'_> {
-    /// Leaves `row`'s state at `time` (unless the life ends there), the draws in the
-    /// general engine's order: the exit, then the time.
+    /// Leaves `row`'s state at `time` (unless the life ends there), with the general life's
+    /// exit draw.
     #[inline(always)]
     fn step(
         &self,
@@ -401,12 +425,7 @@ impl Life<'_> {
         if row.terminal {
             return Step::Stays;
         }
-        let u = rng.uniform();
-        let which = usize::from(u >= row.thresholds[0])
-            + usize::from(u >= row.thresholds[1])
-            + usize::from(u >= row.thresholds[2])
-            + usize::from(u >= row.thresholds[3]);
-        let next_time = *time + rng.exponential() * row.mean_wait;
+        let (next_time, which) = constant_exit(row, *time, rng);
         if next_time > follow_up_end {
             return Step::Stays;
         }
@@ -422,7 +441,7 @@ impl Life<'_> {
     }
 
     /// One life: returns the death time from entry (`+∞` if alive at the horizon) and the
-    /// transitions made, or `None` over the bound on events. Two loops, before and after
+    /// transitions made, or where it went over the bound on events. Two loops, before and after
     /// the HSCT2 window opens, so that neither asks at every transition whether it is open
     /// (a branch that mispredicts from patient to patient).
     #[inline(always)]
@@ -430,10 +449,10 @@ impl Life<'_> {
         &self,
         entry: StateId,
         rng: &mut Stream,
-        tally: &mut crate::aggregate::StrategyTally,
+        tally: &mut StrategyTally,
         from_entry: &mut EdgeCounts,
         from_hsct2: &mut EdgeCounts,
-    ) -> Option<(f64, u32)> {
+    ) -> Result<(f64, u32), TooManyEvents> {
         let layout = self.layout;
         let cells = layout.grid_len + 1;
         let horizon = layout.horizon;
@@ -442,6 +461,7 @@ impl Life<'_> {
         let mut follow_up_end = horizon;
         let mut events = 0u32;
         let mut entry_window = Window::open(&mut tally.entry, cells, entry, row, 0.0);
+        // The HSCT2 rule at time 0, always within the horizon: the state's flag alone.
         let mut hsct2_window = row
             .hsct2
             .then(|| Window::open(&mut tally.hsct2, cells, entry, row, 0.0));
@@ -451,15 +471,15 @@ impl Life<'_> {
                     Step::Moved { edge, state } => {
                         row = &self.rows[state];
                         entry_window.enter(from_entry, layout, edge, row, time);
-                        if row.hsct2 && time <= horizon {
+                        if opens_hsct2(row.hsct2, time, horizon) {
                             hsct2_window =
                                 Some(Window::open(&mut tally.hsct2, cells, state, row, time));
-                            follow_up_end = max(follow_up_end, time + horizon);
+                            follow_up_end = follow_up_after_hsct2(time, horizon);
                             break;
                         }
                     }
                     Step::Stays => break,
-                    Step::TooMany => return None,
+                    Step::TooMany => return Err(too_many(events, time)),
                 }
             }
         }
@@ -472,20 +492,24 @@ impl Life<'_> {
                         window.enter(from_hsct2, layout, edge, row, time);
                     }
                     Step::Stays => break,
-                    Step::TooMany => return None,
+                    Step::TooMany => return Err(too_many(events, time)),
                 }
             }
             window.close(&mut tally.hsct2, from_hsct2, layout, row, time);
         }
         let death = entry_window.close(&mut tally.entry, from_entry, layout, row, time);
-        Some((death, events))
+        Ok((death, events))
     }
 }
 
-/// The larger of two floats, one `maxsd` (operands are never NaN here).
-#[inline(always)]
-fn max(a: f64, b: f64) -> f64 {
-    if a > b { a } else { b }
+/// Over the bound on events, as the general life reports it: the transitions made before
+/// the one too many, at the time it was drawn from.
+#[cold]
+fn too_many(events: u32, time: f64) -> TooManyEvents {
+    TooManyEvents {
+        events: events - 1,
+        time,
+    }
 }
 
 /// The smaller of two floats, one `minsd` (operands are never NaN here).

@@ -4,11 +4,21 @@
 //! per-worker [`Tally`] accumulators, which are merged at the end. Because a patient's
 //! random numbers depend only on (seed, PSA draw, patient index) and accumulators are
 //! integers, the result does not depend on the number of threads or the order of work.
+//!
+//! The layers: a life ([`crate::life`]) below the recorders ([`crate::aggregate`]), and
+//! here, above both, the one loop over patients and strategies ([`patients`]), generic over
+//! two life kernels, the general one ([`general`]) and the constant-hazard fast path
+//! ([`constant`]), and the parallel drivers that hand it chunks ([`simulate`],
+//! [`ordered::simulate_in_order`]). [`Control::cross_check`] runs every chunk on both
+//! kernels and compares the tallies.
 
-pub mod baseline;
+pub mod bare_loop;
 mod constant;
-pub mod life;
+mod general;
 pub mod ordered;
+mod patients;
+
+/// The random streams, at their old path ([`crate::rng`] is a leaf module now).
 pub use crate::rng;
 
 use std::ops::Range;
@@ -17,10 +27,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::aggregate::{Layout, Tally};
-use crate::model::{Model, Target};
-use constant::ConstantModel;
-use life::{Observer, Scratch, TooManyEvents, Trajectory, live};
-use rng::{Purpose, Stream};
+use crate::econ::LifeValues;
+use crate::life::{self, Observer};
+use crate::model::Model;
+use constant::{Constant, ConstantModel};
+use general::General;
 
 /// Patients per unit of parallel work (and per progress update).
 pub const CHUNK: u64 = 4096;
@@ -41,6 +52,10 @@ pub struct Control<'a> {
     /// Run the general engine even where the constant-hazard fast path applies (the two
     /// give the same bits; tests and benchmarks compare them).
     pub general_engine: bool,
+    /// Run every chunk on both kernels where the fast path applies and stop with
+    /// [`EngineError::KernelsDisagree`] unless their tallies are equal (the run takes the
+    /// time of both). For tests and CI: the two kernels' equality, checked on a real run.
+    pub cross_check: bool,
 }
 
 /// Why a run stopped without a result.
@@ -81,6 +96,18 @@ pub enum EngineError {
         done: u64,
         /// Patients asked for.
         total: u64,
+    },
+    /// The constant-hazard kernel and the general one left different tallies (or stopped
+    /// differently) for the same patients: a bug in the engine, found by
+    /// [`Control::cross_check`].
+    #[error(
+        "the constant-hazard kernel and the general one disagree on patients {first} to {last}: this is a bug in hsctsim, please report it with the scenario"
+    )]
+    KernelsDisagree {
+        /// First patient of the chunk.
+        first: u64,
+        /// Last patient of the chunk.
+        last: u64,
     },
     /// The thread pool could not start.
     #[error("cannot start {threads} worker threads: {message}")]
@@ -147,7 +174,17 @@ pub fn simulate(model: &Model, control: &Control) -> Result<Tally, EngineError> 
                     let start = first + chunk as u64 * CHUNK;
                     let range = start..(start + CHUNK).min(last);
                     let count = range.end - range.start;
-                    simulate_patients_following(&work, range, &mut tally, &mut scratch, &mut ())?;
+                    if control.cross_check {
+                        cross_checked(&work, range, &mut tally, &mut scratch)?;
+                    } else {
+                        simulate_patients_following(
+                            &work,
+                            range,
+                            &mut tally,
+                            &mut scratch,
+                            &mut (),
+                        )?;
+                    }
                     done.fetch_add(count, Ordering::Relaxed);
                     if let Some(progress) = control.progress {
                         progress(count);
@@ -218,7 +255,32 @@ pub(crate) struct Work<'a> {
     pub fast: Option<&'a ConstantModel>,
 }
 
-/// [`simulate_patients`] with a [`LifeFollower`] watching every life as well.
+/// Per-thread buffers of the patient loop, reused for every patient so the hot loop does
+/// not allocate: a life's, and the current patient's outcomes under each strategy.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    /// The life's buffers (attributes, variables, history).
+    pub life: life::Scratch,
+    /// The current patient's death time from entry under each strategy.
+    pub deaths: Vec<f64>,
+    /// The current patient's costs and QALYs under each strategy.
+    pub lives: Vec<LifeValues>,
+}
+
+impl Scratch {
+    /// Buffers sized for a model.
+    pub fn new(model: &Model) -> Scratch {
+        Scratch {
+            life: life::Scratch::new(model),
+            deaths: vec![f64::INFINITY; model.strategies.len()],
+            lives: vec![Default::default(); model.strategies.len()],
+        }
+    }
+}
+
+/// [`simulate_patients`] with a [`LifeFollower`] watching every life as well: the one
+/// patient loop on the constant-hazard kernel where the model allows it and nothing
+/// follows, else on the general kernel.
 pub(crate) fn simulate_patients_following<F: LifeFollower>(
     work: &Work,
     patients: Range<u64>,
@@ -226,124 +288,96 @@ pub(crate) fn simulate_patients_following<F: LifeFollower>(
     scratch: &mut Scratch,
     follower: &mut F,
 ) -> Result<(), EngineError> {
+    let Work { model, layout, .. } = *work;
     match work.fast {
         Some(table) if !F::FOLLOWS => {
-            constant::simulate_patients(work, table, patients, tally, scratch)
+            let kernel = Constant::new(model, table, layout, tally);
+            patients::simulate_patients(work, kernel, patients, tally, scratch)
         }
-        _ => simulate_general(work, patients, tally, scratch, follower),
+        _ => {
+            let kernel = General::new(model, layout, follower);
+            patients::simulate_patients(work, kernel, patients, tally, scratch)
+        }
     }
 }
 
-/// Who the patient is: attributes (into `scratch.attributes`) and entry target, drawn from
-/// the patient's attribute stream, the same under every strategy.
-#[inline(always)]
-fn entry_of(
-    model: &Model,
-    seed: u64,
-    draw: u64,
-    patient: u64,
-    tally: &mut Tally,
-    scratch: &mut Scratch,
-) -> Target {
-    let random_entry = model.entry.cumulative.len() > 1;
-    let mut entry = model.entry.cumulative[0].1;
-    if random_entry || !model.cohort.attributes.is_empty() {
-        let mut attributes = Stream::new(seed, draw, patient, Purpose::Attributes);
-        model.cohort.draw(&mut attributes, &mut scratch.attributes);
-        if random_entry {
-            entry = pick_entry(model, attributes.uniform());
-        }
-        tally.draws += attributes.draws();
-    }
-    entry
-}
-
-/// The general engine: any model, any follower.
-fn simulate_general<F: LifeFollower>(
+/// Runs a chunk on both kernels (where the fast path applies) and adds it to `tally` only
+/// if they agree.
+#[cold]
+fn cross_checked(
     work: &Work,
     patients: Range<u64>,
     tally: &mut Tally,
     scratch: &mut Scratch,
-    follower: &mut F,
 ) -> Result<(), EngineError> {
-    let Work {
-        model,
-        layout,
-        draw,
-        ..
-    } = *work;
-    let seed = model.settings.seed;
-    let paired = model.strategies.len() > 1;
-    for patient in patients {
-        let entry = entry_of(model, seed, draw, patient, tally, scratch);
-        // What happens to them: the same stream restarted for each strategy.
-        let events = Stream::new(seed, draw, patient, Purpose::Events);
-        for (s, strategy) in model.strategies.iter().enumerate() {
-            let mut rng = events.clone();
-            let mut recorder = tally.recorder(layout, s, model.economics.as_ref());
-            let lived = if F::FOLLOWS {
-                follower.begin(patient, s, &scratch.attributes);
-                let mut both = (&mut recorder, &mut *follower);
-                live(model, strategy, entry, &mut rng, scratch, &mut both)
-            } else {
-                live(model, strategy, entry, &mut rng, scratch, &mut recorder)
-            };
-            let transitions = match lived {
-                Ok(transitions) => transitions,
-                Err(TooManyEvents {
-                    events: bound,
-                    time,
-                }) => {
-                    // Replay the same life (same stream) to show where it loops.
-                    let mut path = Trajectory::default();
-                    let _ = live(
-                        model,
-                        strategy,
-                        entry,
-                        &mut events.clone(),
-                        scratch,
-                        &mut path,
-                    );
-                    let recent = path.steps.iter().rev().take(8).rev();
-                    return Err(EngineError::TooManyEvents {
-                        patient,
-                        strategy: strategy.name.clone(),
-                        events: bound,
-                        time,
-                        recent: recent
-                            .map(|step| model.states[step.state].name.clone())
-                            .collect(),
-                    });
-                }
-            };
-            let outcome = recorder.finish();
-            scratch.deaths[s] = outcome.death;
-            scratch.lives[s] = outcome.values;
-            tally.events += u64::from(transitions);
-            tally.draws += rng.draws();
-        }
-        if paired {
-            tally.record_paired(layout, &scratch.deaths);
-        }
-        if let Some(economics) = &mut tally.economics {
-            economics
-                .record(&scratch.lives)
-                .map_err(|source| EngineError::EconomicValue {
-                    patient,
-                    strategy: model.strategies[source.strategy].name.clone(),
-                    source,
-                })?;
-        }
-        tally.patients += 1;
-    }
+    let Work { model, layout, .. } = *work;
+    let Some(table) = work.fast else {
+        return simulate_patients_following(work, patients, tally, scratch, &mut ());
+    };
+    let mut fast = Tally::new(layout);
+    let kernel = Constant::new(model, table, layout, &fast);
+    let fast_run = patients::simulate_patients(work, kernel, patients.clone(), &mut fast, scratch);
+    let mut general = Tally::new(layout);
+    let mut nobody = ();
+    let kernel = General::new(model, layout, &mut nobody);
+    let general_run =
+        patients::simulate_patients(work, kernel, patients.clone(), &mut general, scratch);
+    let agreed = agree(
+        fast_run.map(|()| fast),
+        general_run.map(|()| general),
+        patients,
+    )?;
+    tally.merge(&agreed);
     Ok(())
 }
 
-fn pick_entry(model: &Model, u: f64) -> Target {
-    let cumulative: &[(f64, Target)] = &model.entry.cumulative;
-    let index = cumulative
-        .iter()
-        .position(|(c, _)| u < *c)
-        .unwrap_or(cumulative.len() - 1);
-    cumulative[index].1
+/// The one result of two kernels' runs of the same patients, if they are the same.
+fn agree(
+    fast: Result<Tally, EngineError>,
+    general: Result<Tally, EngineError>,
+    patients: Range<u64>,
+) -> Result<Tally, EngineError> {
+    match (fast, general) {
+        (Ok(fast), Ok(general)) if fast == general => Ok(fast),
+        (Err(fast), Err(general)) if fast == general => Err(fast),
+        _ => Err(EngineError::KernelsDisagree {
+            first: patients.start,
+            last: patients.end.saturating_sub(1),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cross-check passes equal results through and refuses any difference.
+    #[test]
+    fn kernels_agree_only_on_equal_results() {
+        let text = "[simulation]\npatients = 10\n[[states]]\nname = \"well\"\n\
+            [[states]]\nname = \"dead\"\ndeath = \"nrm\"\n[cohort]\nentry = \"well\"\n\
+            [[transitions]]\nfrom = \"well\"\nto = \"dead\"\nrate = 0.1\n\
+            [[strategies]]\nname = \"only\"\n";
+        let model = crate::scenario::parse(text, "test.toml", "test").expect("a valid model");
+        let layout = Layout::new(&model);
+        let tally = Tally::new(&layout);
+        let mut other = tally.clone();
+        other.draws += 1;
+        let error = EngineError::Cancelled { done: 0, total: 1 };
+        let disagree = Err(EngineError::KernelsDisagree { first: 5, last: 9 });
+        assert_eq!(
+            agree(Ok(tally.clone()), Ok(tally.clone()), 5..10),
+            Ok(tally.clone())
+        );
+        assert_eq!(agree(Ok(tally.clone()), Ok(other), 5..10), disagree);
+        assert_eq!(
+            agree(Err(error.clone()), Err(error.clone()), 5..10),
+            Err(error.clone())
+        );
+        assert_eq!(
+            agree(Ok(tally.clone()), Err(error.clone()), 5..10),
+            disagree
+        );
+        assert_eq!(agree(Err(error), Ok(tally), 5..10), disagree);
+    }
 }

@@ -16,7 +16,7 @@ use std::sync::{Condvar, Mutex};
 
 use super::{CHUNK, Control, EngineError, LifeFollower, Work, simulate_patients_following};
 use crate::aggregate::{Layout, Tally};
-use crate::engine::life::Scratch;
+use crate::engine::Scratch;
 use crate::model::Model;
 
 /// Why an in-order run stopped.

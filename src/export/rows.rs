@@ -10,7 +10,7 @@ use std::io::Write;
 
 use super::Censoring;
 use crate::engine::LifeFollower;
-use crate::engine::life::Observer;
+use crate::life::Observer;
 use crate::model::variable::VarKind;
 use crate::model::{Model, StateId};
 use crate::rng::{Purpose, Stream};

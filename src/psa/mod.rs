@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use crate::aggregate::economics::EconomicTally;
 use crate::aggregate::{Layout, Tally};
-use crate::engine::life::Scratch;
+use crate::engine::Scratch;
 use crate::engine::{self, EngineError};
 use crate::model::Model;
 use crate::rng::{Purpose, Stream};

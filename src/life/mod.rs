@@ -6,14 +6,21 @@
 //! to an [`Observer`] as it happens: the aggregator's recorder updates the curves' counts
 //! on the fly (no stored path, no second pass), a [`Trajectory`] keeps the path for export
 //! and tests.
+//!
+//! The layer of a life: it knows the model and the random streams and nothing that records
+//! or schedules. The recorders (`aggregate`) implement [`Observer`] above it; the engine's
+//! one patient loop and its parallel driver sit above both. What entering a state counts as
+//! ([`entering`]) and the choice among constant-hazard exits ([`exit::constant_exit`]) are
+//! defined here once, for the general life and the engine's constant-hazard kernel alike.
+
+pub mod entering;
+pub mod exit;
 
 use crate::model::rule::RuleContext;
-use crate::model::{
-    Choice, Clock, ConstantExits, Effect, Exits, Model, StateId, Strategy, Target, Timing,
-    Transition,
-};
-
-use super::rng::Stream;
+use crate::model::{Choice, Model, StateId, Strategy, Target};
+use crate::rng::Stream;
+use entering::{follow_up_after_hsct2, opens_hsct2};
+use exit::{constant_target, next_exit};
 
 /// Receives a life as it unfolds.
 pub trait Observer {
@@ -99,7 +106,8 @@ pub struct TooManyEvents {
     pub time: f64,
 }
 
-/// Per-thread buffers, reused for every patient so the hot loop does not allocate.
+/// Per-thread buffers of a life, reused for every patient so the hot loop does not
+/// allocate.
 #[derive(Debug, Clone)]
 pub struct Scratch {
     /// Attribute values drawn for the current patient (by variable index).
@@ -110,10 +118,6 @@ pub struct Scratch {
     pub visits: Vec<u32>,
     /// Time of the last entry into each state (NaN if never).
     pub last_entry: Vec<f64>,
-    /// The current patient's death time from entry under each strategy.
-    pub deaths: Vec<f64>,
-    /// The current patient's costs and QALYs under each strategy.
-    pub lives: Vec<crate::econ::LifeValues>,
 }
 
 impl Scratch {
@@ -124,8 +128,6 @@ impl Scratch {
             values: vec![0.0; model.variables.len()],
             visits: vec![0; model.states.len()],
             last_entry: vec![f64::NAN; model.states.len()],
-            deaths: vec![f64::INFINITY; model.strategies.len()],
-            lives: vec![Default::default(); model.strategies.len()],
         }
     }
 }
@@ -148,7 +150,6 @@ pub fn live<O: Observer>(
         values,
         visits,
         last_entry,
-        ..
     } = scratch;
     // Guarded: an empty copy is still a libc call, once per life.
     if !attributes.is_empty() {
@@ -180,9 +181,9 @@ pub fn live<O: Observer>(
             last_entry[state] = time;
         }
         let info = &model.states[state];
-        if info.hsct2 && !transplanted && time <= horizon {
+        if !transplanted && opens_hsct2(info.hsct2, time, horizon) {
             transplanted = true;
-            follow_up_end = follow_up_end.max(time + horizon);
+            follow_up_end = follow_up_after_hsct2(time, horizon);
         }
         if info.absorbing {
             return Ok(events);
@@ -191,7 +192,7 @@ pub fn live<O: Observer>(
         // The earliest of the competing exits.
         let exits = &strategy.exits[state];
         let (next_time, target) = match &exits.constant {
-            Some(constant) => constant_exit(constant, time, rng),
+            Some(constant) => constant_target(constant, time, rng),
             None => next_exit(exits, time, rng, values, visits, last_entry),
         };
         if next_time > follow_up_end {
@@ -213,116 +214,6 @@ pub fn live<O: Observer>(
             decision => resolve(strategy, decision, time, rng, values, visits, last_entry),
         };
     }
-}
-
-/// Exit from a state whose exits are all constant hazards: one exponential with the total
-/// rate, the exit chosen in proportion to its rate (the same law as the minimum of the
-/// separate times, for two draws instead of one per exit).
-#[inline(always)]
-fn constant_exit(constant: &ConstantExits, time: f64, rng: &mut Stream) -> (f64, Target) {
-    if constant.total <= 0.0 {
-        return (f64::INFINITY, constant.targets[0]);
-    }
-    // Count the thresholds the uniform reaches, four at a time: no data-dependent branch.
-    let u = rng.uniform();
-    let mut which = 0;
-    for four in constant.thresholds.chunks_exact(4) {
-        which += usize::from(u >= four[0])
-            + usize::from(u >= four[1])
-            + usize::from(u >= four[2])
-            + usize::from(u >= four[3]);
-    }
-    let wait = rng.exponential() * constant.mean_wait;
-    (time + wait, constant.targets[which])
-}
-
-/// Time and target of the first exit from a state entered at `time`; `+∞` if none fires.
-fn next_exit(
-    exits: &Exits,
-    time: f64,
-    rng: &mut Stream,
-    values: &[f64],
-    visits: &[u32],
-    last_entry: &[f64],
-) -> (f64, Target) {
-    let context = &RuleContext {
-        values,
-        time,
-        visits,
-        last_entry,
-    };
-    let mut best = f64::INFINITY;
-    let mut target = exits.transitions.first().map_or(Target::State(0), |t| t.to);
-    for transition in &exits.transitions {
-        // Draw for every exit, enabled or not, so streams stay aligned across strategies.
-        let e = rng.exponential();
-        if let Some(condition) = &transition.condition
-            && !condition.eval_bool(context)
-        {
-            continue;
-        }
-        let at = exit_time(transition, time, e, context);
-        if at < best {
-            best = at;
-            target = transition.to;
-        }
-    }
-    (best, target)
-}
-
-/// When one transition would fire, given the standard exponential `e`.
-#[inline]
-fn exit_time(transition: &Transition, time: f64, e: f64, context: &RuleContext) -> f64 {
-    match &transition.timing {
-        Timing::Hazard(hazard) => {
-            let m = multiplier(transition, context);
-            if m <= 0.0 {
-                return f64::INFINITY;
-            }
-            match transition.clock {
-                Clock::Reset => time + hazard.sample_after(0.0, m, e),
-                Clock::Forward => hazard.sample_after(time, m, e),
-                Clock::Age { variable } => {
-                    let age_at_entry = context.values[variable] * 12.0;
-                    (hazard.sample_after(age_at_entry + time, m, e) - age_at_entry).max(time)
-                }
-            }
-        }
-        Timing::After(delay) => time + delay,
-        Timing::At(at) => {
-            if *at >= time {
-                *at
-            } else {
-                f64::INFINITY
-            }
-        }
-    }
-}
-
-/// The hazard multiplier of a transition for this patient now: strategy HR times effects.
-#[inline]
-fn multiplier(transition: &Transition, context: &RuleContext) -> f64 {
-    let mut m = transition.hr;
-    for effect in &transition.effects {
-        match effect {
-            Effect::When { condition, hr } => {
-                if condition.eval_bool(context) {
-                    m *= hr;
-                }
-            }
-            Effect::PerUnit {
-                value,
-                reference,
-                log_hr,
-            } => {
-                let factor = (log_hr * (value.eval_number(context) - reference)).exp();
-                if !factor.is_nan() {
-                    m *= factor;
-                }
-            }
-        }
-    }
-    m
 }
 
 /// Follows decisions from `target` to a state, applying branch assignments.
