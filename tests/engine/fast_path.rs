@@ -3,7 +3,7 @@
 //! anywhere, several entry states and strategies, awkward grids), and reports a model that
 //! loops without end in the same words.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write;
 
