@@ -610,7 +610,7 @@ fn plot_command_rerenders_a_psa_folder() {
 }
 
 /// Rendering time of every figure of a 4-strategy, 1000-draw folder in both formats
-/// (`cargo test --release --test psa_figures -- --ignored --nocapture`).
+/// (`cargo test --release --test figures render_time -- --ignored --nocapture`).
 #[test]
 #[ignore = "a measurement, not a check"]
 fn render_time_of_a_1000_draw_folder() {
