@@ -13,7 +13,7 @@ use hsctsim::model::Model;
 
 /// Loads a shipped scenario.
 pub fn scenario(name: &str) -> Model {
-    hsctsim::scenario::load(&shipped(name)).unwrap_or_else(|e| panic!("{e}"))
+    hsctsim::scenario::load(shipped(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Parses scenario text.
