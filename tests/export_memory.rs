@@ -2,16 +2,13 @@
 //! of rows), not by the number of patients. Alone in its own test binary so no other test
 //! moves the process's peak.
 
+mod common;
+
 use hsctsim::engine::Control;
 use hsctsim::engine::ordered::{simulate_in_order, window};
 use hsctsim::export::rows::{Columns, PatientRows};
 
-/// Peak resident memory of this process so far (Linux), in kB.
-fn peak_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
+use common::peak_kb;
 
 const THREADS: usize = 2;
 

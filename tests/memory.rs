@@ -4,12 +4,7 @@
 
 mod common;
 
-/// Peak resident memory of this process so far (Linux), in kB.
-fn peak_kb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
+use common::peak_kb;
 
 #[test]
 fn peak_memory_is_flat_in_the_number_of_patients() {

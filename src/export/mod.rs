@@ -4,7 +4,7 @@
 //! Why it exists: `curves.csv` comes from the engine's own integer accumulators. An export
 //! of every simulated life lets anyone recompute the curves with a Kaplan–Meier or
 //! Aalen–Johansen estimator they trust, and the test suite does exactly that
-//! (`tests/patient_export.rs`).
+//! (`tests/cli/patient_export.rs`).
 //!
 //! How it stays cheap: the rows are built by a [`rows::PatientRows`] follower next to the
 //! aggregator while each life unfolds (no second pass), chunk by chunk, and the chunks are

@@ -8,13 +8,13 @@
 //! - `hsctsim plot` re-renders from the run folder with the options asked for, and bad run
 //!   folders get clear errors naming the file.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{attribute, hsctsim};
+use crate::common::{attribute, hsctsim};
 use hsctsim::aggregate::results::{Origin, Results};
 use hsctsim::output::Manifest;
 use hsctsim::plot::{self, Format, Measure, PlotOptions, RunData};
@@ -24,14 +24,7 @@ const FIXTURE: &str = concat!(
     "/tests/fixtures/figure_strategies.toml"
 );
 const CHECK_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/check.csv");
-const STRATEGIES: [(&str, &str); 4] = [
-    ("palliation", "Palliative care"),
-    ("same_donor", "HSCT2, same donor"),
-    ("different_donor", "HSCT2, different donor"),
-    ("hsct2_for_all", "HSCT2 for all, different donor"),
-];
-/// Okabe–Ito colours of the four strategies, in run order.
-const COLOURS: [&str; 4] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"];
+use super::{COLOURS, STRATEGIES};
 
 struct Run {
     _dir: tempfile::TempDir,

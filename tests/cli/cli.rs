@@ -1,21 +1,9 @@
 //! The command line: outputs, their contract, the no-clobber rule, help.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn hsctsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hsctsim"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn reference() -> String {
-    format!(
-        "{}/scenarios/reference_markov.toml",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
+use crate::common::{output as hsctsim, reference};
 
 fn run_into(dir: &Path, extra: &[&str]) -> Output {
     let scenario = reference();

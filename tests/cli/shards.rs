@@ -3,7 +3,7 @@
 //! every set of parts that is not one complete run.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use hsctsim::aggregate::results::Results;
 use hsctsim::engine::{Control, simulate};
@@ -194,24 +194,7 @@ fn parts_that_do_not_fit_their_scenario_or_split_are_refused() {
 
 // ---- through the real command line ----
 
-fn hsctsim(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
-    out
-}
-
-fn ok(args: &[&str]) {
-    let out = hsctsim(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::{output as hsctsim, succeed as ok};
 
 /// Runs a command that must fail with exit code 2 and a message containing every `says`.
 fn refuses(args: &[&str], says: &[&str]) -> String {
@@ -255,9 +238,7 @@ fn shards(dir: &Path, n: u64, patients: &str, extra: &[&str]) {
     }
 }
 
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use crate::common::read;
 
 #[test]
 fn the_command_line_merges_1_2_and_7_shards_into_the_single_runs_bytes() {

@@ -1,9 +1,8 @@
 //! The calibrated model, its targets, and the `models`, `check` and `calibrate` commands.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use hsctsim::calibrate::check::{self, RunSettings, Selection};
 use hsctsim::calibrate::fit::Fit;
@@ -11,22 +10,7 @@ use hsctsim::calibrate::targets::{Targets, Usage};
 use hsctsim::scenario::parameter::ParameterPath;
 use hsctsim::scenario::{builtin, compose, describe};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn hsctsim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::common::{hsctsim, root};
 
 /// Every number of the built-in model carries its provenance.
 #[test]

@@ -7,7 +7,7 @@
 //! a failure after a change means the change moved the numbers. At n = 1e6 a systematic
 //! error of 0.2 percentage points anywhere fails it.
 
-mod common;
+use crate::common;
 
 use hsctsim::markov::exact_curves;
 

@@ -4,7 +4,7 @@
 //! rules and effects on variables in years, months, weeks and days.
 //! Monte Carlo checks allow 4 standard errors at a fixed seed.
 
-mod common;
+use crate::common;
 
 use hsctsim::aggregate::results::Results;
 

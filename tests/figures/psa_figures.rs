@@ -7,22 +7,13 @@
 //! - a malformed file is an error naming the file and line;
 //! - `hsctsim plot DIR` re-renders a PSA folder.
 
-mod common;
-
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::{attribute, hsctsim};
+use crate::common::{attribute, hsctsim};
 use hsctsim::plot::{self, Format, PlotOptions};
 
-const STRATEGIES: [(&str, &str); 4] = [
-    ("palliation", "Palliative care"),
-    ("same_donor", "HSCT2, same donor"),
-    ("different_donor", "HSCT2, different donor"),
-    ("hsct2_for_all", "HSCT2 for all, different donor"),
-];
-/// Okabe–Ito colours of the four strategies, in scenario order.
-const COLOURS: [&str; 4] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"];
+use super::{COLOURS, STRATEGIES};
 /// Thresholds of the acceptability curves.
 const WTP_GRID: std::ops::RangeInclusive<u32> = 0..=30;
 const WTP_STEP: f64 = 5_000.0;
@@ -619,7 +610,7 @@ fn plot_command_rerenders_a_psa_folder() {
 }
 
 /// Rendering time of every figure of a 4-strategy, 1000-draw folder in both formats
-/// (`cargo test --release --test psa_figures -- --ignored --nocapture`).
+/// (`cargo test --release --test figures render_time -- --ignored --nocapture`).
 #[test]
 #[ignore = "a measurement, not a check"]
 fn render_time_of_a_1000_draw_folder() {

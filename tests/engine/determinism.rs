@@ -1,7 +1,7 @@
 //! Same scenario and seed ⇒ byte-identical outputs, whatever the threads or the split of
 //! patients into parts.
 
-mod common;
+use crate::common;
 
 use hsctsim::aggregate::Tally;
 use hsctsim::aggregate::results::Results;

@@ -3,7 +3,6 @@
 //! distribution and the value it describes (issue 13, item 1).
 
 use std::path::Path;
-use std::process::Command;
 
 use hsctsim::psa::{Psa, PsaControl};
 use hsctsim::scenario::compose;
@@ -165,13 +164,7 @@ fn one_way_base_case_is_the_deterministic_run() {
     assert!(rate.at_low[0].life_years > one_way.base[0].life_years);
 }
 
-fn hsctsim(args: &[&str], dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_hsctsim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
+use crate::common::output_in as hsctsim;
 
 #[test]
 fn the_command_line_writes_the_psa_and_owsa_tables() {
@@ -445,9 +438,7 @@ fn psa_shards_merge_into_the_unsharded_tables() {
     assert!(!dir.path().join("mixed").exists());
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::root;
 
 fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
@@ -464,14 +455,7 @@ fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         .collect()
 }
 
-fn succeed(args: &[&str], dir: &Path) {
-    let out = hsctsim(args, dir);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::succeed_in as succeed;
 
 /// `owsa.csv`'s base-case cost, QALYs and life-years per strategy, and the same three from
 /// `economics.csv`, as written: they must be the same text, i.e. the same `f64`s.

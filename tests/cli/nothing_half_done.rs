@@ -12,12 +12,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hsctsim");
 
-fn reference() -> String {
-    format!(
-        "{}/scenarios/reference_markov.toml",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
+use crate::common::reference;
 
 /// Files and folders in `dir`, hidden ones included, sorted.
 /// Every file under `dir` (figures/ included) with its bytes, by relative path.
@@ -373,17 +368,7 @@ fn a_folder_that_cannot_be_written_is_reported() {
 // against the inputs, the other destinations and what is there before anything runs; only a
 // previous output of ours is ever replaced; what loses a race or fails leaves nothing.
 
-/// Runs the binary to the end with `args`; (exit code, stdout, stderr).
-fn hsctsim(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "hsctsim panicked:\n{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
-}
+use crate::common::hsctsim;
 
 /// Hidden files (staging names) left in `dir`.
 fn hidden(dir: &Path) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! Health economics against closed forms and textbook cases.
 
-mod common;
+use crate::common;
 
 use hsctsim::aggregate::economic_estimates::EconomicResults;
 

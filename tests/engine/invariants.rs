@@ -2,7 +2,7 @@
 //! monotone curves, occupancies summing to 1, OS equal to the mass outside death states,
 //! and intervals that contain their estimate inside [0, 1].
 
-mod common;
+use crate::common;
 
 use std::fmt::Write;
 

@@ -5,7 +5,6 @@
 //! administrative censoring. Exporting does not change the curves.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use hsctsim::engine::Control;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,21 +17,7 @@ const FIXTURE: &str = concat!(
     "/tests/fixtures/four_strategies.toml"
 );
 
-fn hsctsim(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hsctsim {args:?}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use crate::common::{read, succeed as hsctsim};
 
 /// `curves.csv`, `summary.csv` and the export of one run.
 fn whole_run(dir: &Path, name: &str, threads: &str, extra: &[&str]) -> [Vec<u8>; 3] {

@@ -5,7 +5,7 @@
 //! awkward grids), reports a model that loops without end in the same words, and the
 //! engine's cross-check mode runs a whole run on both kernels.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write;
 

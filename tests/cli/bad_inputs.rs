@@ -342,13 +342,8 @@ struct CommandCase {
 
 /// Runs `hsctsim` with arguments; returns (exit code, stderr); never a panic.
 fn hsctsim(args: &[String]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
-    (out.status.code().unwrap_or(-1), stderr)
+    let (code, _, stderr) = crate::common::hsctsim(args);
+    (code, stderr)
 }
 
 #[test]

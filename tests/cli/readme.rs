@@ -1,6 +1,6 @@
 //! Claims of the README, checked.
 
-mod common;
+use crate::common;
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()

@@ -13,7 +13,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 use hsctsim::model::{DeathCause, Model};
 
@@ -40,17 +39,7 @@ struct Life {
     alive_until: Option<f64>,
 }
 
-fn hsctsim(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hsctsim"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hsctsim {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::succeed as hsctsim;
 
 fn parse_export(text: &str, model: &Model) -> (Vec<String>, Vec<Row>) {
     let mut lines = text.lines();
