@@ -36,11 +36,6 @@ impl Interrupt {
         Interrupt { stop, signal }
     }
 
-    /// The flag the engine checks ([`hsctsim::engine::Control::cancel`]).
-    pub fn flag(&self) -> &AtomicBool {
-        &self.stop
-    }
-
     /// What a library service needs of the front end: this progress display and the
     /// interrupt flag.
     pub fn session<'a>(

@@ -7,7 +7,6 @@
 mod bench;
 mod calibrate;
 mod check;
-mod destination;
 mod interrupt;
 mod merge;
 mod models;
@@ -429,14 +428,6 @@ pub fn say(args: std::fmt::Arguments) {
     use std::io::Write;
     let text = args.to_string();
     let _ = writeln!(std::io::stderr().lock(), "{}", terminal::safe(&text));
-}
-
-/// Warns about each figure of the output folder `dir` that was replaced by a note (see
-/// [`hsctsim::service::omitted_warnings`]).
-pub fn warn_omitted<N: AsRef<str>>(dir: &std::path::Path, files: &[(N, Vec<u8>)]) {
-    for warning in hsctsim::service::omitted_warnings(dir, files) {
-        say(format_args!("warning: {warning}"));
-    }
 }
 
 /// The command line's words for a service's failure: its exit code (1 the run's fault, 2

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use hsctsim::service::sensitivity::{self as service, AnalysisReport, Destination};
-use hsctsim::service::{ServiceError, Silent};
+use hsctsim::service::sensitivity::{self as service, AnalysisReport};
+use hsctsim::service::{Destination, ServiceError, Silent};
 use hsctsim::shard::Shard;
 
 use super::interrupt::Interrupt;

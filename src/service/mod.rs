@@ -9,6 +9,8 @@
 //! options: where a front end's option would help, the error carries a [`Remedy`] for the
 //! front end to word.
 
+pub mod calibrate;
+pub mod check;
 pub mod merge;
 pub mod run;
 pub mod sensitivity;
@@ -105,6 +107,17 @@ pub trait Progress: Sync {
 pub struct Silent;
 
 impl Progress for Silent {}
+
+/// Where a command writes its folder.
+#[derive(Debug, Clone, Default)]
+pub struct Destination {
+    /// Output folder (`None`: the command's default).
+    pub out: Option<std::path::PathBuf>,
+    /// Replace a previous output of ours.
+    pub replace: bool,
+    /// Draw the figures.
+    pub figures: bool,
+}
 
 /// What a front end passes to every service: its progress display and its stop flag (set
 /// it, e.g. from a signal handler, to stop at the next chunk with nothing written).

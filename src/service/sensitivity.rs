@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::{
-    ServiceError, Session, SettingsOverride, figures_failed_warning, kept, omitted_warnings,
-    plan_scenario, refused, write_failed,
+    Destination, ServiceError, Session, SettingsOverride, figures_failed_warning, kept,
+    omitted_warnings, plan_scenario, refused, write_failed,
 };
 use crate::atomic::{self, Kind, Plan};
 use crate::model::worker_threads;
@@ -20,18 +20,6 @@ use crate::psa::{DrawOutcome, Psa, PsaControl, PsaError, analysis};
 use crate::shard::part::ScenarioSource;
 use crate::shard::psa::PsaPart;
 use crate::shard::{self, Shard};
-
-/// Where an analysis writes.
-#[derive(Debug, Clone, Default)]
-pub struct Destination {
-    /// Output folder (default `output/<name>_psa` or `_owsa`; for a shard, the parts
-    /// folder, default `parts/<name>_psa`).
-    pub out: Option<PathBuf>,
-    /// Replace a previous output of ours.
-    pub replace: bool,
-    /// Draw the figures.
-    pub figures: bool,
-}
 
 /// What a completed analysis wrote, and a one-line summary of it.
 #[derive(Debug, Clone)]
