@@ -49,6 +49,17 @@ fn parse_patients(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A number of worker threads: 0 (all cores) to the library's limit.
+fn parse_threads(text: &str) -> Result<usize, String> {
+    let max = hsctsim::service::MAX_THREADS;
+    match text.parse::<usize>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!(
+            "the number of threads must be between 0 (all cores) and {max}, got `{text}`"
+        )),
+    }
+}
+
 /// A willingness to pay per QALY: finite and not negative.
 fn parse_wtp(text: &str) -> Result<f64, String> {
     match text.replace('_', "").parse::<f64>() {
@@ -69,7 +80,7 @@ pub struct Overrides {
     #[arg(long, short = 's')]
     pub seed: Option<u64>,
     /// Worker threads (0: all cores).
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = parse_threads)]
     pub threads: Option<usize>,
 }
 
