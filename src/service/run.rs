@@ -176,6 +176,32 @@ fn plan(
     plan.check().map_err(refused)
 }
 
+/// The patient export as a destination to plan, if the request asks for one.
+fn export_output(request: &RunRequest) -> Option<(&Path, Kind, &'static str, bool)> {
+    request.export.as_ref().map(|(path, _)| {
+        (
+            path.as_path(),
+            Kind::File(export::SIGNATURE),
+            "the patient export",
+            request.replace,
+        )
+    })
+}
+
+/// The patient export's staged file, started before the simulation streams rows into it.
+fn create_export(
+    request: &RunRequest,
+    model: &Model,
+) -> Result<Option<PatientExport>, ServiceError> {
+    request
+        .export
+        .as_ref()
+        .map(|(path, censoring)| {
+            PatientExport::create(path, model, *censoring, request.replace).map_err(stage_failed)
+        })
+        .transpose()
+}
+
 /// What a simulation produced.
 enum Simulated {
     Whole(Tally),
@@ -270,23 +296,10 @@ fn run_whole(
         "the output folder",
         request.replace,
     )];
-    if let Some(path) = export_path {
-        outputs.push((
-            path,
-            Kind::File(export::SIGNATURE),
-            "the patient export",
-            request.replace,
-        ));
-    }
+    outputs.extend(export_output(request));
     plan(source, &outputs)?;
     let destinations: Vec<&Path> = std::iter::once(dir.as_path()).chain(export_path).collect();
-    let mut patient_export = match &request.export {
-        Some((path, censoring)) => Some(
-            PatientExport::create(path, model, *censoring, request.replace)
-                .map_err(stage_failed)?,
-        ),
-        None => None,
-    };
+    let mut patient_export = create_export(request, model)?;
     let threads = crate::model::worker_threads(model.settings.threads);
     let (simulated, wall) = simulate(
         model,
@@ -361,26 +374,13 @@ fn run_shard(
             true,
         ),
     ];
-    if let Some(path) = export_path {
-        outputs.push((
-            path,
-            Kind::File(export::SIGNATURE),
-            "the patient export",
-            request.replace,
-        ));
-    }
+    outputs.extend(export_output(request));
     plan(source, &outputs)?;
     part::check_destination(&dir, model, source, shard, request.replace).map_err(part_failed)?;
     let destinations: Vec<&Path> = std::iter::once(part_path.as_path())
         .chain(export_path)
         .collect();
-    let mut patient_export = match &request.export {
-        Some((path, censoring)) => Some(
-            PatientExport::create(path, model, *censoring, request.replace)
-                .map_err(stage_failed)?,
-        ),
-        None => None,
-    };
+    let mut patient_export = create_export(request, model)?;
     let threads = crate::model::worker_threads(model.settings.threads);
     let patients = shard.range(model.settings.patients);
     let (simulated, wall) = simulate(

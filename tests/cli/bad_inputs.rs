@@ -382,7 +382,10 @@ fn each_bad_command_line_is_rejected_and_writes_nothing() {
             name: "absurd_threads",
             args: &["run", "{good}", "--threads", "99999", "--out", "{dir}/out"],
             code: 2,
-            says: &["--threads", "threads must be between 0 (all cores) and 4096"],
+            says: &[
+                "--threads",
+                "threads must be between 0 (all cores) and 4096",
+            ],
         },
         CommandCase {
             name: "shard_out_of_range",
