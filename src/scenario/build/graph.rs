@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::error::{BuildError, Path, Segment};
-use super::format::*;
 use crate::model::cohort::{Attribute, AttributeDistribution, Cohort, Numeric, show};
 use crate::model::hazard::{Family, Hazard};
 use crate::model::rule::{Rule, RuleError, RuleScope};
 use crate::model::variable::{TimeUnit, Unit, VarKind, VarSource, Variable, quote_list};
 use crate::model::*;
+use crate::scenario::error::{BuildError, Path, Segment};
+use crate::scenario::format::*;
 use crate::suggest::did_you_mean;
 use crate::toml_path;
 
@@ -229,7 +229,7 @@ pub fn build_with(file: &ScenarioFile, default_name: &str, inherited: &[String])
 }
 
 fn compile(file: &ScenarioFile, default_name: &str, inherited: &[String]) -> Result<Model> {
-    super::sizes::check(file)?;
+    crate::scenario::sizes::check(file)?;
     let mut b = Builder::default();
     let state_names: Vec<String> = file.states.iter().map(|s| s.name.clone()).collect();
     b.states(&file.states)?;
@@ -254,8 +254,8 @@ fn compile(file: &ScenarioFile, default_name: &str, inherited: &[String]) -> Res
     let strategies = b.strategies(file, &base_decisions, background.as_ref())?;
     let settings = b.settings(&file.simulation, &strategies)?;
     let name = match &file.scenario.name {
-        Some(name) => super::name::checked(name, toml_path!["scenario", "name"])?,
-        None => super::name::made_safe(default_name),
+        Some(name) => crate::scenario::name::checked(name, toml_path!["scenario", "name"])?,
+        None => crate::scenario::name::made_safe(default_name),
     };
     let mut model = Model {
         name,
@@ -278,7 +278,7 @@ fn compile(file: &ScenarioFile, default_name: &str, inherited: &[String]) -> Res
         };
         model.economics = Some(economics(def, &model.states, &scope)?);
     }
-    model.figures = super::figures::build(file.figures.as_ref(), &model)?;
+    model.figures = crate::scenario::figures::build(file.figures.as_ref(), &model)?;
     Ok(model)
 }
 
