@@ -13,7 +13,7 @@
 //! `settings` (`[simulation]`), then the whole-model checks of `graph` and the `economics`.
 //! What they share is here and in `checks` (names, probabilities), `rules` (rule text in the
 //! file) and `help` (the fix for each kind of error). How a strategy's override merges into
-//! a transition is [`super::overrides`], shared with composition.
+//! a transition is `scenario::overrides`, shared with composition.
 
 use crate::model::Model;
 use crate::model::State;
