@@ -37,9 +37,10 @@
 use std::collections::BTreeMap;
 use std::path::Path as FsPath;
 
-use super::build::{self, merge_override};
+use super::build;
 use super::error::{BuildError, Path, ScenarioError, Segment};
 use super::format::*;
+use super::overrides::{field_is_set, merge_override};
 use crate::model::Model;
 use crate::suggest::did_you_mean;
 use crate::toml_path;
@@ -460,11 +461,11 @@ impl Composed {
                         fields.retain(|(k, _)| *k != f);
                         fields.push((f, at(toml_path!["transitions", i, f])));
                     };
-                    if TIMING_KEYS.iter().any(|f| build::field_is_set(o, f)) {
+                    if TIMING_KEYS.iter().any(|f| field_is_set(o, f)) {
                         TIMING_KEYS.iter().for_each(|f| record(f));
                     }
                     for f in ["cure", "clock", "if", "effects", "hr", "source"] {
-                        if build::field_is_set(o, f) {
+                        if field_is_set(o, f) {
                             record(f);
                         }
                     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod figures;
 pub mod format;
 pub mod name;
+mod overrides;
 pub mod parameter;
 pub mod sizes;
 
