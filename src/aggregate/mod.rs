@@ -121,7 +121,7 @@ pub struct Layout {
     inverse_fine_width: f64,
     /// Number of states.
     pub states: usize,
-    /// What entering each state counts as, for [`Window`], the invariants and the
+    /// What entering each state counts as, for the event window, the invariants and the
     /// constant-hazard kernel's rows.
     pub entering: Vec<Entering>,
     /// Landmark times.

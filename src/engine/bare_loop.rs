@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::rng::{Purpose, Stream};
+use crate::rng::{Purpose, Stream};
 
 /// What the bare loop does with each draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,9 @@
 //! integers, the result does not depend on the number of threads or the order of work.
 //!
 //! The layers: a life ([`crate::life`]) below the recorders ([`crate::aggregate`]), and
-//! here, above both, the one loop over patients and strategies ([`patients`]), generic over
-//! two life kernels, the general one ([`general`]) and the constant-hazard fast path
-//! ([`constant`]), and the parallel drivers that hand it chunks ([`simulate`],
+//! here, above both, the one loop over patients and strategies (`engine/patients.rs`), generic over
+//! two life kernels, the general one (`engine/general.rs`) and the constant-hazard fast path
+//! (`engine/constant.rs`), and the parallel drivers that hand it chunks ([`simulate`],
 //! [`ordered::simulate_in_order`]). [`Control::cross_check`] runs every chunk on both
 //! kernels and compares the tallies.
 
@@ -17,9 +17,6 @@ mod constant;
 mod general;
 pub mod ordered;
 mod patients;
-
-/// The random streams, at their old path ([`crate::rng`] is a leaf module now).
-pub use crate::rng;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};

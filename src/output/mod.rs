@@ -1,5 +1,5 @@
 //! Output files of a run: what they hold ([`curves`], [`summary`], [`economics`],
-//! [`manifest`], [`psa`]) and the folder they go in, written through [`crate::atomic`]: a
+//! [`manifest`]; the PSA and OWSA tables are [`crate::psa::files`]) and the folder they go in, written through [`crate::atomic`]: a
 //! folder named like a result is always a whole result, and only a previous output of ours
 //! is ever replaced.
 

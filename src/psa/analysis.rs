@@ -5,7 +5,7 @@
 //! acceptability curve of s is the share of draws in which s has the highest NB; the
 //! frontier (CEAF) marks the strategy with the highest *expected* NB, which is the one to
 //! choose now (it need not have the highest probability). EVPI per patient is
-//! E_d[max_s NB] − max_s E_d[NB]: what resolving all parameter uncertainty would be worth.
+//! `E_d[max_s NB] − max_s E_d[NB]`: what resolving all parameter uncertainty would be worth.
 
 use super::{DrawOutcome, Means};
 use crate::econ::incremental::{self, Increment};
