@@ -362,7 +362,7 @@ impl CalibrationPlot<'_> {
         if plot_right - plot_left < 0.15 * w {
             return Err(PlotError::Selection {
                 message: format!("a {w}-pixel-wide figure is too narrow for the calibration table"),
-                help: Some("use a larger --width, or shorter study names".into()),
+                help: Some("use a larger width, or shorter study names".into()),
             });
         }
 

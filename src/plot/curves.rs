@@ -256,7 +256,7 @@ impl CurvePlot<'_> {
         if right - left < w * 0.2 || bottom - plot_top < h * 0.15 {
             return Err(PlotError::Selection {
                 message: format!("a {}×{} pixel figure is too small for its labels", w, h),
-                help: Some("use a larger --width/--height, or shorter labels".into()),
+                help: Some("use a larger width or height, or shorter labels".into()),
             });
         }
 
@@ -327,7 +327,7 @@ impl CurvePlot<'_> {
                         "a {w}×{h} pixel figure has no room for the curves of {} strategies",
                         self.series.len()
                     ),
-                    help: Some("use a larger --height, or fewer --strategies".into()),
+                    help: Some("use a larger height, or fewer strategies".into()),
                 });
             }
         }

@@ -313,7 +313,7 @@ impl PlotError {
     pub(crate) fn rows_do_not_fit(height: f64, count: usize, what: &str) -> PlotError {
         PlotError::Selection {
             message: format!("a {height}-pixel-high figure is too small for {count} {what}"),
-            help: Some("use a larger --height".into()),
+            help: Some("use a larger height".into()),
         }
     }
 
@@ -497,7 +497,7 @@ fn check_size_and_formats(options: &PlotOptions) -> Result<(), PlotError> {
             && !(SIZE_LIMITS.0..=SIZE_LIMITS.1).contains(&v)
         {
             return Err(PlotError::selection(format!(
-                "--{name} must be between {} and {} pixels, got {v}",
+                "the {name} must be between {} and {} pixels, got {v}",
                 SIZE_LIMITS.0, SIZE_LIMITS.1
             )));
         }
@@ -526,7 +526,9 @@ fn check_options(options: &PlotOptions, horizon: f64) -> Result<(f64, f64), Plot
             message: format!(
                 "the time window {from}–{to} months is not within the run's follow-up 0–{horizon} months"
             ),
-            help: Some(format!("choose 0 ≤ --from < --to ≤ {horizon}")),
+            help: Some(format!(
+                "choose a window that starts at 0 or later and ends by {horizon} months"
+            )),
         });
     }
     if let Some(t) = options.landmark

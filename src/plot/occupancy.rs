@@ -163,7 +163,7 @@ impl OccupancyPlot<'_> {
                     "a {w}×{h} pixel figure is too small for {} panels",
                     self.panels.len()
                 ),
-                help: Some("use a larger --width/--height, or fewer --strategies".into()),
+                help: Some("use a larger width or height, or fewer strategies".into()),
             });
         }
         let px_per_month = panel_w / (self.to - self.from);

@@ -449,7 +449,7 @@ impl Composed {
                                 did_you_mean(&name, known.iter().map(String::as_str))
                             ),
                         )
-                        .help("check `from` and `to`; `hsctsim models --show NAME` lists a built-in model's transitions"),
+                        .help("check `from` and `to`; the built-in model's transitions are listed with its parameters (`models` shows them)"),
                     ));
                 }
                 (Some(k), _) => {

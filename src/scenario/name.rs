@@ -43,7 +43,7 @@ pub fn checked(name: &str, path: Path) -> Result<String, BuildError> {
             format!("the scenario name {problem}: it names the output folder, so it must be one plain file name"),
         )
         .help(format!(
-            "use letters, digits, `_`, `-` and `.` (not first), at most {MAX_NAME_BYTES} bytes, e.g. name = \"{}\"; choose where results go with --out",
+            "use letters, digits, `_`, `-` and `.` (not first), at most {MAX_NAME_BYTES} bytes, e.g. name = \"{}\"; where results go is chosen when running, not by the name",
             made_safe(name)
         ))),
     }

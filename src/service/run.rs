@@ -425,6 +425,10 @@ fn run_shard(
 pub fn part_failed(e: part::PartError) -> ServiceError {
     match e {
         part::PartError::Io { .. } => ServiceError::run(format!("{e}; nothing was written")),
+        part::PartError::Exists { .. } => ServiceError {
+            remedy: Some(super::Remedy::ReplaceOrElsewhere),
+            ..ServiceError::input(e)
+        },
         _ => ServiceError::input(e),
     }
 }

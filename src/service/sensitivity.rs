@@ -160,7 +160,7 @@ pub fn psa(
         plan.check().map_err(refused)?;
         PsaPart::new(&psa, &source, shard, draws, &[])
             .check_destination(&out, to.replace)
-            .map_err(ServiceError::input)?;
+            .map_err(super::run::part_failed)?;
     }
     let progress = session.progress;
     progress.start(range.end - range.start, "draws");

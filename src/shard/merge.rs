@@ -41,7 +41,7 @@ pub enum MergeError {
     Part(#[from] PartError),
     /// Nothing to merge.
     #[error(
-        "no part files to merge in {}: a folder's part files are named part-K-of-N.json; write them with `hsctsim run SCENARIO --shard K/N --out FOLDER`",
+        "no part files to merge in {}: a folder's part files are named part-K-of-N.json; write them by running the shards of a scenario into one folder",
         list_paths(.searched)
     )]
     NoParts {
@@ -89,7 +89,7 @@ pub enum MergeError {
     },
     /// Some shards have no part.
     #[error(
-        "{} of {count} shards missing: {} (found {found} part files{}); run the missing shards (e.g. `hsctsim run SCENARIO --shard {}/{count} --out FOLDER`, or resubmit those array tasks), then merge again",
+        "{} of {count} shards missing: {} (found {found} part files{}); run the missing shards (shard {} of {count} and the others listed, into the same folder, or resubmit those array tasks), then merge again",
         .missing.len(),
         list_shards(.missing),
         .folder.as_ref().map_or(String::new(), |f| format!(" in {}", f.display())),
@@ -255,13 +255,13 @@ fn check_same_run(
     }
     if part.seed != first.seed {
         return mismatch(format!(
-            "they were run with different seeds ({} and {}; was --seed given to only some shards?)",
+            "they were run with different seeds ({} and {}; was the seed set for only some shards?)",
             first.seed, part.seed
         ));
     }
     if part.patients != first.patients || part.draws != first.draws {
         return mismatch(format!(
-            "they were run with different numbers of patients ({} and {}; was --patients given to only some shards?)",
+            "they were run with different numbers of patients ({} and {}; was the number of patients set for only some shards?)",
             first.patients, part.patients
         ));
     }

@@ -61,7 +61,7 @@ pub struct Shard {
 
 /// A `--shard` value that is not `k/N` with `0 ≤ k < N`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--shard {given}: {problem}")]
+#[error("shard {given}: {problem}")]
 pub struct ShardSpecError {
     /// What was given.
     pub given: String,
@@ -137,14 +137,12 @@ impl FromStr for Shard {
             problem: problem.to_string(),
         };
         let (index, count) = text.split_once('/').ok_or_else(|| {
-            error(
-                "write it as k/N: shard k (from 0) of N, e.g. --shard 3/100 for the fourth of 100",
-            )
+            error("write it as k/N: shard k (from 0) of N, e.g. 3/100 for the fourth of 100")
         })?;
         let number = |s: &str| {
-            s.trim().parse::<u64>().map_err(|_| {
-                error("k and N must be whole numbers, e.g. --shard 3/100 (shard 3 of 0..99)")
-            })
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| error("k and N must be whole numbers, e.g. 3/100 (shard 3 of 0..99)"))
         };
         Shard::new(number(index)?, number(count)?).map_err(|e| ShardSpecError {
             given: text.to_string(),
@@ -245,7 +243,7 @@ mod tests {
         ] {
             let e = bad.parse::<Shard>().unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");
-            assert!(e.starts_with(&format!("--shard {bad}")), "{e}");
+            assert!(e.starts_with(&format!("shard {bad}")), "{e}");
         }
     }
 }

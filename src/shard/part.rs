@@ -193,9 +193,7 @@ pub enum PartError {
         fix: String,
     },
     /// A different part is already in the way.
-    #[error(
-        "{path} already exists and holds a different result ({existing}); use --force to replace it, or write to another --out folder"
-    )]
+    #[error("{path} already exists and holds a different result ({existing})")]
     Exists {
         /// The file.
         path: PathBuf,
@@ -204,7 +202,7 @@ pub enum PartError {
     },
 }
 
-const RERUN: &str = "run that shard again (same scenario, seed and --shard) to rewrite it";
+const RERUN: &str = "run that shard again (same scenario, seed and shard) to rewrite it";
 
 impl Part {
     /// The part of `shard` of a run of `model`, holding `blocks`.
@@ -281,19 +279,19 @@ impl Part {
             } else if e.classify() == serde_json::error::Category::Syntax {
                 invalid(
                     format!("is not a part file: not valid JSON ({e})"),
-                    "merge only the part-K-of-N.json files that `hsctsim run --shard` writes",
+                    "merge only the part-K-of-N.json files that sharded runs write",
                 )
             } else {
                 invalid(
                     format!("is JSON but not an hsctsim part file ({e})"),
-                    "merge only the part-K-of-N.json files that `hsctsim run --shard` writes",
+                    "merge only the part-K-of-N.json files that sharded runs write",
                 )
             }
         })?;
         if identity.format.as_deref() != Some(FORMAT) {
             return Err(invalid(
                 "is JSON but not an hsctsim part file (no \"format\": \"hsctsim part\")".into(),
-                "merge only the part-K-of-N.json files that `hsctsim run --shard` writes",
+                "merge only the part-K-of-N.json files that sharded runs write",
             ));
         }
         let version = identity.format_version.as_ref().and_then(|v| v.as_u64());
@@ -400,16 +398,14 @@ impl Part {
             crate::input::InputError::TooLarge { .. } => PartError::Invalid {
                 path: path.to_path_buf(),
                 problem: format!("is larger than any part file ({MAX_PART_BYTES} bytes at most)"),
-                fix: "merge only the part-K-of-N.json files that `hsctsim run --shard` writes"
-                    .into(),
+                fix: "merge only the part-K-of-N.json files that sharded runs write".into(),
             },
             other => PartError::Invalid {
                 path: path.to_path_buf(),
                 problem: other
                     .to_string()
                     .replacen(&format!("{} ", path.display()), "", 1),
-                fix: "merge only the part-K-of-N.json files that `hsctsim run --shard` writes"
-                    .into(),
+                fix: "merge only the part-K-of-N.json files that sharded runs write".into(),
             },
         })?;
         Part::from_bytes(&bytes, path)
@@ -623,7 +619,7 @@ pub fn read_all(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, Part)>, PartError> {
                 PartError::Invalid {
                     path: input.clone(),
                     problem: "does not exist".into(),
-                    fix: "give the folder the shards wrote their parts into (their --out), or part files".into(),
+                    fix: "give the folder the shards wrote their parts into, or part files".into(),
                 }
             } else {
                 PartError::Io {

@@ -165,7 +165,7 @@ impl PsaPart {
     /// another analysis (scenario, seed, draws, patients or version) and `force` is not set,
     /// as run parts do ([`super::part::check_destination`]). A part of the same analysis may
     /// stay: the shard rewrites it with the same bytes.
-    pub fn check_destination(&self, dir: &Path, force: bool) -> Result<(), String> {
+    pub fn check_destination(&self, dir: &Path, force: bool) -> Result<(), super::part::PartError> {
         let path = dir.join(file_name(Shard {
             index: self.shard,
             count: self.shards,
@@ -184,13 +184,14 @@ impl PsaPart {
             }
             Ok(p) => p.describe(),
             Err(e) => {
-                return Err(format!(
-                    "{} is in the way and is not a PSA part file ({e}); it is never replaced: remove it yourself, or write the parts to another folder",
-                    path.display()
-                ));
+                return Err(super::part::PartError::Invalid {
+                    path,
+                    problem: format!("is in the way and is not a PSA part file ({e})"),
+                    fix: "it is never replaced: remove it yourself, or write the parts to another folder".into(),
+                });
             }
         };
-        Err(super::part::PartError::Exists { path, existing }.to_string())
+        Err(super::part::PartError::Exists { path, existing })
     }
 
     /// What a part holds, in a few words (for messages).
@@ -237,9 +238,7 @@ impl PsaPart {
     /// Reads a part.
     pub fn read(path: &Path) -> Result<PsaPart, String> {
         let bytes = crate::input::read_bounded(path, super::part::MAX_PART_BYTES).map_err(|e| {
-            format!(
-                "{e}; merge only the psa-part-K-of-N.json files that `hsctsim psa --shard` writes"
-            )
+            format!("{e}; merge only the psa-part-K-of-N.json files that a sharded PSA writes")
         })?;
         PsaPart::from_bytes(&bytes, path)
     }
@@ -515,7 +514,7 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
         };
         if let Some(d) = differs {
             return Err(format!(
-                "{} and {} are not parts of the same analysis ({d}); merge only the parts of one `hsctsim psa --shard` run",
+                "{} and {} are not parts of the same analysis ({d}); merge only the parts of one sharded PSA",
                 path.display(),
                 first_path.display()
             ));
@@ -549,7 +548,7 @@ pub fn merge(files: &[PathBuf]) -> Result<MergedPsa, String> {
         .collect();
     if !missing.is_empty() {
         return Err(format!(
-            "missing shard(s) {} of {count}: run `hsctsim psa … --shard K/{count}` for each and merge again",
+            "missing shard(s) {} of {count}: run each missing shard K of {count} of the same analysis and merge again",
             missing.join(", ")
         ));
     }

@@ -309,7 +309,7 @@ impl Surround<'_> {
         if right - left < 0.2 * w || bottom - plot_top < 0.15 * h {
             return Err(PlotError::Selection {
                 message: format!("a {w}×{h} pixel figure is too small for its labels"),
-                help: Some("use a larger --width/--height".into()),
+                help: Some("use a larger width or height".into()),
             });
         }
         draw_legend(canvas, self.legend, (left, top), legend_w)?;
