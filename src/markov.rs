@@ -10,7 +10,7 @@
 //! Relapse and NRM incidences follow from a second chain in which relapse events and
 //! deaths are made absorbing (the first event is then where the patient stops).
 
-use crate::model::{Choice, DeathCause, Model, Target};
+use crate::model::{Choice, DeathCause, Model, Node};
 
 /// A generator matrix `Q` (row-major; each row sums to 0).
 #[derive(Debug, Clone, PartialEq)]
@@ -108,13 +108,13 @@ pub struct ExactCurves {
 fn spread(
     model: &Model,
     strategy: usize,
-    target: Target,
+    target: Node,
     weight: f64,
     out: &mut Vec<(usize, f64)>,
 ) -> Option<()> {
     match target {
-        Target::State(s) => out.push((s, weight)),
-        Target::Decision(k) => match &model.strategies[strategy].decisions[k].choice {
+        Node::State(s) => out.push((s, weight)),
+        Node::Decision(k) => match &model.strategies[strategy].decisions[k].choice {
             Choice::Chance(branches) => {
                 let mut previous = 0.0;
                 for (c, b) in branches {

@@ -67,7 +67,7 @@ pub struct Simulated {
 
 /// One line of the check table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row {
+pub struct CheckedTarget {
     /// Study (first author and reference).
     pub study: String,
     /// Citation id.
@@ -414,7 +414,7 @@ pub fn total_patients(targets: &Targets, patients: u64) -> u64 {
 }
 
 /// The table rows: published against simulated.
-pub fn rows(targets: &Targets, simulated: &[Vec<Simulated>]) -> Vec<Row> {
+pub fn rows(targets: &Targets, simulated: &[Vec<Simulated>]) -> Vec<CheckedTarget> {
     let mut out = Vec::new();
     for (cohort, values) in targets.cohorts.iter().zip(simulated) {
         for (target, sim) in cohort.targets.iter().zip(values) {
@@ -426,7 +426,7 @@ pub fn rows(targets: &Targets, simulated: &[Vec<Simulated>]) -> Vec<Row> {
                 .then_some(pl.max(sim.lower) <= pu.min(sim.upper));
             let inside = (has_interval && !sim.estimate.is_nan())
                 .then_some(sim.estimate >= pl - 1e-12 && sim.estimate <= pu + 1e-12);
-            out.push(Row {
+            out.push(CheckedTarget {
                 study: cohort.study.clone(),
                 id: target.id.clone(),
                 cohort: cohort.name.clone(),
@@ -501,7 +501,7 @@ fn flag(b: Option<bool>) -> &'static str {
 }
 
 /// `check.csv`: one row per target (percent values to 2 decimals, ratios to 3).
-pub fn to_csv(rows: &[Row]) -> Vec<u8> {
+pub fn to_csv(rows: &[CheckedTarget]) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(COLUMNS);
     for r in rows {
@@ -560,12 +560,12 @@ pub struct Summary {
 }
 
 /// Counts for the acceptance figures.
-pub fn summarize(rows: &[Row]) -> Summary {
-    let with = |r: &&Row| r.inside.is_some();
-    let inside = |r: &&&Row| r.inside == Some(true);
-    let landmark: Vec<&Row> = rows.iter().filter(|r| r.landmark).filter(with).collect();
+pub fn summarize(rows: &[CheckedTarget]) -> Summary {
+    let with = |r: &&CheckedTarget| r.inside.is_some();
+    let inside = |r: &&&CheckedTarget| r.inside == Some(true);
+    let landmark: Vec<&CheckedTarget> = rows.iter().filter(|r| r.landmark).filter(with).collect();
     let count = |usage: &str| {
-        let rs: Vec<&Row> = rows
+        let rs: Vec<&CheckedTarget> = rows
             .iter()
             .filter(|r| r.usage == usage)
             .filter(with)
@@ -615,7 +615,7 @@ impl std::fmt::Display for Summary {
 }
 
 /// The table for a terminal: one line per target.
-pub fn table(rows: &[Row]) -> String {
+pub fn table(rows: &[CheckedTarget]) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{:<26} {:<6} {:<11} {:<6} {:>6}  {:>22}  {:>22}  {:>5}  {}\n",
@@ -672,7 +672,7 @@ pub fn table(rows: &[Row]) -> String {
 /// Hazard-ratio targets (scale `ratio`) have no place on either axis and are left out; a
 /// published median is checked as survival at that time (50 % published), so it is drawn
 /// as such (`median_os` at 4 months → OS at 4 mo).
-pub fn figure_rows(rows: &[Row]) -> Vec<CheckRow> {
+pub fn figure_rows(rows: &[CheckedTarget]) -> Vec<CheckRow> {
     let proportion = |v: f64| (v.is_finite()).then_some(v / 100.0);
     let interval = |l: f64, u: f64| proportion(l).zip(proportion(u));
     rows.iter()

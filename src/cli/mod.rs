@@ -453,6 +453,7 @@ pub fn service_failure(
             "; use --force to replace it, or --out to write elsewhere"
         }
         Some(Remedy::Elsewhere) => " (choose the place with --out)",
+        Some(Remedy::RunShards) => " with `hsctsim run SCENARIO --shard K/N --out FOLDER`",
         None => "",
     };
     match e.fault {

@@ -64,6 +64,18 @@ impl PlotArgs {
 
     /// The library's options (checked: unknown names are errors with suggestions).
     pub fn options(&self) -> Result<PlotOptions, PlotError> {
+        // The library checks sizes too; here they are worded as the options they are.
+        let (low, high) = plot::SIZE_LIMITS;
+        for (flag, value) in [("--width", self.width), ("--height", self.height)] {
+            if let Some(v) = value
+                && !(low..=high).contains(&v)
+            {
+                return Err(PlotError::Selection {
+                    message: format!("{flag} must be between {low} and {high} pixels, got {v}"),
+                    help: None,
+                });
+            }
+        }
         let mut formats = Vec::new();
         for f in &self.format {
             let f = Format::parse(f)?;

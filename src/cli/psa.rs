@@ -45,7 +45,7 @@ pub fn psa(
     let shard = shard
         .map(str::parse::<Shard>)
         .transpose()
-        .map_err(Failure::input)?;
+        .map_err(|e| Failure::input(format!("--{e}")))?;
     let interrupt = Interrupt::install();
     let bar = progress::Bar::new(options.quiet);
     let outcome = service::psa(

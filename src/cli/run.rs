@@ -33,7 +33,7 @@ pub fn run(
     let shard = shard
         .map(str::parse::<Shard>)
         .transpose()
-        .map_err(Failure::input)?;
+        .map_err(|e| Failure::input(format!("--{e}")))?;
     let censoring = censoring(export)?;
     let request = RunRequest {
         scenario: scenario.to_path_buf(),

@@ -23,7 +23,7 @@ use crate::econ::LifeValues;
 use crate::life::entering::{follow_up_after_hsct2, opens_hsct2};
 use crate::life::exit::{ExitTable, constant_exit, reached_of_four};
 use crate::life::{self, TooManyEvents};
-use crate::model::{Model, StateId, Target};
+use crate::model::{Model, Node, StateId};
 use crate::rng::Stream;
 
 use super::patients::{Kernel, Lived};
@@ -37,7 +37,7 @@ const MAX_STATES_FOR_MASKS: usize = 10;
 
 /// One state under one strategy: its exits, and what entering it means.
 #[derive(Debug, Clone, Copy)]
-struct Row {
+struct ExitRow {
     /// Running sums of the exits' probabilities (padded with +∞).
     thresholds: [f64; THRESHOLDS],
     /// Each exit's target state.
@@ -62,7 +62,7 @@ struct Row {
 }
 
 /// The general life's exit draw reads the row.
-impl ExitTable for Row {
+impl ExitTable for ExitRow {
     #[inline(always)]
     fn reached(&self, u: f64) -> usize {
         reached_of_four(u, &self.thresholds)
@@ -78,7 +78,7 @@ impl ExitTable for Row {
 #[derive(Debug, Clone)]
 struct StrategyTable {
     /// Rows by state.
-    rows: Vec<Row>,
+    rows: Vec<ExitRow>,
     /// Each edge's (from, to) states.
     edges: Vec<(u32, u32)>,
 }
@@ -104,7 +104,7 @@ impl ConstantModel {
         }
         for (_, target) in &model.entry.cumulative {
             match target {
-                Target::State(s) if model.states[*s].death.is_none() => {}
+                Node::State(s) if model.states[*s].death.is_none() => {}
                 _ => return None,
             }
         }
@@ -123,7 +123,7 @@ impl ConstantModel {
                     .zip(&strategy.exits)
                     .map(|((s, state), exits)| {
                         let entering = &layout.entering[s];
-                        let mut row = Row {
+                        let mut row = ExitRow {
                             thresholds: [f64::INFINITY; THRESHOLDS],
                             to: [0; THRESHOLDS + 1],
                             edge: [0; THRESHOLDS + 1],
@@ -146,7 +146,7 @@ impl ConstantModel {
                         }
                         row.thresholds.copy_from_slice(&constant.thresholds);
                         for (k, target) in constant.targets.iter().enumerate() {
-                            let Target::State(to) = *target else {
+                            let Node::State(to) = *target else {
                                 return None;
                             };
                             row.to[k] = u32::try_from(to).ok()?;
@@ -157,7 +157,7 @@ impl ConstantModel {
                         row.terminal = constant.total <= 0.0;
                         Some(row)
                     })
-                    .collect::<Option<Vec<Row>>>()?;
+                    .collect::<Option<Vec<ExitRow>>>()?;
                 Some(StrategyTable { rows, edges })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -279,12 +279,12 @@ impl Kernel for Constant<'_> {
         &mut self,
         _patient: u64,
         strategy: usize,
-        entry: Target,
+        entry: Node,
         rng: &mut Stream,
         tally: &mut Tally,
         _scratch: &mut life::Scratch,
     ) -> Result<Lived, TooManyEvents> {
-        let Target::State(entry) = entry else {
+        let Node::State(entry) = entry else {
             unreachable!("entry through a decision is refused by ConstantModel::new")
         };
         let life = Life {
@@ -329,7 +329,7 @@ impl Kernel for Constant<'_> {
 
 /// What a life under one strategy needs.
 struct Life<'a> {
-    rows: &'a [Row],
+    rows: &'a [ExitRow],
     layout: &'a Layout,
     max_events: u32,
 }
@@ -343,7 +343,13 @@ struct Window {
 
 impl Window {
     #[inline(always)]
-    fn open(tally: &mut OriginTally, cells: usize, state: StateId, row: &Row, time: f64) -> Self {
+    fn open(
+        tally: &mut OriginTally,
+        cells: usize,
+        state: StateId,
+        row: &ExitRow,
+        time: f64,
+    ) -> Self {
         tally.patients += 1;
         tally.occupancy[state * cells] += 1;
         Window {
@@ -360,7 +366,7 @@ impl Window {
         counts: &mut EdgeCounts,
         layout: &Layout,
         edge: usize,
-        row: &Row,
+        row: &ExitRow,
         time: f64,
     ) {
         let at = time - self.origin;
@@ -379,7 +385,7 @@ impl Window {
         tally: &mut OriginTally,
         counts: &mut EdgeCounts,
         layout: &Layout,
-        row: &Row,
+        row: &ExitRow,
         time: f64,
     ) -> f64 {
         let at = time - self.origin;
@@ -416,7 +422,7 @@ impl Life<'_> {
     #[inline(always)]
     fn step(
         &self,
-        row: &Row,
+        row: &ExitRow,
         time: &mut f64,
         follow_up_end: f64,
         events: &mut u32,

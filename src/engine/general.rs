@@ -3,7 +3,7 @@
 
 use crate::aggregate::{Layout, Tally};
 use crate::life::{self, TooManyEvents};
-use crate::model::{Model, Target};
+use crate::model::{Model, Node};
 use crate::rng::Stream;
 
 use super::LifeFollower;
@@ -33,7 +33,7 @@ impl<F: LifeFollower> Kernel for General<'_, F> {
         &mut self,
         patient: u64,
         strategy: usize,
-        entry: Target,
+        entry: Node,
         rng: &mut Stream,
         tally: &mut Tally,
         scratch: &mut life::Scratch,

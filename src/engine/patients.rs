@@ -14,7 +14,7 @@ use std::ops::Range;
 use crate::aggregate::Tally;
 use crate::econ::LifeValues;
 use crate::life::{self, TooManyEvents, Trajectory};
-use crate::model::{Model, Target};
+use crate::model::{Model, Node};
 use crate::rng::{Purpose, Stream};
 
 use super::{EngineError, Scratch, Work};
@@ -48,7 +48,7 @@ pub(crate) trait Kernel {
         &mut self,
         patient: u64,
         strategy: usize,
-        entry: Target,
+        entry: Node,
         rng: &mut Stream,
         tally: &mut Tally,
         life: &mut life::Scratch,
@@ -129,7 +129,7 @@ fn loops(
     model: &Model,
     strategy: usize,
     patient: u64,
-    entry: Target,
+    entry: Node,
     mut events: Stream,
     scratch: &mut life::Scratch,
     bound: TooManyEvents,
@@ -159,7 +159,7 @@ fn entry_of(
     patient: u64,
     tally: &mut Tally,
     scratch: &mut life::Scratch,
-) -> Target {
+) -> Node {
     let random_entry = model.entry.cumulative.len() > 1;
     let mut entry = model.entry.cumulative[0].1;
     if random_entry || !model.cohort.attributes.is_empty() {
@@ -173,8 +173,8 @@ fn entry_of(
     entry
 }
 
-fn pick_entry(model: &Model, u: f64) -> Target {
-    let cumulative: &[(f64, Target)] = &model.entry.cumulative;
+fn pick_entry(model: &Model, u: f64) -> Node {
+    let cumulative: &[(f64, Node)] = &model.entry.cumulative;
     let index = cumulative
         .iter()
         .position(|(c, _)| u < *c)

@@ -5,7 +5,7 @@
 //! the same order by construction.
 
 use crate::model::rule::RuleContext;
-use crate::model::{Clock, ConstantExits, Effect, Exits, Target, Timing, Transition};
+use crate::model::{Clock, ConstantExits, Effect, Exits, Node, Timing, Transition};
 use crate::rng::Stream;
 
 /// Exit from a state whose exits are all constant hazards with a positive total rate: one
@@ -65,7 +65,7 @@ pub(super) fn constant_target(
     constant: &ConstantExits,
     time: f64,
     rng: &mut Stream,
-) -> (f64, Target) {
+) -> (f64, Node) {
     if constant.total <= 0.0 {
         return (f64::INFINITY, constant.targets[0]);
     }
@@ -82,7 +82,7 @@ pub(super) fn next_exit(
     values: &[f64],
     visits: &[u32],
     last_entry: &[f64],
-) -> (f64, Target) {
+) -> (f64, Node) {
     let context = &RuleContext {
         values,
         time,
@@ -90,7 +90,7 @@ pub(super) fn next_exit(
         last_entry,
     };
     let mut best = f64::INFINITY;
-    let mut target = exits.transitions.first().map_or(Target::State(0), |t| t.to);
+    let mut target = exits.transitions.first().map_or(Node::State(0), |t| t.to);
     for transition in &exits.transitions {
         // Draw for every exit, enabled or not, so streams stay aligned across strategies.
         let e = rng.exponential();

@@ -17,7 +17,7 @@ pub mod entering;
 pub mod exit;
 
 use crate::model::rule::RuleContext;
-use crate::model::{Choice, Model, StateId, Strategy, Target};
+use crate::model::{Choice, Model, Node, StateId, Strategy};
 use crate::rng::Stream;
 use entering::{follow_up_after_hsct2, opens_hsct2};
 use exit::{constant_target, next_exit};
@@ -138,7 +138,7 @@ impl Scratch {
 pub fn live<O: Observer>(
     model: &Model,
     strategy: &Strategy,
-    entry: Target,
+    entry: Node,
     rng: &mut Stream,
     scratch: &mut Scratch,
     observer: &mut O,
@@ -169,7 +169,7 @@ pub fn live<O: Observer>(
     let mut follow_up_end = horizon;
     let mut transplanted = false;
     let mut state = match entry {
-        Target::State(state) => state,
+        Node::State(state) => state,
         decision => resolve(strategy, decision, time, rng, values, visits, last_entry),
     };
     let mut events = 0u32;
@@ -210,7 +210,7 @@ pub fn live<O: Observer>(
         }
         time = next_time;
         state = match target {
-            Target::State(state) => state,
+            Node::State(state) => state,
             decision => resolve(strategy, decision, time, rng, values, visits, last_entry),
         };
     }
@@ -220,7 +220,7 @@ pub fn live<O: Observer>(
 #[inline(never)]
 fn resolve(
     strategy: &Strategy,
-    mut target: Target,
+    mut target: Node,
     time: f64,
     rng: &mut Stream,
     values: &mut [f64],
@@ -230,8 +230,8 @@ fn resolve(
     // The loader rejects decision loops, so this ends within one pass over the decisions.
     for _ in 0..=strategy.decisions.len() {
         let decision = match target {
-            Target::State(state) => return state,
-            Target::Decision(k) => &strategy.decisions[k],
+            Node::State(state) => return state,
+            Node::Decision(k) => &strategy.decisions[k],
         };
         let branch = match &decision.choice {
             Choice::Rules(rules) => {

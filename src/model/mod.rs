@@ -54,7 +54,7 @@ pub struct State {
 
 /// Where a transition or branch leads: a state, or a decision resolved instantly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub enum Node {
     /// A clinical state.
     State(StateId),
     /// A decision node (index in [`Strategy::decisions`]).
@@ -111,7 +111,7 @@ pub enum Effect {
 #[derive(Debug, Clone)]
 pub struct Transition {
     /// Where it leads.
-    pub to: Target,
+    pub to: Node,
     /// Its timing.
     pub timing: Timing,
     /// The clock its hazard runs on.
@@ -161,7 +161,7 @@ pub struct ConstantExits {
     /// thresholds a uniform reaches, counted four at a time without branches.
     pub thresholds: Vec<f64>,
     /// Each exit's target, in transition order.
-    pub targets: Vec<Target>,
+    pub targets: Vec<Node>,
     /// Sum of all rates.
     pub total: f64,
     /// Mean time to leave (1 / total; infinite when every rate is 0).
@@ -201,7 +201,7 @@ impl Exits {
 #[derive(Debug, Clone)]
 pub struct Branch {
     /// Where the patient goes.
-    pub to: Target,
+    pub to: Node,
     /// Variables assigned on taking the branch (e.g. `donor = "HID"`).
     pub set: Vec<(usize, f64)>,
 }
@@ -243,7 +243,7 @@ pub struct Strategy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// Running sums of probabilities with targets (one element: everybody enters there).
-    pub cumulative: Vec<(f64, Target)>,
+    pub cumulative: Vec<(f64, Node)>,
 }
 
 /// Simulation settings.

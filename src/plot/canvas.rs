@@ -21,7 +21,7 @@ use super::theme::{FONT_FAMILY, FONT_HEIGHT_PER_EM, INK, Marker, ROW_SHADE, SIZE
 
 /// What a canvas renders to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub enum Surface {
     /// Vector output.
     Svg,
     /// Pixel output (encoded as PNG).
@@ -75,7 +75,7 @@ pub struct DashPatch {
 pub struct Canvas<'a, DB: DrawingBackend> {
     area: DrawingArea<DB, Shift>,
     /// Backend kind.
-    pub target: Target,
+    pub target: Surface,
     /// Points to pixels.
     pub scale: Scale,
     /// Width in pixels.
@@ -96,7 +96,7 @@ fn to_i(p: (f64, f64)) -> (i32, i32) {
 
 impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
     /// A canvas over a backend, cleared to white.
-    pub fn new(backend: DB, target: Target) -> Result<Canvas<'a, DB>, PlotError> {
+    pub fn new(backend: DB, target: Surface) -> Result<Canvas<'a, DB>, PlotError> {
         let area = backend.into_drawing_area();
         area.fill(&WHITE).map_err(drawing_error)?;
         let (w, h) = area.dim_in_pixel();
@@ -123,15 +123,15 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
 
     /// The size plotters is given: ab_glyph (bitmap, and all measuring) scales by the font's
     /// full height, plotters' SVG writer divides its size by 1.24 to get the em.
-    fn plotters_size(&self, font: Font, target: Target) -> f64 {
+    fn plotters_size(&self, font: Font, target: Surface) -> f64 {
         let em = self.em(font);
         match target {
-            Target::Bitmap => em * FONT_HEIGHT_PER_EM,
-            Target::Svg => em * 1.24,
+            Surface::Bitmap => em * FONT_HEIGHT_PER_EM,
+            Surface::Svg => em * 1.24,
         }
     }
 
-    fn font_desc(&self, font: Font, target: Target) -> FontDesc<'static> {
+    fn font_desc(&self, font: Font, target: Surface) -> FontDesc<'static> {
         let style = if font.bold {
             FontStyle::Bold
         } else {
@@ -149,7 +149,7 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         if text.is_empty() {
             return 0.0;
         }
-        self.font_desc(font, Target::Bitmap).box_size(text).map_or(
+        self.font_desc(font, Surface::Bitmap).box_size(text).map_or(
             text.chars().count() as f64 * self.em(font) * 0.6,
             |(w, _)| f64::from(w),
         )
@@ -245,9 +245,9 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         // Distance from the anchor (top of plotters' text box) down to the baseline.
         let drop = match self.target {
             // ab_glyph draws the baseline half the font size below the box top.
-            Target::Bitmap => self.plotters_size(font, Target::Bitmap) / 2.0,
+            Surface::Bitmap => self.plotters_size(font, Surface::Bitmap) / 2.0,
             // plotters-svg writes dy="0.76em" for top-anchored text.
-            Target::Svg => 0.76 * self.em(font),
+            Surface::Svg => 0.76 * self.em(font),
         };
         let mut style = self
             .font_desc(font, self.target)
@@ -287,7 +287,7 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
             return Ok(());
         }
         let dash_px: Vec<f64> = dash.iter().map(|&d| self.px(d).max(1.0)).collect();
-        if dash_px.is_empty() || self.target == Target::Svg {
+        if dash_px.is_empty() || self.target == Surface::Svg {
             if !dash_px.is_empty() {
                 self.patches.push(DashPatch {
                     points: svg_points(&pixels),
@@ -579,8 +579,11 @@ mod tests {
     fn long_labels_are_shortened_to_fit() {
         super::super::theme::register_fonts().unwrap();
         let mut svg = String::new();
-        let canvas =
-            Canvas::new(SVGBackend::with_string(&mut svg, (2100, 1500)), Target::Svg).unwrap();
+        let canvas = Canvas::new(
+            SVGBackend::with_string(&mut svg, (2100, 1500)),
+            Surface::Svg,
+        )
+        .unwrap();
         let font = Font::regular(8.0);
         let long = "A strategy label far too long to fit in the margin of any figure ".repeat(50);
         let fitted = canvas.fit(&long, font, 300.0);

@@ -49,7 +49,7 @@ use crate::aggregate::results::Origin;
 use crate::suggest::did_you_mean;
 
 use calibration::{CalibrationPlot, CheckRow};
-use canvas::{Canvas, Target};
+use canvas::{Canvas, Surface};
 use curves::CurvePlot;
 pub use data::RunData;
 use data::StrategyInfo;
@@ -683,7 +683,8 @@ fn render_one(job: &Job, format: Format, options: &PlotOptions) -> Result<Figure
         Format::Svg => {
             let mut svg = String::new();
             let (patches, scale) = {
-                let mut canvas = Canvas::new(SVGBackend::with_string(&mut svg, size), Target::Svg)?;
+                let mut canvas =
+                    Canvas::new(SVGBackend::with_string(&mut svg, size), Surface::Svg)?;
                 job.drawing.draw(&mut canvas)?;
                 let scale = canvas.scale;
                 (canvas.finish()?, scale)
@@ -695,7 +696,7 @@ fn render_one(job: &Job, format: Format, options: &PlotOptions) -> Result<Figure
             let mut rgb = vec![255u8; size.0 as usize * size.1 as usize * 3];
             let scale = {
                 let mut canvas =
-                    Canvas::new(BitMapBackend::with_buffer(&mut rgb, size), Target::Bitmap)?;
+                    Canvas::new(BitMapBackend::with_buffer(&mut rgb, size), Surface::Bitmap)?;
                 job.drawing.draw(&mut canvas)?;
                 let scale = canvas.scale;
                 canvas.finish()?;

@@ -320,7 +320,7 @@ fn duplicate(path: &Path, line: u64, what: String) -> PlotError {
 }
 
 /// One draw's `(cost, qalys)` by strategy, as far as read.
-type Row = Vec<Option<(f64, f64)>>;
+type DrawValues = Vec<Option<(f64, f64)>>;
 
 /// Each draw's discounted cost and QALYs per strategy (`psa_draws.csv`).
 #[derive(Debug, Clone, PartialEq)]
@@ -336,7 +336,7 @@ impl PsaDraws {
     pub fn read(path: &Path, manifest: &PsaManifest) -> Result<PsaDraws, PlotError> {
         let n = manifest.strategies.len();
         // Per draw: the line of its first row, and `(cost, qalys)` by strategy as read.
-        let mut by_draw: HashMap<u64, (u64, Row)> = HashMap::new();
+        let mut by_draw: HashMap<u64, (u64, DrawValues)> = HashMap::new();
         read_rows(
             path,
             &["draw", "strategy", "cost", "qalys"],

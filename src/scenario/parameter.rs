@@ -31,11 +31,11 @@ use crate::toml_path;
 pub struct ParameterPath {
     /// The name as written.
     pub text: String,
-    target: Target,
+    target: Field,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Target {
+enum Field {
     Transition {
         from: String,
         to: String,
@@ -245,12 +245,12 @@ impl ParameterPath {
                         ));
                     }
                 };
-                Target::Transition { from, to, field }
+                Field::Transition { from, to, field }
             }
             [(d, s), (b, Some(i)), (p, None)]
                 if d == "decisions" && b == "branches" && p == "p" =>
             {
-                Target::BranchProbability {
+                Field::BranchProbability {
                     decision: sel(s)?,
                     branch: index(i)?,
                 }
@@ -275,7 +275,7 @@ impl ParameterPath {
                         ));
                     }
                 };
-                Target::Attribute { name, field }
+                Field::Attribute { name, field }
             }
             [(e, None), (l, s), (f, None)] if e == "economics" => {
                 let list = match l.as_str() {
@@ -299,7 +299,7 @@ impl ParameterPath {
                     ));
                 }
                 let key = sel(s)?;
-                Target::Economics {
+                Field::Economics {
                     list,
                     key: match key.parse::<usize>() {
                         Ok(i) => EntryKey::Index(i),
@@ -320,14 +320,14 @@ impl ParameterPath {
     pub fn is_probability(&self) -> bool {
         matches!(
             self.target,
-            Target::BranchProbability { .. }
-                | Target::Attribute {
+            Field::BranchProbability { .. }
+                | Field::Attribute {
                     field: AttributeField::Probability
                         | AttributeField::Level(_)
                         | AttributeField::DiscreteProbability(_),
                     ..
                 }
-                | Target::Transition {
+                | Field::Transition {
                     field: TransitionField::Cure,
                     ..
                 }
@@ -400,7 +400,7 @@ impl ParameterPath {
     /// `source` of the element that carries it sits.
     pub fn toml_paths(&self, file: &ScenarioFile) -> Result<(Path, Path), ParameterError> {
         match &self.target {
-            Target::Transition { from, to, field } => {
+            Field::Transition { from, to, field } => {
                 let i = self.transition_index(file, from, to)?;
                 let base: Path = toml_path!["transitions", i];
                 let with = |tail: &[Segment]| {
@@ -429,14 +429,14 @@ impl ParameterPath {
                     }
                 })
             }
-            Target::BranchProbability { decision, branch } => {
+            Field::BranchProbability { decision, branch } => {
                 let d = self.decision_index(file, decision)?;
                 Ok((
                     toml_path!["decisions", d, "branches", *branch, "p"],
                     toml_path!["decisions", d, "source"],
                 ))
             }
-            Target::Attribute { name, field } => {
+            Field::Attribute { name, field } => {
                 let a = self.attribute_index(file, name)?;
                 let value = match field {
                     AttributeField::Probability => {
@@ -450,7 +450,7 @@ impl ParameterPath {
                 };
                 Ok((value, toml_path!["cohort", "attributes", a, "source"]))
             }
-            Target::Economics { list, key, field } => {
+            Field::Economics { list, key, field } => {
                 let i = self.economic_index(file, *list, key)?;
                 Ok((
                     toml_path!["economics", list.key(), i, field.as_str()],
@@ -606,7 +606,7 @@ impl ParameterPath {
         let (value_path, _) = self.toml_paths(file)?;
         let group = |len: usize, at: &dyn Fn(usize) -> (Path, f64)| (0..len).map(at).collect();
         Ok(match &self.target {
-            Target::BranchProbability { decision, .. } => {
+            Field::BranchProbability { decision, .. } => {
                 let d = self.decision_index(file, decision)?;
                 let branches = &file.decisions[d].branches;
                 group(branches.len(), &|k| {
@@ -616,7 +616,7 @@ impl ParameterPath {
                     )
                 })
             }
-            Target::Attribute {
+            Field::Attribute {
                 name,
                 field: AttributeField::Level(_),
             } => {
@@ -634,7 +634,7 @@ impl ParameterPath {
                     })
                     .collect()
             }
-            Target::Attribute {
+            Field::Attribute {
                 name,
                 field: AttributeField::DiscreteProbability(_),
             } => {
@@ -658,8 +658,8 @@ impl ParameterPath {
     pub fn is_in_sum_to_one_group(&self) -> bool {
         matches!(
             self.target,
-            Target::BranchProbability { .. }
-                | Target::Attribute {
+            Field::BranchProbability { .. }
+                | Field::Attribute {
                     field: AttributeField::Level(_) | AttributeField::DiscreteProbability(_),
                     ..
                 }
@@ -670,7 +670,7 @@ impl ParameterPath {
     pub fn get(&self, file: &ScenarioFile) -> Result<f64, ParameterError> {
         let missing = |what: &str| err(&self.text, format!("the model gives no {what} here"));
         match &self.target {
-            Target::Transition { from, to, field } => {
+            Field::Transition { from, to, field } => {
                 let t = &file.transitions[self.transition_index(file, from, to)?];
                 match field {
                     TransitionField::Rate => t.rate.ok_or_else(|| missing("`rate`")),
@@ -696,14 +696,14 @@ impl ParameterPath {
                     }
                 }
             }
-            Target::BranchProbability { decision, branch } => {
+            Field::BranchProbability { decision, branch } => {
                 let d = &file.decisions[self.decision_index(file, decision)?];
                 d.branches
                     .get(*branch)
                     .and_then(|b| b.p)
                     .ok_or_else(|| missing(&format!("probability `p` on branch {branch}")))
             }
-            Target::Attribute { name, field } => {
+            Field::Attribute { name, field } => {
                 let a = &file.cohort.attributes[self.attribute_index(file, name)?];
                 match field {
                     AttributeField::Probability => {
@@ -725,7 +725,7 @@ impl ParameterPath {
                         .ok_or_else(|| missing(&format!("probabilities[{i}]"))),
                 }
             }
-            Target::Economics { list, key, field } => {
+            Field::Economics { list, key, field } => {
                 let i = self.economic_index(file, *list, key)?;
                 let economics = file.economics.as_ref().expect("checked by economic_index");
                 let value = match (list, field.as_str()) {
@@ -743,7 +743,7 @@ impl ParameterPath {
     pub fn set(&self, file: &mut ScenarioFile, value: f64) -> Result<(), ParameterError> {
         self.get(file)?; // same checks and messages as reading
         match &self.target {
-            Target::Transition { from, to, field } => {
+            Field::Transition { from, to, field } => {
                 let i = self.transition_index(file, from, to)?;
                 let key = match field {
                     TransitionField::EffectHr(k) => {
@@ -775,7 +775,7 @@ impl ParameterPath {
                     }
                 }
             }
-            Target::BranchProbability { decision, branch } => {
+            Field::BranchProbability { decision, branch } => {
                 let d = self.decision_index(file, decision)?;
                 let branches = &mut file.decisions[d].branches;
                 let mut ps: Vec<f64> = branches.iter().map(|b| b.p.unwrap_or(0.0)).collect();
@@ -784,7 +784,7 @@ impl ParameterPath {
                     b.p = Some(p);
                 }
             }
-            Target::Attribute { name, field } => {
+            Field::Attribute { name, field } => {
                 let a = self.attribute_index(file, name)?;
                 let attr = &mut file.cohort.attributes[a];
                 match field {
@@ -816,7 +816,7 @@ impl ParameterPath {
                     }
                 }
             }
-            Target::Economics { list, key, field } => {
+            Field::Economics { list, key, field } => {
                 let i = self.economic_index(file, *list, key)?;
                 if let Some(economics) = file.economics.as_mut() {
                     let slot = match (list, field.as_str()) {
@@ -837,11 +837,11 @@ impl ParameterPath {
     pub fn set_exact(&self, file: &mut ScenarioFile, value: f64) -> Result<(), ParameterError> {
         self.get(file)?;
         match &self.target {
-            Target::BranchProbability { decision, branch } => {
+            Field::BranchProbability { decision, branch } => {
                 let d = self.decision_index(file, decision)?;
                 file.decisions[d].branches[*branch].p = Some(value);
             }
-            Target::Attribute {
+            Field::Attribute {
                 name,
                 field: AttributeField::Level(l),
             } => {
@@ -850,7 +850,7 @@ impl ParameterPath {
                     levels.insert(l.clone(), toml::Value::Float(value));
                 }
             }
-            Target::Attribute {
+            Field::Attribute {
                 name,
                 field: AttributeField::DiscreteProbability(i),
             } => {

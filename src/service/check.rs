@@ -72,7 +72,7 @@ pub fn write_folder(
 /// simulation a figure never costs the tables: one that cannot be drawn at all is left out
 /// and the warning says so.
 pub fn calibration_figures(
-    rows: &[check::Row],
+    rows: &[check::CheckedTarget],
     stem: &str,
     title: Option<String>,
     warnings: &mut Vec<String>,

@@ -49,6 +49,10 @@ pub fn merge(
         {
             ServiceError::run(e)
         }
+        MergeError::NoParts { .. } => ServiceError {
+            remedy: Some(super::Remedy::RunShards),
+            ..ServiceError::input(e)
+        },
         _ => ServiceError::input(e),
     })?;
     let dir = out.unwrap_or_else(|| PathBuf::from("output").join(&merged.model.name));

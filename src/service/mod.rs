@@ -42,6 +42,8 @@ pub enum Remedy {
     ReplaceOrElsewhere,
     /// Write elsewhere.
     Elsewhere,
+    /// Write the parts first, by running the shards of a scenario into one folder.
+    RunShards,
 }
 
 /// A service that did not complete. Nothing was written unless the message says so.

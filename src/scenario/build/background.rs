@@ -7,7 +7,7 @@
 use super::{Builder, Result, key, path_with};
 use crate::model::hazard::{Family, Hazard};
 use crate::model::variable::{TimeUnit, Unit, VarKind, VarSource};
-use crate::model::{Clock, Target, Timing, Transition};
+use crate::model::{Clock, Node, Timing, Transition};
 use crate::scenario::error::{BuildError, Segment};
 use crate::scenario::format::BackgroundDef;
 use crate::toml_path;
@@ -18,7 +18,7 @@ impl Builder {
         let p = |k: &str| path_with(&path, &[key(k)]);
         let to = self.target(&bg.to, p("to"))?;
         match to {
-            Target::State(s) if self.states[s].death.is_some() => {}
+            Node::State(s) if self.states[s].death.is_some() => {}
             _ => {
                 return Err(BuildError::new(
                     p("to"),

@@ -6,7 +6,7 @@
 //! part has been built, and each points back at the place in the file that closes the loop.
 
 use super::Result;
-use crate::model::{Choice, Exits, Model, Strategy, Target, Timing};
+use crate::model::{Choice, Exits, Model, Node, Strategy, Timing};
 use crate::scenario::error::BuildError;
 use crate::scenario::format::ScenarioFile;
 use crate::scenario::overrides::field_is_set;
@@ -18,7 +18,7 @@ pub(super) fn check_graph(model: &Model, file: &ScenarioFile, inherited: &[Strin
     let mut reachable_any = vec![false; n];
     for strategy in &model.strategies {
         let d = strategy.decisions.len();
-        let branch_targets = |k: usize| -> Vec<Target> {
+        let branch_targets = |k: usize| -> Vec<Node> {
             match &strategy.decisions[k].choice {
                 Choice::Rules(r) => r.iter().map(|(_, b)| b.to).collect(),
                 Choice::Chance(c) => c.iter().map(|(_, b)| b.to).collect(),
@@ -29,13 +29,13 @@ pub(super) fn check_graph(model: &Model, file: &ScenarioFile, inherited: &[Strin
         fn visit(
             k: usize,
             colour: &mut [u8],
-            next: &dyn Fn(usize) -> Vec<Target>,
+            next: &dyn Fn(usize) -> Vec<Node>,
             stack: &mut Vec<usize>,
         ) -> Option<Vec<usize>> {
             colour[k] = 1;
             stack.push(k);
             for t in next(k) {
-                if let Target::Decision(j) = t {
+                if let Node::Decision(j) = t {
                     if colour[j] == 1 {
                         let start = stack.iter().position(|x| *x == j).unwrap_or(0);
                         return Some(stack[start..].to_vec());
@@ -77,18 +77,18 @@ pub(super) fn check_graph(model: &Model, file: &ScenarioFile, inherited: &[Strin
             }
         }
         // States a target can lead to instantly (through decisions).
-        let resolve = |t: Target| -> Vec<usize> {
+        let resolve = |t: Node| -> Vec<usize> {
             let mut out = Vec::new();
             let mut stack = vec![t];
             let mut seen = vec![false; d];
             while let Some(t) = stack.pop() {
                 match t {
-                    Target::State(s) => out.push(s),
-                    Target::Decision(k) if !seen[k] => {
+                    Node::State(s) => out.push(s),
+                    Node::Decision(k) if !seen[k] => {
                         seen[k] = true;
                         stack.extend(branch_targets(k));
                     }
-                    Target::Decision(_) => {}
+                    Node::Decision(_) => {}
                 }
             }
             out
@@ -214,7 +214,7 @@ fn instant_exit(state: &Exits, at: Option<f64>) -> Option<usize> {
 fn instant_loop(
     model: &Model,
     strategy: &Strategy,
-    resolve: &dyn Fn(Target) -> Vec<usize>,
+    resolve: &dyn Fn(Node) -> Vec<usize>,
 ) -> Option<Vec<(usize, usize)>> {
     let mut instants: Vec<Option<f64>> = vec![None];
     for exits in &strategy.exits {

@@ -6,7 +6,7 @@
 use super::checks::check_identifier;
 use super::{Builder, Result};
 use crate::model::variable::quote_list;
-use crate::model::{DeathCause, State, Target};
+use crate::model::{DeathCause, Node, State};
 use crate::scenario::error::{BuildError, Path};
 use crate::scenario::format::StateDef;
 use crate::suggest::did_you_mean;
@@ -69,12 +69,12 @@ impl Builder {
         Ok(())
     }
 
-    pub(super) fn target(&self, name: &str, path: Path) -> Result<Target> {
+    pub(super) fn target(&self, name: &str, path: Path) -> Result<Node> {
         if let Some(i) = self.state_names.iter().position(|s| s == name) {
-            return Ok(Target::State(i));
+            return Ok(Node::State(i));
         }
         if let Some(i) = self.decision_names.iter().position(|s| s == name) {
-            return Ok(Target::Decision(i));
+            return Ok(Node::Decision(i));
         }
         let all = self
             .state_names

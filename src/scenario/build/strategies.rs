@@ -7,7 +7,7 @@
 use super::checks::check_identifier;
 use super::{Builder, Result, key, path_with};
 use crate::model::variable::quote_list;
-use crate::model::{Decision, Exits, Strategy, Target, Transition};
+use crate::model::{Decision, Exits, Node, Strategy, Transition};
 use crate::scenario::error::{BuildError, Path, Segment};
 use crate::scenario::format::{ScenarioFile, StrategyDef, TransitionDef};
 use crate::scenario::overrides::{field_is_set, merge_override};
@@ -189,10 +189,10 @@ impl Builder {
     /// A transition's `from` must be a non-absorbing state.
     fn transition_source(&self, from: &str, path: Path) -> Result<usize> {
         match self.target(from, path.clone())? {
-            Target::State(s) if self.states[s].absorbing => Err(BuildError::new(path, format!("`{from}` is absorbing (a death or end state) and cannot have exits"))
+            Node::State(s) if self.states[s].absorbing => Err(BuildError::new(path, format!("`{from}` is absorbing (a death or end state) and cannot have exits"))
                 .help("remove the transition, or drop `absorbing`/`death` from the state")),
-            Target::State(s) => Ok(s),
-            Target::Decision(_) => Err(BuildError::new(path, format!("`{from}` is a decision; decisions leave through their branches, not transitions"))
+            Node::State(s) => Ok(s),
+            Node::Decision(_) => Err(BuildError::new(path, format!("`{from}` is a decision; decisions leave through their branches, not transitions"))
                 .help("move this into the decision's `branches`")),
         }
     }
