@@ -450,11 +450,16 @@ pub fn service_failure(
     use hsctsim::service::{Fault, Remedy};
     let hint = match e.remedy {
         Some(Remedy::ReplaceOrElsewhere) => {
-            "; use --force to replace it, or --out to write elsewhere"
+            "; use --force to replace it, or --out to write elsewhere".to_string()
         }
-        Some(Remedy::Elsewhere) => " (choose the place with --out)",
-        Some(Remedy::RunShards) => " with `hsctsim run SCENARIO --shard K/N --out FOLDER`",
-        None => "",
+        Some(Remedy::Elsewhere) => " (choose the place with --out)".to_string(),
+        Some(Remedy::RunShards(None)) => {
+            " with `hsctsim run SCENARIO --shard K/N --out FOLDER`".to_string()
+        }
+        Some(Remedy::RunShards(Some((k, n)))) => {
+            format!(" (e.g. `hsctsim run SCENARIO --shard {k}/{n} --out FOLDER`)")
+        }
+        None => String::new(),
     };
     match e.fault {
         Fault::Input => Failure::input(format!("{}{hint}", e.message)),

@@ -50,7 +50,15 @@ pub fn merge(
             ServiceError::run(e)
         }
         MergeError::NoParts { .. } => ServiceError {
-            remedy: Some(super::Remedy::RunShards),
+            remedy: Some(super::Remedy::RunShards(None)),
+            ..ServiceError::input(e)
+        },
+        MergeError::Missing {
+            count, ref missing, ..
+        } => ServiceError {
+            remedy: Some(super::Remedy::RunShards(
+                missing.first().map(|k| (*k, count)),
+            )),
             ..ServiceError::input(e)
         },
         _ => ServiceError::input(e),

@@ -42,8 +42,9 @@ pub enum Remedy {
     ReplaceOrElsewhere,
     /// Write elsewhere.
     Elsewhere,
-    /// Write the parts first, by running the shards of a scenario into one folder.
-    RunShards,
+    /// Write the parts first, by running the shards of a scenario into one folder; with
+    /// an example shard (index, count) when one is known to be missing.
+    RunShards(Option<(u64, u64)>),
 }
 
 /// A service that did not complete. Nothing was written unless the message says so.

@@ -348,7 +348,13 @@ fn the_command_line_refuses_parts_that_are_not_one_complete_run() {
     let empty = t.join("empty");
     std::fs::create_dir(&empty).unwrap();
     refuses_merge(&empty, &["no part files", s(&empty), "--shard K/N"]);
-    refuses_merge(&t.join("absent"), &["absent: does not exist", "--out"]);
+    refuses_merge(
+        &t.join("absent"),
+        &[
+            "absent: does not exist",
+            "the folder the shards wrote their parts into",
+        ],
+    );
 
     // Missing and duplicate shards.
     let dir = case("missing");
