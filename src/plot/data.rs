@@ -236,13 +236,8 @@ impl RunData {
     fn read_curves(&mut self, path: &Path) -> Result<(), PlotError> {
         let bytes = read(path)?;
         let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
-        let columns = Columns::new(
-            path,
-            &mut reader,
-            &[
-                "strategy", "origin", "measure", "time", "estimate", "lower", "upper",
-            ],
-        )?;
+        // The columns as `output::curves` writes them (one owner of the schema).
+        let columns = Columns::new(path, &mut reader, &crate::output::curves::HEADER)?;
         let states: Vec<String> = self
             .states
             .iter()
@@ -350,10 +345,12 @@ impl RunData {
     fn read_patients(&mut self, path: &Path) -> Result<(), PlotError> {
         let bytes = read(path)?;
         let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
+        // strategy, origin, statistic and estimate, as `output::summary` writes them.
+        let header = crate::output::summary::HEADER;
         let columns = Columns::new(
             path,
             &mut reader,
-            &["strategy", "origin", "statistic", "estimate"],
+            &[header[0], header[1], header[2], header[4]],
         )?;
         for record in reader.records() {
             let record = record.map_err(|e| csv_error(path, e))?;
