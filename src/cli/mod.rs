@@ -84,6 +84,37 @@ pub struct Overrides {
     pub threads: Option<usize>,
 }
 
+/// Where a command writes and how loudly: one group of options for every command that
+/// writes an output folder. Each command's variant words the help of `--out` (its default
+/// folder) and, where it differs, of the others (`mut_arg`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Output folder.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Replace an existing output folder.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// No progress bar or summary line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Do not render figures.
+    #[arg(long)]
+    pub no_figures: bool,
+}
+
+impl OutputArgs {
+    /// The options as the commands take them.
+    pub fn options(&self) -> OutputOptions {
+        OutputOptions {
+            out: self.out.clone(),
+            force: self.force,
+            quiet: self.quiet,
+            figures: !self.no_figures,
+        }
+    }
+}
+
 /// The patient-level export of `hsctsim run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExportArgs {
@@ -105,12 +136,17 @@ pub struct ExportArgs {
 enum Command {
     /// Simulate a scenario and write curves.csv, summary.csv, manifest.json and figures/
     /// (with --shard: one part file for `hsctsim merge`).
+    #[command(
+        mut_arg("out", |a| a.help("Output folder (default: output/<scenario name>; with --shard: parts/<scenario name>)")),
+        mut_arg("force", |a| a.help("Replace an existing output folder (and patient export file)")),
+        mut_arg("quiet", |a| a.help("No progress bar")),
+        mut_arg("no_figures", |a| a.help("Do not render figures (e.g. for many runs whose figures nobody looks at)"))
+    )]
     Run {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Output folder (default: output/<scenario name>; with --shard: parts/<scenario name>).
-        #[arg(long, short = 'o')]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         overrides: Overrides,
         /// Simulate only shard K of N (K from 0 to N-1) and write its part file
@@ -119,15 +155,6 @@ enum Command {
         shard: Option<String>,
         #[command(flatten)]
         export: ExportArgs,
-        /// Replace an existing output folder (and patient export file).
-        #[arg(long, short = 'f')]
-        force: bool,
-        /// No progress bar.
-        #[arg(long, short = 'q')]
-        quiet: bool,
-        /// Do not render figures (e.g. for many runs whose figures nobody looks at).
-        #[arg(long)]
-        no_figures: bool,
     },
     /// Re-render a run's figures from its CSV files into RUN_DIR/figures (no simulation);
     /// for the folder of a probabilistic or one-way sensitivity analysis, its CE plane,
@@ -142,22 +169,16 @@ enum Command {
         quiet: bool,
     },
     /// Merge the part files of a sharded run (or PSA) into the same output as a single run.
+    #[command(
+        mut_arg("out", |a| a.help("Output folder (default: output/<scenario name>, output/<scenario name>_psa for PSA parts)")),
+        mut_arg("quiet", |a| a.help("No summary line"))
+    )]
     Merge {
         /// Folders of part files (part-K-of-N.json, or psa-part-K-of-N.json), or part files.
         #[arg(required = true, value_name = "PARTS")]
         parts: Vec<PathBuf>,
-        /// Output folder (default: output/<scenario name>, output/<scenario name>_psa for PSA parts).
-        #[arg(long, short = 'o')]
-        out: Option<PathBuf>,
-        /// Replace an existing output folder.
-        #[arg(long, short = 'f')]
-        force: bool,
-        /// No summary line.
-        #[arg(long, short = 'q')]
-        quiet: bool,
-        /// Do not render figures.
-        #[arg(long)]
-        no_figures: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -171,26 +192,21 @@ enum Command {
         show: Option<String>,
     },
     /// Simulate every study cohort of a target file and compare with the published values.
+    #[command(
+        mut_arg("out", |a| a.help("Output folder (default: output/check/<target file name>)")),
+        mut_arg("quiet", |a| a.help("No progress bar, no closing line on stderr")),
+        mut_arg("no_figures", |a| a.help("Do not draw the calibration figure"))
+    )]
     Check {
         /// Target file (TOML), e.g. calibration/targets.toml.
         targets: PathBuf,
         /// Check this model instead of the file's (a built-in name or a model file).
         #[arg(long, short = 'm')]
         model: Option<String>,
-        /// Output folder (default: output/check/<target file name>).
-        #[arg(long, short = 'o')]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
         #[command(flatten)]
         overrides: Overrides,
-        /// Replace an existing output folder.
-        #[arg(long, short = 'f')]
-        force: bool,
-        /// No progress bar, no closing line on stderr.
-        #[arg(long, short = 'q')]
-        quiet: bool,
-        /// Do not draw the calibration figure.
-        #[arg(long)]
-        no_figures: bool,
     },
     /// Fit model parameters to the targets of a target file (Nelder–Mead, common random
     /// numbers); writes the fitted model and the check tables before and after.
@@ -217,6 +233,7 @@ enum Command {
     },
     /// Probabilistic sensitivity analysis: draw the `[psa]` parameters, simulate each draw,
     /// and write per-draw results, acceptability curves, the frontier and EVPI.
+    #[command(mut_arg("out", |a| a.help("Output folder (default: output/<scenario name>_psa)")))]
     Psa {
         /// Scenario file (TOML) with [economics] and [psa].
         scenario: PathBuf,
@@ -227,30 +244,20 @@ enum Command {
         /// folder (default parts/<name>_psa); `hsctsim merge` combines the parts.
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
-        /// Output folder (default: output/<scenario name>_psa).
-        #[arg(long, short = 'o')]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
         /// --patients is per draw (default: [psa] patients, else [simulation] patients).
         #[command(flatten)]
         overrides: Overrides,
-        /// Replace an existing output folder.
-        #[arg(long, short = 'f')]
-        force: bool,
-        /// No progress bar or summary line.
-        #[arg(long, short = 'q')]
-        quiet: bool,
-        /// Do not render figures.
-        #[arg(long)]
-        no_figures: bool,
     },
     /// One-way sensitivity analysis: each `[psa]` parameter at its low and high value, and
     /// the tornado of incremental net benefit.
+    #[command(mut_arg("out", |a| a.help("Output folder (default: output/<scenario name>_owsa)")))]
     Owsa {
         /// Scenario file (TOML) with [economics] and [psa].
         scenario: PathBuf,
-        /// Output folder (default: output/<scenario name>_owsa).
-        #[arg(long, short = 'o')]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
         /// --patients is per run (default: [psa] patients, else [simulation] patients).
         #[command(flatten)]
         overrides: Overrides,
@@ -264,15 +271,6 @@ enum Command {
         /// Willingness to pay per QALY, a finite number ≥ 0 (default: the first [economics] wtp).
         #[arg(long, value_parser = parse_wtp)]
         wtp: Option<f64>,
-        /// Replace an existing output folder.
-        #[arg(long, short = 'f')]
-        force: bool,
-        /// No progress bar or summary line.
-        #[arg(long, short = 'q')]
-        quiet: bool,
-        /// Do not render figures.
-        #[arg(long)]
-        no_figures: bool,
     },
     /// Measure patients per second, and the same random draws in a bare loop.
     Bench {
@@ -298,32 +296,29 @@ pub fn main() -> i32 {
     let outcome = match cli.command {
         Command::Run {
             scenario,
-            out,
+            output,
             overrides,
             shard,
             export,
-            force,
-            quiet,
-            no_figures,
         } => run::run(
             &scenario,
-            out,
+            output.out.clone(),
             &overrides,
             shard.as_deref(),
             &export,
             run::Flags {
-                force,
-                quiet,
-                figures: !no_figures,
+                force: output.force,
+                quiet: output.quiet,
+                figures: !output.no_figures,
             },
         ),
-        Command::Merge {
-            parts,
-            out,
-            force,
-            quiet,
-            no_figures,
-        } => merge::merge(&parts, out, force, quiet, !no_figures),
+        Command::Merge { parts, output } => merge::merge(
+            &parts,
+            output.out.clone(),
+            output.force,
+            output.quiet,
+            !output.no_figures,
+        ),
         Command::Plot {
             run_dir,
             args,
@@ -353,22 +348,9 @@ pub fn main() -> i32 {
         Command::Check {
             targets,
             model,
-            out,
+            output,
             overrides,
-            force,
-            quiet,
-            no_figures,
-        } => check::check(
-            &targets,
-            model.as_deref(),
-            &overrides,
-            &OutputOptions {
-                out,
-                force,
-                quiet,
-                figures: !no_figures,
-            },
-        ),
+        } => check::check(&targets, model.as_deref(), &overrides, &output.options()),
         Command::Bench {
             scenario,
             overrides,
@@ -378,33 +360,22 @@ pub fn main() -> i32 {
             scenario,
             draws,
             shard,
-            out,
+            output,
             overrides,
-            force,
-            quiet,
-            no_figures,
         } => psa::psa(
             &scenario,
             &overrides,
             draws,
             shard.as_deref(),
-            &OutputOptions {
-                out,
-                force,
-                quiet,
-                figures: !no_figures,
-            },
+            &output.options(),
         ),
         Command::Owsa {
             scenario,
-            out,
+            output,
             overrides,
             strategy,
             versus,
             wtp,
-            force,
-            quiet,
-            no_figures,
         } => psa::owsa(
             &scenario,
             &overrides,
@@ -413,12 +384,7 @@ pub fn main() -> i32 {
                 versus,
                 wtp,
             },
-            &OutputOptions {
-                out,
-                force,
-                quiet,
-                figures: !no_figures,
-            },
+            &output.options(),
         ),
     };
     match outcome {
