@@ -359,19 +359,22 @@ impl Figure {
             .into_bytes(),
         }
     }
-
-    /// The reason a note gives (its first line), or `None` for a figure.
-    pub fn note_reason(&self) -> Option<&str> {
-        if !self.is_note() {
-            return None;
-        }
-        std::str::from_utf8(&self.bytes).ok()?.lines().next()
-    }
 }
 
-/// The notes among `figures`: the figures that were not drawn, and why.
-pub fn notes(figures: &[Figure]) -> impl Iterator<Item = &Figure> {
-    figures.iter().filter(|f| f.is_note())
+/// The reason a note in place of a figure gives (its first line, without the full stop),
+/// for a file named `name` holding `bytes`; `None` for a file that is not such a note.
+pub fn note_reason(name: &str, bytes: &[u8]) -> Option<String> {
+    if !name.ends_with(NOTE_SUFFIX) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(bytes);
+    Some(
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_string(),
+    )
 }
 
 /// The strategies, origin, window and text of one set of figures.
@@ -723,33 +726,31 @@ fn render_jobs(jobs: &[Job], options: &PlotOptions) -> Result<Vec<Figure>, PlotE
         .par_iter()
         .map(|(job, format)| render_one(job, *format, options))
         .collect();
+    // Each job's formats are adjacent in `tasks`: take them together, so a layout that
+    // does not fit (the figure's problem, not the run's) gives one note in place of all
+    // of them, and a folder never holds an SVG without its PNG.
     let mut out: Vec<Figure> = Vec::with_capacity(rendered.len());
-    for ((job, _), figure) in tasks.iter().zip(rendered) {
-        match figure {
-            Ok(f) => out.push(f),
-            // A layout that does not fit is the figure's problem, not the run's: one note
-            // per figure, in place of all its formats.
-            Err(e @ PlotError::Selection { .. }) if options.omit_undrawable => {
-                out.retain(|f| !f.file_name.starts_with(&format!("{}.", job.stem)));
-                let note = Figure::note(&job.stem, &e);
-                if !out.contains(&note) {
-                    out.push(note);
+    let mut rendered = rendered.into_iter();
+    for job in jobs {
+        let figures: Vec<Result<Figure, PlotError>> =
+            rendered.by_ref().take(formats.len()).collect();
+        let unfit = |f: &Result<Figure, PlotError>| matches!(f, Err(PlotError::Selection { .. }));
+        match figures.iter().find(|f| unfit(f)) {
+            Some(Err(e)) if options.omit_undrawable => {
+                let note = Figure::note(&job.stem, e);
+                // Any other failure (a font, say) is still the run's.
+                if let Some(other) = figures.into_iter().find(|f| f.is_err() && !unfit(f)) {
+                    other?;
+                }
+                out.push(note);
+            }
+            _ => {
+                for figure in figures {
+                    out.push(figure?);
                 }
             }
-            Err(e) => return Err(e),
         }
     }
-    // A figure drawn in one format but not the other is left out in both, so a folder
-    // never holds an SVG without its PNG.
-    let omitted: Vec<String> = notes(&out)
-        .map(|n| n.file_name.trim_end_matches(NOTE_SUFFIX).to_string())
-        .collect();
-    out.retain(|f| {
-        f.is_note()
-            || !omitted
-                .iter()
-                .any(|stem| f.file_name.starts_with(&format!("{stem}.")))
-    });
     Ok(out)
 }
 

@@ -265,15 +265,12 @@ pub fn figures_failed_warning(e: &crate::plot::PlotError, dir: &Path, what: &str
 pub fn omitted_warnings<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)]) -> Vec<String> {
     files
         .iter()
-        .filter(|(name, _)| name.as_ref().ends_with(crate::plot::NOTE_SUFFIX))
-        .map(|(name, bytes)| {
-            let note = String::from_utf8_lossy(bytes);
-            let reason = note.lines().next().unwrap_or_default();
-            format!(
-                "{}; {} says how to draw it",
-                reason.trim_end_matches('.'),
+        .filter_map(|(name, bytes)| {
+            let reason = crate::plot::note_reason(name.as_ref(), bytes)?;
+            Some(format!(
+                "{reason}; {} says how to draw it",
                 dir.join(name.as_ref()).display()
-            )
+            ))
         })
         .collect()
 }
